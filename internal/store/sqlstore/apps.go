@@ -1,0 +1,95 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/parleyim/parley/internal/store"
+)
+
+type apps struct{ db *DB }
+
+// Apps implements store.Store.
+func (db *DB) Apps() store.AppStore { return apps{db} }
+
+const appCols = `id, uuid, org, name, client_id, client_secret_hash, token_key, settings, created, modified`
+
+func scanApp(row interface{ Scan(...any) error }) (*store.App, error) {
+	var a store.App
+	var settings string
+	if err := row.Scan(&a.ID, &a.UUID, &a.Org, &a.Name, &a.ClientID, &a.ClientSecretHash, &a.TokenKey,
+		&settings, &a.Created, &a.Modified); err != nil {
+		return nil, err
+	}
+	a.Settings = []byte(settings)
+	return &a, nil
+}
+
+func (s apps) Create(ctx context.Context, a *store.App) error {
+	row := s.db.w.QueryRowContext(ctx, s.db.rebind(`INSERT INTO apps (uuid, org, name, client_id, client_secret_hash,
+		token_key, settings, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		a.UUID, a.Org, a.Name, a.ClientID, a.ClientSecretHash, a.TokenKey, string(a.Settings), a.Created, a.Modified)
+	return s.db.classify(row.Scan(&a.ID))
+}
+
+func (s apps) getOne(ctx context.Context, where string, args ...any) (*store.App, error) {
+	a, err := scanApp(s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT `+appCols+` FROM apps WHERE `+where), args...))
+	return a, s.db.classify(err)
+}
+
+func (s apps) Get(ctx context.Context, id int64) (*store.App, error) {
+	return s.getOne(ctx, `id = ?`, id)
+}
+
+func (s apps) GetByName(ctx context.Context, org, name string) (*store.App, error) {
+	return s.getOne(ctx, `org = ? AND name = ?`, org, name)
+}
+
+func (s apps) GetByClientID(ctx context.Context, clientID string) (*store.App, error) {
+	return s.getOne(ctx, `client_id = ?`, clientID)
+}
+
+func (s apps) List(ctx context.Context) ([]store.App, error) {
+	rows, err := s.db.r.QueryContext(ctx, `SELECT `+appCols+` FROM apps ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.App
+	for rows.Next() {
+		a, err := scanApp(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *a)
+	}
+	return out, rows.Err()
+}
+
+func (s apps) update(ctx context.Context, q string, args ...any) error {
+	res, err := s.db.exec(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res)
+}
+
+func (s apps) SetCredentials(ctx context.Context, id int64, secretHash, tokenKey []byte, modified int64) error {
+	return s.update(ctx, `UPDATE apps SET client_secret_hash = ?, token_key = ?, modified = ? WHERE id = ?`,
+		secretHash, tokenKey, modified, id)
+}
+
+func (s apps) SetSettings(ctx context.Context, id int64, settings []byte, modified int64) error {
+	return s.update(ctx, `UPDATE apps SET settings = ?, modified = ? WHERE id = ?`, string(settings), modified, id)
+}
+
+func mustAffect(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

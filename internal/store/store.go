@@ -1,0 +1,142 @@
+// Package store defines the storage interfaces the domain depends on, and the
+// records they hold. Backends (sqlite, postgres) implement them; the
+// conformance suite in storetest runs against every backend.
+//
+// Conventions for every method:
+//   - ctx comes first; cancellation aborts the call.
+//   - A missing record is ErrNotFound; a unique-key clash is ErrConflict.
+//   - Each method is atomic: it either applies whole or not at all.
+//   - Times are Unix milliseconds (UTC).
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+var (
+	// ErrNotFound means the record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a unique key is already taken.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Store is one storage backend.
+type Store interface {
+	Apps() AppStore
+	Users() UserStore
+	Admins() AdminStore
+	// Ping checks the backend is reachable (used by /readyz).
+	Ping(ctx context.Context) error
+	// Backend names the implementation ("sqlite", "postgres").
+	Backend() string
+	Close() error
+}
+
+// App is a tenant: an org_name/app_name pair with its credentials.
+type App struct {
+	ID       int64
+	UUID     string
+	Org      string
+	Name     string
+	ClientID string
+	// ClientSecretHash is SHA-256 of the client secret (the secret itself is
+	// high-entropy random, so a fast hash is enough and it is never stored).
+	ClientSecretHash []byte
+	// TokenKey signs this app's tokens; replacing it revokes every token.
+	TokenKey []byte
+	// Settings is the app's settings document (JSON), owned by package tenant.
+	Settings []byte
+	Created  int64
+	Modified int64
+}
+
+// AppStore holds apps.
+type AppStore interface {
+	// Create inserts a, setting a.ID. ErrConflict if org/name or client_id exists.
+	Create(ctx context.Context, a *App) error
+	Get(ctx context.Context, id int64) (*App, error)
+	GetByName(ctx context.Context, org, name string) (*App, error)
+	GetByClientID(ctx context.Context, clientID string) (*App, error)
+	// List returns every app ordered by ID.
+	List(ctx context.Context) ([]App, error)
+	// SetCredentials replaces the secret hash and token key.
+	SetCredentials(ctx context.Context, id int64, secretHash, tokenKey []byte, modified int64) error
+	// SetSettings replaces the settings document.
+	SetSettings(ctx context.Context, id int64, settings []byte, modified int64) error
+}
+
+// User is an app's end user.
+type User struct {
+	ID       int64
+	AppID    int64
+	UUID     string
+	Username string // always lower case
+	Nickname string
+	// PasswordHash is a PHC-format KDF hash.
+	PasswordHash string
+	Activated    bool
+	// TokenEpoch is stamped into user tokens; bumping it revokes them.
+	TokenEpoch int64
+	// Push display fields (Easemob user entity). -1 in DisplayStyle and the
+	// hours means "not set".
+	NotificationDisplayStyle int
+	NoDisturbing             bool
+	NoDisturbingStart        int
+	NoDisturbingEnd          int
+	Created                  int64
+	Modified                 int64
+}
+
+// UserPatch lists the profile fields to change; nil means unchanged.
+type UserPatch struct {
+	Nickname                 *string
+	NotificationDisplayStyle *int
+	NoDisturbing             *bool
+	NoDisturbingStart        *int
+	NoDisturbingEnd          *int
+}
+
+// UserStore holds users. Usernames are unique per app.
+type UserStore interface {
+	// Create inserts u, setting u.ID. ErrConflict if the username exists.
+	Create(ctx context.Context, u *User) error
+	// CreateBatch inserts users in one transaction. It returns one error per
+	// user (nil, ErrConflict); users with a nil error were stored and have
+	// their ID set. A failure of the batch itself is the second result.
+	CreateBatch(ctx context.Context, users []*User) ([]error, error)
+	Get(ctx context.Context, appID int64, username string) (*User, error)
+	GetByID(ctx context.Context, appID, id int64) (*User, error)
+	// List returns up to limit users with ID > afterID, ordered by ID
+	// (creation order).
+	List(ctx context.Context, appID, afterID int64, limit int) ([]User, error)
+	Count(ctx context.Context, appID int64) (int64, error)
+	// Update applies p and sets Modified; it returns the updated user.
+	Update(ctx context.Context, appID int64, username string, p UserPatch, modified int64) (*User, error)
+	SetPassword(ctx context.Context, appID int64, username, hash string, modified int64) error
+	// SetActivated sets the activated flag; when revoke is true it also
+	// increments TokenEpoch. It returns the updated user.
+	SetActivated(ctx context.Context, appID int64, username string, activated, revoke bool, modified int64) (*User, error)
+	// Delete removes one user and returns it.
+	Delete(ctx context.Context, appID int64, username string) (*User, error)
+	// DeleteOldest removes up to limit users with the lowest IDs and returns them.
+	DeleteOldest(ctx context.Context, appID int64, limit int) ([]User, error)
+}
+
+// Admin is a console account.
+type Admin struct {
+	ID           int64
+	Username     string
+	PasswordHash string
+	Role         string
+	Created      int64
+	Modified     int64
+}
+
+// AdminStore holds console accounts.
+type AdminStore interface {
+	// Create inserts a, setting a.ID. ErrConflict if the username exists.
+	Create(ctx context.Context, a *Admin) error
+	Get(ctx context.Context, username string) (*Admin, error)
+	Count(ctx context.Context) (int64, error)
+}

@@ -1,0 +1,78 @@
+// Package protocol holds Parley's public wire vocabulary: the API error codes
+// shared by the server, the SDKs and the docs. It depends on the standard
+// library only, so client SDKs can import it without pulling in the server.
+package protocol
+
+// ErrorKind is one entry of the error registry. Several kinds may share an
+// Easemob error string (Error) but differ in HTTP status or meaning; ID is
+// Parley's stable name for the kind and is what SDKs switch on.
+type ErrorKind struct {
+	// ID is Parley's stable identifier, unique in the registry.
+	ID string
+	// Error is the value of the "error" field of the REST error body
+	// (Easemob-compatible).
+	Error string
+	// Status is the HTTP status the REST API answers with.
+	Status int
+	// Exception is the value of the "exception" field (Easemob-compatible).
+	Exception string
+	// Doc says when the error happens; it is rendered into docs/errors.md.
+	Doc string
+}
+
+const usergridExc = "org.apache.usergrid.rest.exceptions."
+
+// The registry. Add new kinds here and to Registry below, then run
+// `go generate ./protocol` to refresh docs/errors.md.
+var (
+	ErrIllegalArgument = ErrorKind{"illegal_argument", "illegal_argument", 400,
+		"java.lang.IllegalArgumentException", "A field is missing, has the wrong type, or breaks a documented rule (length, character set, range)."}
+	ErrInvalidBody = ErrorKind{"invalid_request_body", "invalid_request_body", 400,
+		usergridExc + "InvalidRequestBodyException", "The request body is not valid JSON, is not the expected JSON shape, or is larger than the body limit."}
+	ErrDuplicateUser = ErrorKind{"duplicate_user", "duplicate_unique_property_exists", 400,
+		"org.apache.usergrid.persistence.exceptions.DuplicateUniquePropertyExistsException", "A user with this username already exists in the app (usernames are case-insensitive)."}
+	ErrInvalidGrant = ErrorKind{"invalid_grant", "invalid_grant", 400,
+		usergridExc + "InvalidGrantException", "Token request refused: wrong client_id/client_secret or password, or the user is deactivated."}
+	ErrGrantUserNotFound = ErrorKind{"grant_user_not_found", "invalid_grant", 404,
+		usergridExc + "InvalidGrantException", "Token request for a user that does not exist."}
+	ErrUnauthorized = ErrorKind{"unauthorized", "unauthorized", 401,
+		usergridExc + "UnauthorizedException", "The call needs a token and none was sent (for example user registration when open registration is off)."}
+	ErrBadAccessToken = ErrorKind{"bad_access_token", "auth_bad_access_token", 401,
+		usergridExc + "SecurityException", "The token is malformed, expired, revoked (user deactivated, app secret rotated), or belongs to another app."}
+	ErrForbidden = ErrorKind{"forbidden_op", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The token is valid but may not do this: a user token acting on another user, or a user token on an admin-only call."}
+	ErrAppNotFound = ErrorKind{"app_not_found", "organization_application_not_found", 404,
+		usergridExc + "OrganizationApplicationNotFoundException", "No app with this org_name/app_name."}
+	ErrUserNotFound = ErrorKind{"user_not_found", "service_resource_not_found", 404,
+		"UserNotFoundException", "The user named in the path or body does not exist in the app."}
+	ErrNotFound = ErrorKind{"resource_not_found", "service_resource_not_found", 404,
+		"ResourceNotFoundException", "No such API path."}
+	ErrMethodNotAllowed = ErrorKind{"method_not_allowed", "method_not_allowed", 405,
+		"MethodNotAllowedException", "The path exists but not with this HTTP method."}
+	ErrConflict = ErrorKind{"concurrent_operation", "concurrent_operation_error", 409,
+		"ConcurrentOperationException", "Two requests changed the same thing at once (for example two inherit grants auto-creating one user); retry."}
+	ErrUnsupportedMedia = ErrorKind{"unsupported_media_type", "unsupported_media_type", 415,
+		"UnsupportedMediaTypeException", "The Content-Type is not one this call accepts."}
+	ErrRateLimited = ErrorKind{"rate_limited", "resource_limited", 429,
+		"ResourceLimitedException", "This request has reached api limit; retry after the Retry-After header."}
+	ErrInternal = ErrorKind{"internal_error", "internal_server_error", 500,
+		"InternalServerErrorException", "Unexpected server failure. The description carries a request ID that matches the server log line."}
+	ErrUnavailable = ErrorKind{"service_unavailable", "service_unavailable", 503,
+		"ServiceUnavailableException", "The server is shutting down or its storage is unreachable; retry on another node."}
+)
+
+// Registry lists every error kind, in the order of docs/errors.md.
+var Registry = []ErrorKind{
+	ErrIllegalArgument, ErrInvalidBody, ErrDuplicateUser, ErrInvalidGrant, ErrGrantUserNotFound,
+	ErrUnauthorized, ErrBadAccessToken, ErrForbidden, ErrAppNotFound, ErrUserNotFound, ErrNotFound,
+	ErrMethodNotAllowed, ErrConflict, ErrUnsupportedMedia, ErrRateLimited, ErrInternal, ErrUnavailable,
+}
+
+// ErrorBody is the REST error envelope (Easemob-compatible).
+type ErrorBody struct {
+	Error            string `json:"error"`
+	Exception        string `json:"exception"`
+	Timestamp        int64  `json:"timestamp"`
+	Duration         int64  `json:"duration"`
+	ErrorDescription string `json:"error_description"`
+}
