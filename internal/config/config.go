@@ -1,0 +1,182 @@
+// Package config is Parley's one typed configuration. Every setting has a
+// default, a TOML key, an environment variable (PARLEY_ + the key in upper
+// case with dots as underscores) and a command-line flag (the key with dots
+// as dashes). Precedence, lowest to highest: defaults, config file,
+// environment, flags. Validate reports every problem at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the whole server configuration.
+type Config struct {
+	Listen  string `toml:"listen" doc:"Address the HTTP server (REST API, WebSocket, console, metrics) listens on."`
+	DataDir string `toml:"data" doc:"Directory for the embedded database, local files and the console owner password file."`
+	DB      string `toml:"db" doc:"Database URL. Empty: SQLite at <data>/parley.db. postgres://user@host:5432/db: PostgreSQL."`
+
+	Log      Log      `toml:"log"`
+	HTTP     HTTP     `toml:"http"`
+	Auth     Auth     `toml:"auth"`
+	Console  Console  `toml:"console"`
+	SQLite   SQLite   `toml:"sqlite"`
+	Postgres Postgres `toml:"postgres"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level" doc:"Minimum level: debug, info, warn or error."`
+	Format string `toml:"format" doc:"text (human-readable) or json (one object per line)."`
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	MaxBodyBytes      int64    `toml:"max_body_bytes" doc:"Largest JSON request body accepted; larger bodies get 400."`
+	ReadHeaderTimeout Duration `toml:"read_header_timeout" doc:"Time allowed to read request headers."`
+	ShutdownTimeout   Duration `toml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish."`
+}
+
+// Auth configures tokens and password hashing.
+type Auth struct {
+	AppTokenTTL  Duration `toml:"app_token_ttl" doc:"Lifetime of app (client_credentials) tokens when the request gives no ttl."`
+	UserTokenTTL Duration `toml:"user_token_ttl" doc:"Lifetime of user tokens (password, inherit) when the request gives no ttl."`
+	KDFTime      uint32   `toml:"kdf_time" doc:"Argon2id passes over memory for password hashes."`
+	KDFMemoryKiB uint32   `toml:"kdf_memory_kib" doc:"Argon2id memory per password hash, in KiB."`
+	KDFThreads   uint32   `toml:"kdf_threads" doc:"Argon2id lanes per password hash."`
+	KDFParallel  int      `toml:"kdf_parallel" doc:"Password hashes computed at once (bounds memory: kdf_parallel x kdf_memory_kib). 0: one per CPU."`
+}
+
+// Console configures the admin console.
+type Console struct {
+	OwnerUsername string `toml:"owner_username" doc:"Username of the owner account created on first start."`
+	OwnerPassword string `toml:"owner_password" secret:"true" doc:"Password for that account. Empty: a random one is written once to <data>/console-owner-password."`
+}
+
+// SQLite tunes the embedded database.
+type SQLite struct {
+	Synchronous string `toml:"synchronous" doc:"full: a commit survives power loss; normal: it survives a process crash but not power loss."`
+}
+
+// Postgres tunes the PostgreSQL backend.
+type Postgres struct {
+	MaxConns int `toml:"max_conns" doc:"Connections per node to PostgreSQL."`
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	return Config{
+		Listen:  "127.0.0.1:8080",
+		DataDir: "./data",
+		Log:     Log{Level: "info", Format: "text"},
+		HTTP: HTTP{
+			MaxBodyBytes:      1 << 20,
+			ReadHeaderTimeout: Duration(10 * time.Second),
+			ShutdownTimeout:   Duration(15 * time.Second),
+		},
+		Auth: Auth{
+			AppTokenTTL:  Duration(7 * 24 * time.Hour),
+			UserTokenTTL: Duration(60 * 24 * time.Hour),
+			KDFTime:      2,
+			KDFMemoryKiB: 19 * 1024,
+			KDFThreads:   1,
+		},
+		Console:  Console{OwnerUsername: "owner"},
+		SQLite:   SQLite{Synchronous: "full"},
+		Postgres: Postgres{MaxConns: 16},
+	}
+}
+
+// Validate reports every invalid setting, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "want HOST:PORT, got %q", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("data", "must not be empty")
+	}
+	if c.DB != "" {
+		u, err := url.Parse(c.DB)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("db", "want empty (SQLite) or a postgres:// URL")
+		}
+	}
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		bad("http.max_body_bytes", "must be at least 1024")
+	}
+	if c.HTTP.ShutdownTimeout < 0 || c.HTTP.ReadHeaderTimeout <= 0 {
+		bad("http", "timeouts must be positive")
+	}
+	if c.Auth.AppTokenTTL < 0 || c.Auth.UserTokenTTL < 0 {
+		bad("auth", "token TTLs must not be negative (0 means never expires)")
+	}
+	if c.Auth.KDFTime < 1 {
+		bad("auth.kdf_time", "must be at least 1")
+	}
+	if c.Auth.KDFMemoryKiB < 1024 {
+		bad("auth.kdf_memory_kib", "must be at least 1024 (use 19456 or more in production)")
+	}
+	if c.Auth.KDFThreads < 1 || c.Auth.KDFThreads > 255 {
+		bad("auth.kdf_threads", "must be 1..255")
+	}
+	if c.Auth.KDFParallel < 0 {
+		bad("auth.kdf_parallel", "must not be negative")
+	}
+	if c.Console.OwnerUsername == "" {
+		bad("console.owner_username", "must not be empty")
+	}
+	if c.Console.OwnerPassword != "" && len(c.Console.OwnerPassword) < 12 {
+		bad("console.owner_password", "must be at least 12 characters")
+	}
+	if !oneOf(c.SQLite.Synchronous, "full", "normal") {
+		bad("sqlite.synchronous", "want full or normal, got %q", c.SQLite.Synchronous)
+	}
+	if c.Postgres.MaxConns < 1 {
+		bad("postgres.max_conns", "must be at least 1")
+	}
+	return errors.Join(errs...)
+}
+
+func oneOf(v string, set ...string) bool {
+	for _, s := range set {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Duration is a time.Duration written as "15s", "24h" in TOML, env and flags.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,96 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefault_Validates(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The sample printed by `parley config` parses back to the defaults.
+func TestSample_RoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.toml")
+	if err := os.WriteFile(path, []byte(Sample(Default())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := Load("parley", []string{"--config", path}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, Default()) {
+		t.Fatalf("round trip changed the config:\n%+v\n%+v", got, Default())
+	}
+}
+
+func TestLoad_Precedence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.toml")
+	os.WriteFile(path, []byte("listen = \"127.0.0.1:1111\"\n[log]\nlevel = \"debug\"\nformat = \"json\"\n[auth]\napp_token_ttl = \"1h\"\n"), 0o600)
+	c, rest, err := Load("parley", []string{"--log-level", "warn", "--http-max-body-bytes", "4096", "extra"},
+		env(map[string]string{"PARLEY_CONFIG": path, "PARLEY_LOG_LEVEL": "error", "PARLEY_DATA": "/tmp/x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:1111" || c.Log.Format != "json" || c.Log.Level != "warn" || c.DataDir != "/tmp/x" ||
+		c.HTTP.MaxBodyBytes != 4096 || c.Auth.AppTokenTTL.D() != time.Hour || len(rest) != 1 || rest[0] != "extra" {
+		t.Fatalf("got %+v rest %v", c, rest)
+	}
+}
+
+func TestLoad_Errors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		file string
+		want []string
+	}{
+		{"bad listen", []string{"--listen", "nope"}, nil, "", []string{"listen: want HOST:PORT"}},
+		{"bad db", []string{"--db", "mysql://x"}, nil, "", []string{"db: want empty"}},
+		{"several at once", []string{"--log-level", "loud", "--log-format", "xml"}, nil, "",
+			[]string{"log.level", "log.format"}},
+		{"bad env int", nil, map[string]string{"PARLEY_HTTP_MAX_BODY_BYTES": "big"}, "", []string{"PARLEY_HTTP_MAX_BODY_BYTES: want an integer"}},
+		{"bad duration flag", []string{"--auth-app-token-ttl", "soon"}, nil, "", []string{"--auth-app-token-ttl"}},
+		{"unknown flag", []string{"--nope"}, nil, "", []string{"flag provided but not defined"}},
+		{"unknown file key", nil, nil, "lisen = \"x\"\n", []string{"unknown setting \"lisen\""}},
+		{"weak kdf", []string{"--auth-kdf-memory-kib", "8"}, nil, "", []string{"auth.kdf_memory_kib"}},
+		{"short owner password", []string{"--console-owner-password", "short"}, nil, "", []string{"console.owner_password"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			if tc.file != "" {
+				path := filepath.Join(t.TempDir(), "c.toml")
+				os.WriteFile(path, []byte(tc.file), 0o600)
+				args = append([]string{"--config", path}, args...)
+			}
+			_, _, err := Load("parley", args, env(tc.env))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSample_HidesSecrets(t *testing.T) {
+	c := Default()
+	c.Console.OwnerPassword = "super-secret-password"
+	if strings.Contains(Sample(c), "super-secret-password") {
+		t.Fatal("sample leaked a secret")
+	}
+}

@@ -1,0 +1,143 @@
+// Package server is the composition root: it builds the store, the domain
+// services and the transports from a Config, and runs them under one
+// lifecycle with ordered, graceful shutdown. Only this package knows the
+// concrete backends.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/parleyim/parley/internal/admin"
+	"github.com/parleyim/parley/internal/auth"
+	"github.com/parleyim/parley/internal/config"
+	"github.com/parleyim/parley/internal/identity"
+	"github.com/parleyim/parley/internal/obs"
+	"github.com/parleyim/parley/internal/store"
+	"github.com/parleyim/parley/internal/store/postgres"
+	"github.com/parleyim/parley/internal/store/sqlite"
+	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/transport/rest"
+	"github.com/parleyim/parley/internal/users"
+)
+
+// Version is set at build time (-ldflags "-X .../server.Version=...").
+var Version = "dev"
+
+// NewLogger builds the process logger from the config.
+func NewLogger(c config.Log, w *os.File) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// OpenStore opens the configured backend: PostgreSQL when DB is a postgres
+// URL, otherwise SQLite in the data dir.
+func OpenStore(ctx context.Context, c *config.Config) (store.Store, error) {
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		return postgres.Open(ctx, c.DB, c.Postgres.MaxConns)
+	}
+	return sqlite.Open(ctx, filepath.Join(c.DataDir, "parley.db"), sqlite.Options{Synchronous: c.SQLite.Synchronous})
+}
+
+// Server is a running Parley node.
+type Server struct {
+	cfg   config.Config
+	log   *slog.Logger
+	store store.Store
+	api   *rest.Server
+	http  *http.Server
+	ln    net.Listener
+
+	Apps  *tenant.Service
+	Users *users.Service
+}
+
+// New builds a node: opens storage (applying migrations), creates the owner
+// account on first start, wires the services and binds the listener.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	st, err := OpenStore(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: st}
+	hasher := auth.NewHasher(auth.KDFParams{Time: cfg.Auth.KDFTime, MemoryKiB: cfg.Auth.KDFMemoryKiB,
+		Threads: uint8(cfg.Auth.KDFThreads)}, cfg.Auth.KDFParallel)
+	if err := admin.EnsureOwner(ctx, st, hasher, cfg.DataDir, cfg.Console.OwnerUsername, cfg.Console.OwnerPassword,
+		log.With("component", "admin")); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("console owner: %w", err)
+	}
+	s.Apps = tenant.NewService(st)
+	s.Users = users.NewService(st, hasher)
+	ident := identity.NewService(st, s.Users, hasher, cfg.Auth.AppTokenTTL.D(), cfg.Auth.UserTokenTTL.D())
+	s.api = rest.New(rest.Deps{
+		Apps: s.Apps, Identity: ident, Users: s.Users,
+		Log: log.With("component", "http"), Metrics: obs.NewMetrics(),
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Ready:        st.Ping,
+	})
+	s.http = &http.Server{
+		Handler:           s.api,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+	}
+	s.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Addr is the bound listen address (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Handler exposes the HTTP handler (for in-process tests and benchmarks).
+func (s *Server) Handler() http.Handler { return s.api }
+
+// Run serves until ctx is cancelled, then drains: /readyz turns 503, the
+// listener closes, in-flight requests get shutdown_timeout to finish, and
+// storage closes last.
+func (s *Server) Run(ctx context.Context) error {
+	s.log.Info("parley serving", "version", Version, "addr", s.Addr(), "storage", s.store.Backend(), "data", s.cfg.DataDir)
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.log.Info("shutting down: draining connections", "timeout", s.cfg.HTTP.ShutdownTimeout.String())
+	s.api.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.HTTP.ShutdownTimeout.D())
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	err = errors.Join(serveErr, err, s.store.Close())
+	s.log.Info("shutdown complete", "err", err)
+	return err
+}
+
+// Close releases resources of a server that was built but not run.
+func (s *Server) Close() error {
+	return errors.Join(s.ln.Close(), s.store.Close())
+}
+

@@ -1,0 +1,222 @@
+// Package tenant manages apps (tenants): an org owns apps, an app is addressed
+// as /{org}/{app} and has the appkey "org#app", a client_id and a
+// client_secret. It also defines Principal, the caller of a domain method.
+package tenant
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/store"
+	"github.com/parleyim/parley/protocol"
+)
+
+// Settings are an app's feature switches. Unknown JSON keys are kept out:
+// the document is always rewritten from this struct.
+type Settings struct {
+	// OpenRegistration lets anyone register users without an app token.
+	OpenRegistration bool `json:"open_registration"`
+}
+
+// App is a resolved tenant.
+type App struct {
+	ID       int64
+	UUID     string
+	Org      string
+	Name     string
+	ClientID string
+	Settings Settings
+	Created  int64
+	Modified int64
+
+	secretHash []byte
+	tokenKey   []byte
+}
+
+// AppKey is "org#app".
+func (a *App) AppKey() string { return a.Org + "#" + a.Name }
+
+// TokenKey is the key that signs and verifies the app's tokens.
+func (a *App) TokenKey() []byte { return a.tokenKey }
+
+// CheckSecret reports whether secret is the app's client secret.
+func (a *App) CheckSecret(secret string) bool {
+	h := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(h[:], a.secretHash) == 1
+}
+
+// Principal is who calls a domain method: an app admin (app token) or one
+// user (user token), or nobody (no token). Services decide what each may do.
+type Principal struct {
+	App      *App
+	Admin    bool
+	UserID   int64
+	Username string
+}
+
+// Anonymous reports whether no token was presented.
+func (p *Principal) Anonymous() bool { return p == nil || (!p.Admin && p.UserID == 0) }
+
+// IsUser reports whether p is the user with this (lower-case) username.
+func (p *Principal) IsUser(username string) bool {
+	return p != nil && !p.Admin && p.UserID != 0 && p.Username == username
+}
+
+// RequireAdmin fails unless p holds an app token.
+func (p *Principal) RequireAdmin() error {
+	switch {
+	case p.Anonymous():
+		return errs.New(protocol.ErrUnauthorized, "this call needs an app token")
+	case !p.Admin:
+		return errs.New(protocol.ErrForbidden, "this call needs an app token; a user token may not do it")
+	}
+	return nil
+}
+
+// RequireSelfOrAdmin fails unless p is an app admin or the named user.
+func (p *Principal) RequireSelfOrAdmin(username string) error {
+	switch {
+	case p.Anonymous():
+		return errs.New(protocol.ErrUnauthorized, "this call needs a token")
+	case p.Admin || p.IsUser(username):
+		return nil
+	}
+	return errs.New(protocol.ErrForbidden, "a user token may only act on its own user")
+}
+
+// Service manages apps.
+type Service struct {
+	st  store.Store
+	now func() time.Time
+}
+
+// NewService builds the app service.
+func NewService(st store.Store) *Service { return &Service{st: st, now: time.Now} }
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
+
+// Created is a new app with its client secret, shown once.
+type Created struct {
+	AppKey       string `json:"appkey"`
+	OrgName      string `json:"org_name"`
+	AppName      string `json:"app_name"`
+	UUID         string `json:"application"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	Created      int64  `json:"created"`
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newCredentials() (secret string, hash, tokenKey []byte) {
+	secret = "SC" + randHex(20)
+	h := sha256.Sum256([]byte(secret))
+	tokenKey = make([]byte, 32)
+	rand.Read(tokenKey)
+	return secret, h[:], tokenKey
+}
+
+// Create makes a new app.
+func (s *Service) Create(ctx context.Context, org, name string, settings Settings) (*Created, error) {
+	for _, v := range []struct{ field, val string }{{"org_name", org}, {"app_name", name}} {
+		if !nameRE.MatchString(v.val) {
+			return nil, errs.New(protocol.ErrIllegalArgument,
+				"%s %q: use 1-64 letters, digits, '_' or '-', starting with a letter or digit", v.field, v.val)
+		}
+	}
+	doc, _ := json.Marshal(settings)
+	secret, hash, key := newCredentials()
+	now := s.now().UnixMilli()
+	a := &store.App{UUID: uuid.NewString(), Org: org, Name: name, ClientID: "YXA6" + randHex(16),
+		ClientSecretHash: hash, TokenKey: key, Settings: doc, Created: now, Modified: now}
+	if err := s.st.Apps().Create(ctx, a); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, errs.New(protocol.ErrIllegalArgument, "app %s#%s already exists", org, name)
+		}
+		return nil, err
+	}
+	return &Created{AppKey: org + "#" + name, OrgName: org, AppName: name, UUID: a.UUID, ClientID: a.ClientID,
+		ClientSecret: secret, Created: now}, nil
+}
+
+func fromStore(a *store.App) (*App, error) {
+	out := &App{ID: a.ID, UUID: a.UUID, Org: a.Org, Name: a.Name, ClientID: a.ClientID, Created: a.Created,
+		Modified: a.Modified, secretHash: a.ClientSecretHash, tokenKey: a.TokenKey}
+	if err := json.Unmarshal(a.Settings, &out.Settings); err != nil {
+		return nil, fmt.Errorf("app %d settings: %w", a.ID, err)
+	}
+	return out, nil
+}
+
+// Resolve finds an app by org and app name.
+func (s *Service) Resolve(ctx context.Context, org, name string) (*App, error) {
+	a, err := s.st.Apps().GetByName(ctx, org, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.New(protocol.ErrAppNotFound, "Could not find application for %s/%s from URI", org, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return fromStore(a)
+}
+
+// List returns every app.
+func (s *Service) List(ctx context.Context) ([]*App, error) {
+	list, err := s.st.Apps().List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*App, 0, len(list))
+	for i := range list {
+		a, err := fromStore(&list[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// RotateSecret gives the app a new client secret and token key; every token
+// issued before stops working.
+func (s *Service) RotateSecret(ctx context.Context, org, name string) (*Created, error) {
+	a, err := s.Resolve(ctx, org, name)
+	if err != nil {
+		return nil, err
+	}
+	secret, hash, key := newCredentials()
+	if err := s.st.Apps().SetCredentials(ctx, a.ID, hash, key, s.now().UnixMilli()); err != nil {
+		return nil, err
+	}
+	return &Created{AppKey: a.AppKey(), OrgName: a.Org, AppName: a.Name, UUID: a.UUID, ClientID: a.ClientID,
+		ClientSecret: secret, Created: a.Created}, nil
+}
+
+// SetSettings replaces the app's settings.
+func (s *Service) SetSettings(ctx context.Context, org, name string, set Settings) (*App, error) {
+	a, err := s.Resolve(ctx, org, name)
+	if err != nil {
+		return nil, err
+	}
+	doc, _ := json.Marshal(set)
+	if err := s.st.Apps().SetSettings(ctx, a.ID, doc, s.now().UnixMilli()); err != nil {
+		return nil, err
+	}
+	a.Settings = set
+	return a, nil
+}

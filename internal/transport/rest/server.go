@@ -1,0 +1,288 @@
+// Package rest is the Easemob-compatible REST API: a thin adapter that
+// decodes requests, calls the domain services and encodes the Usergrid-style
+// envelope. All rules live in the services; this package only translates.
+package rest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/identity"
+	"github.com/parleyim/parley/internal/obs"
+	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/users"
+	"github.com/parleyim/parley/protocol"
+)
+
+// Deps are the services the API adapts.
+type Deps struct {
+	Apps     *tenant.Service
+	Identity *identity.Service
+	Users    *users.Service
+	Log      *slog.Logger
+	Metrics  *obs.Metrics
+	// MaxBodyBytes bounds JSON request bodies.
+	MaxBodyBytes int64
+	// Ready reports whether the server takes traffic (/readyz).
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP handler for the whole API.
+type Server struct {
+	Deps
+	mux      *http.ServeMux
+	draining atomic.Bool
+}
+
+// New builds the handler with every route registered.
+func New(d Deps) *Server {
+	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// Drain makes /readyz fail so load balancers stop sending new traffic.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+
+	s.app("POST /{org}/{app}/token", s.token)
+	s.app("POST /{org}/{app}/users", s.registerUsers)
+	s.app("GET /{org}/{app}/users", s.listUsers)
+	s.app("DELETE /{org}/{app}/users", s.deleteOldestUsers)
+	s.app("GET /{org}/{app}/users/{username}", s.getUser)
+	s.app("PUT /{org}/{app}/users/{username}", s.updateUser)
+	s.app("DELETE /{org}/{app}/users/{username}", s.deleteUser)
+	// The per-endpoint docs say PUT, the rate table says POST: accept both.
+	s.app("PUT /{org}/{app}/users/{username}/password", s.setPassword)
+	s.app("POST /{org}/{app}/users/{username}/password", s.setPassword)
+	s.app("POST /{org}/{app}/users/{username}/deactivate", s.deactivateUser)
+	s.app("POST /{org}/{app}/users/{username}/activate", s.activateUser)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			obs.Logger(r.Context()).Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// call is the per-request context of an app-scoped handler.
+type call struct {
+	r     *http.Request
+	start time.Time
+	p     *tenant.Principal
+	reqID string
+}
+
+func (c *call) ctx() context.Context { return c.r.Context() }
+
+// handlerFunc returns the response body (encoded as JSON with status 200) or
+// an error (mapped by writeError).
+type handlerFunc func(c *call) (any, error)
+
+// app registers an app-scoped route: it resolves /{org}/{app}, authenticates
+// the bearer token, runs fn and records metrics under the route pattern.
+func (s *Server) app(pattern string, fn handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		c := &call{r: r, start: startOf(r), reqID: w.Header().Get("X-Request-Id")}
+		body, err := s.run(c, fn)
+		if err != nil {
+			s.writeError(w, c, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+func (s *Server) run(c *call, fn handlerFunc) (any, error) {
+	app, err := s.Apps.Resolve(c.ctx(), c.r.PathValue("org"), c.r.PathValue("app"))
+	if err != nil {
+		return nil, err
+	}
+	c.p, err = s.Identity.Authenticate(c.ctx(), app, c.r.Header.Get("Authorization"))
+	if err != nil {
+		return nil, err
+	}
+	return fn(c)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"internal_server_error","error_description":"response encoding failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
+	e, ok := errs.As(err)
+	if !ok {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			e = errs.New(protocol.ErrInvalidBody, "request body is larger than %d bytes", mbe.Limit)
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			e = errs.New(protocol.ErrUnavailable, "request cancelled or timed out (request id %s)", c.reqID)
+		default:
+			obs.Logger(c.ctx()).Error("internal error", "err", err)
+			e = errs.New(protocol.ErrInternal, "internal error (request id %s)", c.reqID)
+		}
+	}
+	writeJSON(w, e.Kind.Status, protocol.ErrorBody{
+		Error: e.Kind.Error, Exception: e.Kind.Exception, Timestamp: time.Now().UnixMilli(),
+		Duration: time.Since(c.start).Milliseconds(), ErrorDescription: e.Description,
+	})
+}
+
+type startKey struct{}
+
+func startOf(r *http.Request) time.Time {
+	if t, ok := r.Context().Value(startKey{}).(time.Time); ok {
+		return t
+	}
+	return time.Now()
+}
+
+// statusWriter records the status code for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer
+// (the WebSocket upgrade needs it).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func newRequestID(incoming string) string {
+	if n := len(incoming); n > 0 && n <= 64 {
+		ok := true
+		for i := 0; i < n; i++ {
+			c := incoming[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return incoming
+		}
+	}
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ServeHTTP adds the request ID, the request logger, panic recovery, the
+// access log and metrics around the mux, and answers unknown paths and
+// methods in the API error shape.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := newRequestID(r.Header.Get("X-Request-Id"))
+	w.Header().Set("X-Request-Id", id)
+	log := s.Log.With("request_id", id)
+	ctx := context.WithValue(obs.WithLogger(r.Context(), log), startKey{}, start)
+	r = r.WithContext(ctx)
+	sw := &statusWriter{ResponseWriter: w}
+	s.Metrics.HTTPInFlight.Inc()
+	route := "unmatched"
+	defer func() {
+		s.Metrics.HTTPInFlight.Dec()
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			log.Error("panic serving request", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if sw.status == 0 {
+				s.writeError(sw, &call{r: r, start: start, reqID: id}, fmt.Errorf("panic: %v", v))
+			}
+		}
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		d := time.Since(start)
+		s.Metrics.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+		s.Metrics.HTTPDuration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+		level := slog.LevelInfo
+		if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "http request", "method", r.Method, "path", r.URL.Path, "route", route,
+			"status", sw.status, "duration_ms", float64(d.Microseconds())/1000)
+	}()
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// Let the mux tell 404 from 405 (it sets Allow), then answer in our shape.
+		probe := &headerOnly{h: http.Header{}}
+		h.ServeHTTP(probe, r)
+		if allow := probe.h.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		kind := protocol.ErrNotFound
+		desc := "no API path " + r.URL.Path
+		if probe.status == http.StatusMethodNotAllowed {
+			kind = protocol.ErrMethodNotAllowed
+			desc = fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)
+		}
+		s.writeError(sw, &call{r: r, start: start, reqID: id}, errs.New(kind, "%s", desc))
+		return
+	}
+	route = pattern
+	s.mux.ServeHTTP(sw, r)
+}
+
+// headerOnly captures what the mux's built-in 404/405 handlers would write.
+type headerOnly struct {
+	h      http.Header
+	status int
+}
+
+func (p *headerOnly) Header() http.Header         { return p.h }
+func (p *headerOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerOnly) WriteHeader(code int)        { p.status = code }
