@@ -140,4 +140,3 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Close() error {
 	return errors.Join(s.ln.Close(), s.store.Close())
 }
-

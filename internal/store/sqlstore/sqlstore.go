@@ -7,7 +7,6 @@ package sqlstore
 
 import (
 	"context"
-	"time"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parleyim/parley/internal/store"
 )

@@ -226,4 +226,3 @@ func (s admins) Count(ctx context.Context) (int64, error) {
 	err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n)
 	return n, err
 }
-

@@ -169,4 +169,3 @@ func queryInt(c *call, name string) (int, error) {
 	}
 	return n, nil
 }
-
