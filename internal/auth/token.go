@@ -92,7 +92,7 @@ func Parse(tok string) (*Parsed, error) {
 	if !ok {
 		return nil, ErrBadToken
 	}
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict() // one encoding per token: no malleable padding bits
 	payload, err := enc.DecodeString(p64)
 	if err != nil {
 		return nil, ErrBadToken

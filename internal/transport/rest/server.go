@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
@@ -131,6 +132,9 @@ func (s *Server) run(c *call, fn handlerFunc) (any, error) {
 	c.p, err = s.Identity.Authenticate(c.ctx(), app, c.r.Header.Get("Authorization"))
 	if err != nil {
 		return nil, err
+	}
+	if _, err := url.ParseQuery(c.r.URL.RawQuery); err != nil {
+		return nil, errs.New(protocol.ErrIllegalArgument, "malformed query string: %v", err)
 	}
 	return fn(c)
 }

@@ -1,0 +1,185 @@
+// Package servertest starts real Parley servers on random ports for
+// end-to-end tests, on SQLite or PostgreSQL, and speaks plain HTTP to them.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyim/parley/internal/config"
+	"github.com/parleyim/parley/internal/server"
+	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/testutil"
+)
+
+// Backends lists the storage backends e2e tests run on.
+var Backends = []string{"sqlite", "postgres"}
+
+// Server is a running test server.
+type Server struct {
+	*server.Server
+	URL string
+	Cfg config.Config
+	Log *LogBuffer
+}
+
+// Config returns a test configuration: random port, temp data dir, cheap KDF.
+func Config(t testing.TB, backend string) config.Config {
+	c := config.Default()
+	c.Listen = "127.0.0.1:0"
+	c.DataDir = t.TempDir()
+	c.Log.Level = "debug"
+	c.Auth.KDFTime = 1
+	c.Auth.KDFMemoryKiB = 1024
+	c.SQLite.Synchronous = "normal"
+	if backend == "postgres" {
+		c.DB = testutil.PostgresURL(t)
+		c.Postgres.MaxConns = 8
+	}
+	return c
+}
+
+// Start runs a server with cfg until the test ends.
+func Start(t testing.TB, cfg config.Config) *Server {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &LogBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := server.New(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server shutdown: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("server did not shut down")
+		}
+	})
+	return &Server{Server: s, URL: "http://" + s.Addr(), Cfg: cfg, Log: logs}
+}
+
+// StartBackend is Start(t, Config(t, backend)).
+func StartBackend(t testing.TB, backend string) *Server { return Start(t, Config(t, backend)) }
+
+// App creates an app and returns its credentials.
+func (s *Server) App(t testing.TB, org, name string, set tenant.Settings) *tenant.Created {
+	t.Helper()
+	c, err := s.Apps.Create(context.Background(), org, name, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Response is a decoded JSON response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    []byte
+}
+
+// Str returns a top-level string field.
+func (r *Response) Str(key string) string { s, _ := r.Body[key].(string); return s }
+
+// Entities returns the entities array.
+func (r *Response) Entities() []map[string]any {
+	list, _ := r.Body["entities"].([]any)
+	out := make([]map[string]any, 0, len(list))
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		out = append(out, m)
+	}
+	return out
+}
+
+// Do sends a request. body may be nil, a string (sent as is) or any value
+// (sent as JSON). token may be empty.
+func (s *Server) Do(t testing.TB, method, path, token string, body any) *Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := &Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &r.Body); err != nil {
+			t.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
+		}
+	}
+	return r
+}
+
+// AppToken gets an app token with the client credentials.
+func (s *Server) AppToken(t testing.TB, app *tenant.Created) string {
+	t.Helper()
+	r := s.Do(t, "POST", "/"+app.OrgName+"/"+app.AppName+"/token", "", map[string]any{
+		"grant_type": "client_credentials", "client_id": app.ClientID, "client_secret": app.ClientSecret})
+	if r.Status != 200 || r.Str("access_token") == "" {
+		t.Fatalf("app token: %d %s", r.Status, r.Raw)
+	}
+	return r.Str("access_token")
+}
+
+// LogBuffer collects log output safely across goroutines.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
