@@ -86,7 +86,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.Users = users.NewService(st, hasher)
 	ident := identity.NewService(st, s.Users, hasher, cfg.Auth.AppTokenTTL.D(), cfg.Auth.UserTokenTTL.D())
 	s.api = rest.New(rest.Deps{
-		Apps: s.Apps, Identity: ident, Users: s.Users,
+		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: admin.NewService(st, hasher),
 		Log: log.With("component", "http"), Metrics: obs.NewMetrics(),
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        st.Ping,

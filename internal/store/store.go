@@ -139,4 +139,10 @@ type AdminStore interface {
 	Create(ctx context.Context, a *Admin) error
 	Get(ctx context.Context, username string) (*Admin, error)
 	Count(ctx context.Context) (int64, error)
+	// CreateToken stores a session token (by its hash) for an admin.
+	CreateToken(ctx context.Context, hash []byte, adminID, expires, created int64) error
+	// GetToken returns the admin owning an unexpired token (expires > now).
+	GetToken(ctx context.Context, hash []byte, now int64) (*Admin, error)
+	// DeleteTokens removes every token of an admin (sign out everywhere).
+	DeleteTokens(ctx context.Context, adminID int64) error
 }

@@ -104,6 +104,10 @@ type Service struct {
 // NewService builds the app service.
 func NewService(st store.Store) *Service { return &Service{st: st, now: time.Now} }
 
+// ReservedOrgs are first path segments the server uses itself.
+var ReservedOrgs = map[string]bool{"management": true, "console": true, "healthz": true, "readyz": true,
+	"metrics": true, "ws": true, "demo": true, "static": true}
+
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
 
 // Created is a new app with its client secret, shown once.
@@ -139,6 +143,9 @@ func (s *Service) Create(ctx context.Context, org, name string, settings Setting
 				"%s %q: use 1-64 letters, digits, '_' or '-', starting with a letter or digit", v.field, v.val)
 		}
 	}
+	if ReservedOrgs[org] {
+		return nil, errs.New(protocol.ErrIllegalArgument, "org_name %q is reserved", org)
+	}
 	doc, _ := json.Marshal(settings)
 	secret, hash, key := newCredentials()
 	now := s.now().UnixMilli()
@@ -173,6 +180,21 @@ func (s *Service) Resolve(ctx context.Context, org, name string) (*App, error) {
 		return nil, err
 	}
 	return fromStore(a)
+}
+
+// ListOrg returns the apps of one org.
+func (s *Service) ListOrg(ctx context.Context, org string) ([]*App, error) {
+	all, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*App
+	for _, a := range all {
+		if a.Org == org {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // List returns every app.

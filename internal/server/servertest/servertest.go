@@ -31,6 +31,9 @@ type Server struct {
 	Log *LogBuffer
 }
 
+// OwnerPassword is the console owner's password in test servers.
+const OwnerPassword = "owner-password-for-tests"
+
 // Config returns a test configuration: random port, temp data dir, cheap KDF.
 func Config(t testing.TB, backend string) config.Config {
 	c := config.Default()
@@ -40,6 +43,7 @@ func Config(t testing.TB, backend string) config.Config {
 	c.Auth.KDFTime = 1
 	c.Auth.KDFMemoryKiB = 1024
 	c.SQLite.Synchronous = "normal"
+	c.Console.OwnerPassword = OwnerPassword
 	if backend == "postgres" {
 		c.DB = testutil.PostgresURL(t)
 		c.Postgres.MaxConns = 8

@@ -211,14 +211,33 @@ func (s admins) Create(ctx context.Context, a *store.Admin) error {
 		VALUES (?, ?, ?, ?, ?) RETURNING id`), a.Username, a.PasswordHash, a.Role, a.Created, a.Modified).Scan(&a.ID))
 }
 
-func (s admins) Get(ctx context.Context, username string) (*store.Admin, error) {
+func (s admins) getOne(ctx context.Context, q string, args ...any) (*store.Admin, error) {
 	var a store.Admin
-	err := s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT id, username, password_hash, role, created, modified
-		FROM admins WHERE username = ?`), username).Scan(&a.ID, &a.Username, &a.PasswordHash, &a.Role, &a.Created, &a.Modified)
+	err := s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT a.id, a.username, a.password_hash, a.role, a.created, a.modified
+		FROM admins a `+q), args...).Scan(&a.ID, &a.Username, &a.PasswordHash, &a.Role, &a.Created, &a.Modified)
 	if err != nil {
 		return nil, s.db.classify(err)
 	}
 	return &a, nil
+}
+
+func (s admins) Get(ctx context.Context, username string) (*store.Admin, error) {
+	return s.getOne(ctx, `WHERE a.username = ?`, username)
+}
+
+func (s admins) CreateToken(ctx context.Context, hash []byte, adminID, expires, created int64) error {
+	_, err := s.db.exec(ctx, `INSERT INTO admin_tokens (hash, admin_id, expires, created) VALUES (?, ?, ?, ?)`,
+		hash, adminID, expires, created)
+	return err
+}
+
+func (s admins) GetToken(ctx context.Context, hash []byte, now int64) (*store.Admin, error) {
+	return s.getOne(ctx, `JOIN admin_tokens t ON t.admin_id = a.id WHERE t.hash = ? AND t.expires > ?`, hash, now)
+}
+
+func (s admins) DeleteTokens(ctx context.Context, adminID int64) error {
+	_, err := s.db.exec(ctx, `DELETE FROM admin_tokens WHERE admin_id = ?`, adminID)
+	return err
 }
 
 func (s admins) Count(ctx context.Context) (int64, error) {

@@ -364,4 +364,23 @@ func testAdmins(t *testing.T, s store.Store) {
 	}
 	_, err = s.Admins().Get(ctx, "nobody")
 	mustNotFound(t, err)
+
+	if err := s.Admins().CreateToken(ctx, []byte("h1"), a.ID, 100, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Admins().CreateToken(ctx, []byte("h2"), a.ID, 200, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Admins().GetToken(ctx, []byte("h1"), 99); err != nil || got.Username != "owner" {
+		t.Fatalf("get token: %v %+v", err, got)
+	}
+	_, err = s.Admins().GetToken(ctx, []byte("h1"), 100) // expired
+	mustNotFound(t, err)
+	_, err = s.Admins().GetToken(ctx, []byte("nope"), 0)
+	mustNotFound(t, err)
+	if err := s.Admins().DeleteTokens(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Admins().GetToken(ctx, []byte("h2"), 0)
+	mustNotFound(t, err)
 }

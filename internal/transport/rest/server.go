@@ -15,11 +15,13 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/obs"
@@ -33,6 +35,7 @@ type Deps struct {
 	Apps     *tenant.Service
 	Identity *identity.Service
 	Users    *users.Service
+	Admins   *admin.Service
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
 	// MaxBodyBytes bounds JSON request bodies.
@@ -45,13 +48,15 @@ type Deps struct {
 type Server struct {
 	Deps
 	mux      *http.ServeMux
+	mgmt     *http.ServeMux
 	draining atomic.Bool
 }
 
 // New builds the handler with every route registered.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s := &Server{Deps: d, mux: http.NewServeMux(), mgmt: http.NewServeMux()}
 	s.routes()
+	s.managementRoutes()
 	return s
 }
 
@@ -260,7 +265,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Log(ctx, level, "http request", "method", r.Method, "path", r.URL.Path, "route", route,
 			"status", sw.status, "duration_ms", float64(d.Microseconds())/1000)
 	}()
-	h, pattern := s.mux.Handler(r)
+	mux := s.mux
+	if strings.HasPrefix(r.URL.Path, "/management/") {
+		mux = s.mgmt
+	}
+	h, pattern := mux.Handler(r)
 	if pattern == "" {
 		// Let the mux tell 404 from 405 (it sets Allow), then answer in our shape.
 		probe := &headerOnly{h: http.Header{}}
@@ -278,7 +287,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route = pattern
-	s.mux.ServeHTTP(sw, r)
+	mux.ServeHTTP(sw, r)
 }
 
 // headerOnly captures what the mux's built-in 404/405 handlers would write.

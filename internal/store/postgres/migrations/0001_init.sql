@@ -38,3 +38,11 @@ CREATE TABLE admins (
 	created       BIGINT NOT NULL,
 	modified      BIGINT NOT NULL
 );
+
+CREATE TABLE admin_tokens (
+	hash     BYTEA PRIMARY KEY,
+	admin_id BIGINT NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+	expires  BIGINT NOT NULL,
+	created  BIGINT NOT NULL
+);
+CREATE INDEX admin_tokens_admin ON admin_tokens(admin_id);

@@ -38,3 +38,11 @@ CREATE TABLE admins (
 	created       INTEGER NOT NULL,
 	modified      INTEGER NOT NULL
 );
+
+CREATE TABLE admin_tokens (
+	hash     BLOB PRIMARY KEY,
+	admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+	expires  INTEGER NOT NULL,
+	created  INTEGER NOT NULL
+);
+CREATE INDEX admin_tokens_admin ON admin_tokens(admin_id);

@@ -1,0 +1,135 @@
+package rest
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/store"
+	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/protocol"
+)
+
+// Management API (Usergrid-style, under /management): admins sign in with a
+// console account and manage apps over HTTP, so an app can be created with
+// curl alone. These routes live on their own mux because their paths would
+// otherwise overlap the /{org}/{app}/... patterns; "management" is a
+// reserved org name.
+func (s *Server) managementRoutes() {
+	m := s.mgmt
+	s.manage(m, "POST /management/token", false, s.adminToken)
+	s.manage(m, "POST /management/orgs/{org}/applications", true, s.createApp)
+	s.manage(m, "GET /management/orgs/{org}/applications", true, s.listApps)
+	s.manage(m, "POST /management/orgs/{org}/applications/{app}/credentials", true, s.rotateCredentials)
+}
+
+type mgmtCall struct {
+	call
+	admin *store.Admin
+}
+
+func (s *Server) manage(m *http.ServeMux, pattern string, needAdmin bool, fn func(c *mgmtCall) (any, error)) {
+	m.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		c := &mgmtCall{call: call{r: r, start: startOf(r), reqID: w.Header().Get("X-Request-Id")}}
+		if needAdmin {
+			a, err := s.Admins.Authenticate(r.Context(), r.Header.Get("Authorization"))
+			if err != nil {
+				s.writeError(w, &c.call, err)
+				return
+			}
+			c.admin = a
+		}
+		body, err := fn(c)
+		if err != nil {
+			s.writeError(w, &c.call, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+func (s *Server) adminToken(c *mgmtCall) (any, error) {
+	raw, err := s.readBody(&c.call)
+	if err != nil {
+		return nil, err
+	}
+	var b struct {
+		GrantType string `json:"grant_type"`
+		Username  string `json:"username"`
+		Password  string `json:"password"`
+		TTL       int64  `json:"ttl"`
+	}
+	if err := decodeJSON(raw, &b); err != nil {
+		return nil, err
+	}
+	if b.GrantType != "password" {
+		return nil, errs.New(protocol.ErrIllegalArgument, "grant_type must be password")
+	}
+	if b.TTL < 0 {
+		return nil, errs.New(protocol.ErrIllegalArgument, "ttl must not be negative")
+	}
+	t, err := s.Admins.Login(c.ctx(), b.Username, b.Password, time.Duration(b.TTL)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"access_token": t.AccessToken, "expires_in": t.ExpiresIn,
+		"user": map[string]any{"username": t.Admin.Username, "role": t.Admin.Role, "type": "admin"},
+	}, nil
+}
+
+func mgmtEnvelope(c *mgmtCall, action string) *envelope {
+	return &envelope{Action: action, Path: c.r.URL.Path, URI: "http://" + c.r.Host + c.r.URL.Path,
+		Timestamp: time.Now().UnixMilli(), Duration: time.Since(c.start).Milliseconds(), Organization: c.r.PathValue("org")}
+}
+
+func (s *Server) createApp(c *mgmtCall) (any, error) {
+	raw, err := s.readBody(&c.call)
+	if err != nil {
+		return nil, err
+	}
+	var b struct {
+		Name             string `json:"name"`
+		OpenRegistration bool   `json:"open_registration"`
+	}
+	if err := decodeJSON(raw, &b); err != nil {
+		return nil, err
+	}
+	created, err := s.Apps.Create(c.ctx(), c.r.PathValue("org"), b.Name, tenant.Settings{OpenRegistration: b.OpenRegistration})
+	if err != nil {
+		return nil, err
+	}
+	e := mgmtEnvelope(c, "post")
+	e.Data = created
+	return e, nil
+}
+
+func appView(a *tenant.App) map[string]any {
+	return map[string]any{"appkey": a.AppKey(), "org_name": a.Org, "app_name": a.Name, "application": a.UUID,
+		"client_id": a.ClientID, "created": a.Created, "modified": a.Modified, "settings": a.Settings}
+}
+
+func (s *Server) listApps(c *mgmtCall) (any, error) {
+	list, err := s.Apps.ListOrg(c.ctx(), c.r.PathValue("org"))
+	if err != nil {
+		return nil, err
+	}
+	e := mgmtEnvelope(c, "get")
+	out := make([]any, 0, len(list))
+	for _, a := range list {
+		out = append(out, appView(a))
+	}
+	e.Data = out
+	e.Count = count(len(out))
+	return e, nil
+}
+
+func (s *Server) rotateCredentials(c *mgmtCall) (any, error) {
+	created, err := s.Apps.RotateSecret(c.ctx(), c.r.PathValue("org"), c.r.PathValue("app"))
+	if err != nil {
+		return nil, err
+	}
+	e := mgmtEnvelope(c, "post")
+	e.Data = created
+	return e, nil
+}
