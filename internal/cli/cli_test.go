@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/parleyim/parley/internal/cli"
+	"github.com/parleyim/parley/internal/server/servertest"
 )
 
 // buildBinary compiles cmd/parley once per test run.
@@ -48,8 +49,8 @@ func TestBinary_ServeAppCreateSIGTERM(t *testing.T) {
 	addr := freePort(t)
 	srv := exec.Command(bin, "serve", "--listen", addr, "--data", data)
 	srv.Env = append(os.Environ(), "PARLEY_AUTH_KDF_MEMORY_KIB=1024", "PARLEY_LOG_FORMAT=json")
-	var logs bytes.Buffer
-	srv.Stderr = &logs
+	logs := &servertest.LogBuffer{}
+	srv.Stderr = logs
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, vet, every Go test with the race detector
+# on SQLite and PostgreSQL, and the curl acceptance walk-through.
+#
+# PostgreSQL tests use $PARLEY_TEST_POSTGRES (default: the local server,
+# user postgres, trust auth). They are required unless PARLEY_REQUIRE_POSTGRES=0.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PARLEY_TEST_POSTGRES=${PARLEY_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+export PARLEY_REQUIRE_POSTGRES=${PARLEY_REQUIRE_POSTGRES:-1}
+
+scripts/services.sh
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...
+
+echo "== acceptance (curl)"
+scripts/acceptance.sh
