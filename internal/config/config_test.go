@@ -94,3 +94,12 @@ func TestSample_HidesSecrets(t *testing.T) {
 		t.Fatal("sample leaked a secret")
 	}
 }
+
+// docs/parley.sample.toml is `parley config` output and must be current
+// (refresh with: go run ./cmd/parley config > docs/parley.sample.toml).
+func TestSample_DocCurrent(t *testing.T) {
+	got, err := os.ReadFile("../../docs/parley.sample.toml")
+	if err != nil || string(got) != Sample(Default()) {
+		t.Fatal("docs/parley.sample.toml is stale: run go run ./cmd/parley config > docs/parley.sample.toml")
+	}
+}
