@@ -264,20 +264,28 @@ func decodeCursor(c string) (int64, error) {
 	return int64(binary.BigEndian.Uint64(b)), nil
 }
 
-// List pages through the app's users in creation order (app token only).
-func (s *Service) List(ctx context.Context, p *tenant.Principal, limit int, cursor string) (*Page, error) {
+// pageLimit authorises a paged admin call and applies the limit rules.
+func pageLimit(p *tenant.Principal, limit int) (int, error) {
 	if err := p.RequireAdmin(); err != nil {
-		return nil, err
+		return 0, err
 	}
 	if limit == 0 {
-		limit = DefaultPageLimit
+		return DefaultPageLimit, nil
 	}
 	if limit < 1 || limit > MaxPageLimit {
-		return nil, errs.New(protocol.ErrIllegalArgument, "limit must be 1..%d, got %d", MaxPageLimit, limit)
+		return 0, errs.New(protocol.ErrIllegalArgument, "limit must be 1..%d, got %d", MaxPageLimit, limit)
+	}
+	return limit, nil
+}
+
+// List pages through the app's users in creation order (app token only).
+func (s *Service) List(ctx context.Context, p *tenant.Principal, limit int, cursor string) (*Page, error) {
+	limit, err := pageLimit(p, limit)
+	if err != nil {
+		return nil, err
 	}
 	after := int64(0)
 	if cursor != "" {
-		var err error
 		if after, err = decodeCursor(cursor); err != nil {
 			return nil, err
 		}
@@ -310,14 +318,9 @@ func (s *Service) Delete(ctx context.Context, p *tenant.Principal, username stri
 // DeleteOldest removes the limit oldest users (app token only), as Easemob's
 // DELETE /users does. The cursor says whether users remain.
 func (s *Service) DeleteOldest(ctx context.Context, p *tenant.Principal, limit int) (*Page, error) {
-	if err := p.RequireAdmin(); err != nil {
+	limit, err := pageLimit(p, limit)
+	if err != nil {
 		return nil, err
-	}
-	if limit == 0 {
-		limit = DefaultPageLimit
-	}
-	if limit < 1 || limit > MaxPageLimit {
-		return nil, errs.New(protocol.ErrIllegalArgument, "limit must be 1..%d, got %d", MaxPageLimit, limit)
 	}
 	list, err := s.st.Users().DeleteOldest(ctx, p.App.ID, limit)
 	if err != nil {

@@ -22,20 +22,11 @@ type tokenBody struct {
 	TTL            *int64 `json:"ttl"`
 }
 
-type tokenUser struct {
-	UUID      string `json:"uuid"`
-	Type      string `json:"type"`
-	Created   int64  `json:"created"`
-	Modified  int64  `json:"modified"`
-	Username  string `json:"username"`
-	Activated bool   `json:"activated"`
-}
-
 type tokenResponse struct {
 	AccessToken string     `json:"access_token"`
 	ExpiresIn   int64      `json:"expires_in"`
 	Application string     `json:"application,omitempty"`
-	User        *tokenUser `json:"user,omitempty"`
+	User        *userEntity `json:"user,omitempty"`
 }
 
 // POST /{org}/{app}/token — JSON, or form-encoded as Usergrid also accepted.
@@ -64,9 +55,8 @@ func (s *Server) token(c *call) (any, error) {
 	if t.User == nil {
 		resp.Application = t.App.UUID
 	} else {
-		u := t.User
-		resp.User = &tokenUser{UUID: u.UUID, Type: "user", Created: u.Created, Modified: u.Modified,
-			Username: u.Username, Activated: u.Activated}
+		e := entity(t.User)
+		resp.User = &e
 	}
 	return resp, nil
 }
@@ -152,7 +142,11 @@ func (s *Server) listUsers(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := c.env("get", "/users")
+	return c.pageEnvelope("get", page), nil
+}
+
+func (c *call) pageEnvelope(action string, page *users.Page) *envelope {
+	e := c.env(action, "/users")
 	e.Params = c.r.URL.Query()
 	e.Entities = []any{}
 	for i := range page.Users {
@@ -160,7 +154,7 @@ func (s *Server) listUsers(c *call) (any, error) {
 	}
 	e.Cursor = page.Cursor
 	e.Count = count(len(page.Users))
-	return e, nil
+	return e
 }
 
 // DELETE /{org}/{app}/users?limit= — deletes the oldest users.
@@ -173,15 +167,7 @@ func (s *Server) deleteOldestUsers(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := c.env("delete", "/users")
-	e.Params = c.r.URL.Query()
-	e.Entities = []any{}
-	for i := range page.Users {
-		e.Entities = append(e.Entities, entity(&page.Users[i]))
-	}
-	e.Cursor = page.Cursor
-	e.Count = count(len(page.Users))
-	return e, nil
+	return c.pageEnvelope("delete", page), nil
 }
 
 func (s *Server) getUser(c *call) (any, error) {
