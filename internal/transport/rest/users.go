@@ -23,9 +23,9 @@ type tokenBody struct {
 }
 
 type tokenResponse struct {
-	AccessToken string     `json:"access_token"`
-	ExpiresIn   int64      `json:"expires_in"`
-	Application string     `json:"application,omitempty"`
+	AccessToken string      `json:"access_token"`
+	ExpiresIn   int64       `json:"expires_in"`
+	Application string      `json:"application,omitempty"`
 	User        *userEntity `json:"user,omitempty"`
 }
 
