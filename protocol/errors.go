@@ -57,6 +57,26 @@ var (
 		"ResourceLimitedException", "This request has reached api limit; retry after the Retry-After header."}
 	ErrInternal = ErrorKind{"internal_error", "internal_server_error", 500,
 		"InternalServerErrorException", "Unexpected server failure. The description carries a request ID that matches the server log line."}
+	ErrBadFrame = ErrorKind{"bad_frame", "invalid_request_body", 400,
+		usergridExc + "InvalidRequestBodyException", "WebSocket: the frame is not a JSON object of the documented shape, or lacks a required field."}
+	ErrUnknownFrame = ErrorKind{"unknown_frame", "unsupported_service_operation", 400,
+		"UnsupportedServiceOperationException", "WebSocket: the frame kind (field t) is not one of the protocol's."}
+	ErrFrameTooLarge = ErrorKind{"frame_too_large", "exceed_limit", 400,
+		"ExceedLimitException", "WebSocket: the frame exceeds 64 KiB; the connection is closed with 1009."}
+	ErrNotAuthenticated = ErrorKind{"not_authenticated", "unauthorized", 401,
+		usergridExc + "UnauthorizedException", "WebSocket: a frame other than auth was sent before authenticating, or auth was sent twice."}
+	ErrMessageTooLarge = ErrorKind{"message_too_large", "exceed_limit", 400,
+		"ExceedLimitException", "The message body plus ext exceed the app's message size limit (5 KB by default)."}
+	ErrMessageNotFound = ErrorKind{"message_not_found", "service_resource_not_found", 404,
+		"MessageNotFoundException", "No message with this ID in a conversation the caller belongs to."}
+	ErrConversationNotFound = ErrorKind{"conversation_not_found", "service_resource_not_found", 404,
+		"ConversationNotFoundException", "No conversation with this ID that the caller belongs to."}
+	ErrRecallWindow = ErrorKind{"recall_window_passed", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The message is older than the app's recall window (2 minutes by default); an admin can recall it with force."}
+	ErrRecallNotAllowed = ErrorKind{"recall_not_allowed", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "Only the sender may recall a message (admins may recall any), and cmd messages cannot be recalled."}
+	ErrTooManyDevices = ErrorKind{"too_many_devices", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The user already has the app's maximum number of devices online and the app refuses new ones (device_overflow = reject)."}
 	ErrUnavailable = ErrorKind{"service_unavailable", "service_unavailable", 503,
 		"ServiceUnavailableException", "The server is shutting down or its storage is unreachable; retry on another node."}
 )
@@ -66,6 +86,8 @@ var Registry = []ErrorKind{
 	ErrIllegalArgument, ErrInvalidBody, ErrDuplicateUser, ErrInvalidGrant, ErrGrantUserNotFound,
 	ErrUnauthorized, ErrBadAccessToken, ErrForbidden, ErrAppNotFound, ErrUserNotFound, ErrNotFound,
 	ErrMethodNotAllowed, ErrConflict, ErrUnsupportedMedia, ErrRateLimited, ErrInternal, ErrUnavailable,
+	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrMessageNotFound,
+	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrTooManyDevices,
 }
 
 // ErrorBody is the REST error envelope (Easemob-compatible).

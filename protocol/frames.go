@@ -1,0 +1,348 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Version is the client protocol version (docs/protocol.md). Clients send it
+// in the WebSocket URL: /ws?v=1.
+const Version = 1
+
+// Client-to-server frame kinds.
+const (
+	FrameAuth          = "auth"
+	FramePing          = "ping"
+	FrameSend          = "send"
+	FrameSync          = "sync"
+	FramePull          = "pull"
+	FrameHistory       = "history"
+	FrameDelivered     = "delivered"
+	FrameRead          = "read"
+	FrameRecall        = "recall"
+	FrameConversations = "conversations"
+	FrameConvPin       = "conv_pin"
+	FrameConvDelete    = "conv_delete"
+)
+
+// Server-to-client frame kinds.
+const (
+	FrameAuthOK     = "auth_ok"
+	FramePong       = "pong"
+	FrameAck        = "ack"
+	FrameOK         = "ok"
+	FrameError      = "error"
+	FrameItem       = "item"
+	FrameReceipt    = "receipt"
+	FrameConv       = "conv"
+	FrameSyncResult = "sync_result"
+	FrameItems      = "items"
+	FrameConvList   = "conversations_result"
+	FrameKicked     = "kicked"
+)
+
+// Chat types.
+const (
+	ChatTypeChat = "chat"
+)
+
+// Item kinds: a conversation's stream holds messages and recall events, in
+// one gap-free sequence.
+const (
+	ItemMsg    = "msg"
+	ItemRecall = "recall"
+)
+
+// Message types accepted today; the body model is open for more.
+const (
+	MsgText   = "txt"
+	MsgCmd    = "cmd"
+	MsgCustom = "custom"
+)
+
+// Receipt kinds.
+const (
+	ReceiptDelivered = "delivered"
+	ReceiptRead      = "read"
+	// ReceiptChannelRead means "read up to seq" for a whole conversation.
+	ReceiptChannelRead = "channel_read"
+)
+
+// RouteOnline delivers a message only to online devices, without storing it.
+const RouteOnline = "ROUTE_ONLINE"
+
+// WebSocket close codes (4000-4999 are application codes).
+const (
+	CloseNormal        = 1000
+	CloseGoingAway     = 1001 // server shutting down: reconnect elsewhere
+	CloseFrameTooLarge = 1009
+	CloseAuthFailed    = 4001 // bad or revoked token: do not retry with it
+	CloseAuthTimeout   = 4002 // no auth frame in time
+	CloseBadProtocol   = 4003 // unsupported protocol version
+	CloseKicked        = 4004 // force logout by an admin, or user deactivated
+	CloseReplaced      = 4005 // the same resource logged in again
+	CloseTooMany       = 4006 // device limit: this device was pushed out
+	CloseSlowConsumer  = 4008 // send queue overflowed: reconnect and resync
+	CloseHeartbeat     = 4009 // no frame within the heartbeat timeout
+	CloseBadFrames     = 4010 // too many malformed frames
+)
+
+// Request is any client-to-server frame. T selects the kind; fields that do
+// not belong to the kind must be absent (DecodeRequest enforces it for the
+// kind's required fields, and ignores none silently: unknown keys fail).
+type Request struct {
+	T  string `json:"t"`
+	ID string `json:"id,omitempty"` // echoed on the reply; chosen by the client
+
+	// auth
+	Token      string `json:"token,omitempty"`
+	Resource   string `json:"resource,omitempty"`
+	Platform   string `json:"platform,omitempty"`
+	DeviceName string `json:"device_name,omitempty"`
+
+	// send
+	To          string          `json:"to,omitempty"`
+	ChatType    string          `json:"chat_type,omitempty"`
+	Type        string          `json:"type,omitempty"`
+	Body        json.RawMessage `json:"body,omitempty"`
+	Ext         json.RawMessage `json:"ext,omitempty"`
+	ClientMsgID string          `json:"client_msg_id,omitempty"`
+	RouteType   string          `json:"routetype,omitempty"`
+
+	// sync, pull, history, receipts, recall, conversations
+	Since     string `json:"since,omitempty"`  // sync: version cursor ("" or "0" = new device)
+	Latest    int    `json:"latest,omitempty"` // sync from scratch: items per conversation
+	ConvID    string `json:"conv_id,omitempty"`
+	AfterSeq  int64  `json:"after_seq,omitempty"`
+	Seq       int64  `json:"seq,omitempty"`
+	MsgID     string `json:"msg_id,omitempty"`
+	Limit     int    `json:"limit,omitempty"`
+	Direction string `json:"direction,omitempty"` // history: "backward" (default) or "forward"
+	Time      int64  `json:"time,omitempty"`      // history: start at this time (ms) instead of msg_id
+	Cursor    string `json:"cursor,omitempty"`
+	Pinned    *bool  `json:"pinned,omitempty"`
+}
+
+// MaxFrameBytes is the largest frame a server accepts.
+const MaxFrameBytes = 64 << 10
+
+// DecodeError is a malformed frame; Code is a registry ID.
+type DecodeError struct {
+	Code    string
+	Message string
+}
+
+func (e *DecodeError) Error() string { return e.Code + ": " + e.Message }
+
+func badFrame(format string, args ...any) error {
+	return &DecodeError{Code: ErrBadFrame.ID, Message: fmt.Sprintf(format, args...)}
+}
+
+// DecodeRequest parses one client frame strictly: a JSON object, a known
+// kind, no unknown fields, the kind's required fields present.
+func DecodeRequest(b []byte) (*Request, error) {
+	if len(b) > MaxFrameBytes {
+		return nil, &DecodeError{Code: ErrFrameTooLarge.ID, Message: fmt.Sprintf("frame is %d bytes, the limit is %d", len(b), MaxFrameBytes)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var r Request
+	if err := dec.Decode(&r); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, badFrame("field %s has the wrong type (%s)", te.Field, te.Value)
+		}
+		return nil, badFrame("not a JSON object frame: %v", err)
+	}
+	if dec.More() {
+		return nil, badFrame("data after the frame's JSON object")
+	}
+	if len(r.ID) > 64 {
+		return nil, badFrame("id is longer than 64 characters")
+	}
+	need := func(ok bool, field string) error {
+		if !ok {
+			return badFrame("%s frame needs %s", r.T, field)
+		}
+		return nil
+	}
+	var err error
+	switch r.T {
+	case FrameAuth:
+		err = need(r.Token != "", "token")
+	case FramePing, FrameSync, FrameConversations:
+	case FrameSend:
+		if err = need(r.To != "", "to"); err == nil {
+			if err = need(r.Type != "", "type"); err == nil {
+				err = need(r.ClientMsgID != "", "client_msg_id")
+			}
+		}
+		if err == nil && len(r.ClientMsgID) > 64 {
+			err = badFrame("client_msg_id is longer than 64 characters")
+		}
+	case FramePull, FrameHistory, FrameDelivered, FrameConvDelete:
+		err = need(r.ConvID != "", "conv_id")
+	case FrameRead:
+		err = need(r.ConvID != "" || r.MsgID != "", "conv_id or msg_id")
+	case FrameRecall:
+		err = need(r.MsgID != "", "msg_id")
+	case FrameConvPin:
+		if err = need(r.ConvID != "", "conv_id"); err == nil {
+			err = need(r.Pinned != nil, "pinned")
+		}
+	case "":
+		err = badFrame("frame has no kind (field t)")
+	default:
+		return nil, &DecodeError{Code: ErrUnknownFrame.ID, Message: fmt.Sprintf("unknown frame kind %q", r.T)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// AuthOK answers a successful auth frame.
+type AuthOK struct {
+	T          string `json:"t"`
+	ID         string `json:"id,omitempty"`
+	User       string `json:"user"`
+	Resource   string `json:"resource"`
+	ServerTime int64  `json:"server_time"`
+	Heartbeat  int    `json:"heartbeat"` // seconds between client pings
+	Version    int    `json:"version"`
+}
+
+// Ack answers a send: the message is stored (or, for ROUTE_ONLINE, handed
+// to online devices). Duplicate is true when client_msg_id was seen before;
+// the fields are then those of the first send.
+type Ack struct {
+	T         string `json:"t"`
+	ID        string `json:"id,omitempty"`
+	MsgID     string `json:"msg_id"`
+	ConvID    string `json:"conv_id,omitempty"`
+	Seq       int64  `json:"seq,omitempty"`
+	TS        int64  `json:"ts"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+// OK answers a request that returns nothing else.
+type OK struct {
+	T  string `json:"t"`
+	ID string `json:"id,omitempty"`
+}
+
+// Pong answers a ping.
+type Pong struct {
+	T  string `json:"t"`
+	ID string `json:"id,omitempty"`
+	TS int64  `json:"ts"`
+}
+
+// Error answers a request that failed (ID set) or reports a connection-level
+// problem (ID empty). Code is a registry ID (docs/errors.md).
+type Error struct {
+	T       string `json:"t"`
+	ID      string `json:"id,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Item is one entry of a conversation stream: a message, or a recall event.
+type Item struct {
+	Kind        string          `json:"kind"`
+	MsgID       string          `json:"msg_id"`
+	ConvID      string          `json:"conv_id"`
+	Seq         int64           `json:"seq"`
+	ChatType    string          `json:"chat_type"`
+	From        string          `json:"from"`
+	To          string          `json:"to"`
+	Type        string          `json:"type,omitempty"`
+	Body        json.RawMessage `json:"body,omitempty"`
+	Ext         json.RawMessage `json:"ext,omitempty"`
+	TS          int64           `json:"ts"`
+	ClientMsgID string          `json:"client_msg_id,omitempty"`
+	Recalled    bool            `json:"recalled,omitempty"`
+	// Target is the recalled message (kind "recall").
+	Target string `json:"target,omitempty"`
+	// Online marks a ROUTE_ONLINE message: not stored, Seq is 0.
+	Online bool `json:"online,omitempty"`
+}
+
+// ItemFrame pushes a live item.
+type ItemFrame struct {
+	T    string `json:"t"`
+	Item *Item  `json:"item"`
+}
+
+// Receipt reports a delivery or read acknowledgement.
+type Receipt struct {
+	T      string `json:"t"`
+	Kind   string `json:"kind"`
+	ConvID string `json:"conv_id"`
+	By     string `json:"by"`
+	Seq    int64  `json:"seq"`
+	MsgID  string `json:"msg_id,omitempty"`
+	TS     int64  `json:"ts"`
+}
+
+// Conversation is one user's view of a conversation.
+type Conversation struct {
+	ConvID   string `json:"conv_id"`
+	ChatType string `json:"chat_type"`
+	Peer     string `json:"peer"`
+	LastSeq  int64  `json:"last_seq"`
+	Unread   int64  `json:"unread"`
+	ReadSeq  int64  `json:"read_seq"`
+	// ClearedSeq: items up to here were deleted by this user.
+	ClearedSeq       int64   `json:"cleared_seq,omitempty"`
+	PeerReadSeq      int64   `json:"peer_read_seq"`
+	PeerDeliveredSeq int64   `json:"peer_delivered_seq"`
+	Pinned           bool    `json:"pinned,omitempty"`
+	Deleted          bool    `json:"deleted,omitempty"`
+	Updated          int64   `json:"updated"`
+	Version          string  `json:"version"`
+	Last             *Item   `json:"last,omitempty"`
+	Recent           []*Item `json:"recent,omitempty"`
+}
+
+// ConvFrame pushes a change of a conversation's per-user state (read,
+// pinned, deleted) to the user's other devices.
+type ConvFrame struct {
+	T            string        `json:"t"`
+	Conversation *Conversation `json:"conversation"`
+}
+
+// SyncResult answers sync: conversations changed since the cursor.
+type SyncResult struct {
+	T             string          `json:"t"`
+	ID            string          `json:"id,omitempty"`
+	Conversations []*Conversation `json:"conversations"`
+	Next          string          `json:"next"`
+	More          bool            `json:"more"`
+}
+
+// Items answers pull and history.
+type Items struct {
+	T      string  `json:"t"`
+	ID     string  `json:"id,omitempty"`
+	ConvID string  `json:"conv_id"`
+	Items  []*Item `json:"items"`
+	More   bool    `json:"more"`
+}
+
+// ConvList answers conversations.
+type ConvList struct {
+	T             string          `json:"t"`
+	ID            string          `json:"id,omitempty"`
+	Conversations []*Conversation `json:"conversations"`
+	Cursor        string          `json:"cursor,omitempty"`
+}
+
+// Kicked precedes a server-initiated close.
+type Kicked struct {
+	T      string `json:"t"`
+	Code   int    `json:"code"`
+	Reason string `json:"reason"`
+}
