@@ -27,6 +27,7 @@ Usage:
   parley app rotate-secret [flags] ORG APP
                                         new client secret; every token of the app is revoked
   parley app set [flags] ORG APP --open-registration=true|false
+  parley chat [flags]                   terminal chat client: --url --org --app --user --password
   parley config                         print every setting with its default, env var and flag
   parley version
 
@@ -46,6 +47,8 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		err = serve(args[1:], stderr, getenv)
 	case "app":
 		err = appCmd(args[1:], stdout, stderr, getenv)
+	case "chat":
+		err = chat(args[1:], os.Stdin, stdout, stderr, getenv)
 	case "config":
 		fmt.Fprint(stdout, config.Sample(config.Default()))
 	case "version", "--version":

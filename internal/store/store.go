@@ -26,6 +26,8 @@ type Store interface {
 	Apps() AppStore
 	Users() UserStore
 	Admins() AdminStore
+	Messages() MessageStore
+	Conversations() ConversationStore
 	// Ping checks the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Backend names the implementation ("sqlite", "postgres").

@@ -75,6 +75,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	sub, _ := fs.Sub(migrations, "migrations")
 	db, err := sqlstore.New(ctx, sqlstore.Dialect{
 		Name:       "sqlite",
+		Writers:    1,
 		IsUnique:   isUnique,
 		Migrations: sub,
 	}, w, r)

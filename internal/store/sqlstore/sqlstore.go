@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyim/parley/internal/store"
@@ -29,6 +30,9 @@ type Dialect struct {
 	IsUnique func(error) bool
 	// Migrations holds files named NNNN_title.sql, applied in order.
 	Migrations fs.FS
+	// Writers is how many group-commit workers run (SQLite: 1, the single
+	// writer; PostgreSQL: a few, since each batch is bound by round trips).
+	Writers int
 	// Lock, if set, serialises migrations across processes (PostgreSQL
 	// advisory lock). It is called inside the migration transaction.
 	Lock func(ctx context.Context, tx *sql.Tx) error
@@ -40,16 +44,24 @@ type DB struct {
 	// w takes writes; r takes reads. For SQLite w has one connection (the
 	// single writer); for PostgreSQL both are the same pool.
 	w, r *sql.DB
+
+	wr     *writers
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 var _ store.Store = (*DB)(nil)
 
 // New builds a store over the given pools and applies migrations.
 func New(ctx context.Context, d Dialect, w, r *sql.DB) (*DB, error) {
-	db := &DB{d: d, w: w, r: r}
+	db := &DB{d: d, w: w, r: r, stmts: map[string]*sql.Stmt{}}
 	if err := db.migrate(ctx); err != nil {
 		return nil, err
 	}
+	if err := db.prepareHot(ctx); err != nil {
+		return nil, err
+	}
+	db.startWriters(max(1, d.Writers))
 	return db, nil
 }
 
@@ -66,6 +78,12 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (db *DB) Close() error {
+	db.stopWriters()
+	db.stmtMu.Lock()
+	for _, s := range db.stmts {
+		s.Close()
+	}
+	db.stmtMu.Unlock()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())

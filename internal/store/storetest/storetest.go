@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"Users_ConcurrentCreate", testUsersConcurrentCreate},
 		{"Admins", testAdmins},
 	}
+	tests = append(tests, messageTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))

@@ -1,0 +1,154 @@
+package store
+
+import "context"
+
+// Item kinds.
+const (
+	ItemMsg    = "msg"
+	ItemRecall = "recall"
+)
+
+// ConvChat is the kind of 1:1 conversations.
+const ConvChat = "chat"
+
+// Item is one entry of a conversation stream: a message or a recall event.
+// Within a conversation, Seq runs 1, 2, 3... without gaps.
+type Item struct {
+	ID          int64 // time-ordered message ID, assigned by the caller
+	AppID       int64
+	ConvID      int64
+	Seq         int64
+	Kind        string
+	From        int64 // user ID
+	To          int64 // user ID (1:1)
+	Type        string
+	Body        []byte // JSON; empty once recalled
+	Ext         []byte // JSON or empty
+	ClientMsgID string
+	Target      int64 // recall: the recalled item's ID
+	Recalled    bool
+	Created     int64
+}
+
+// Conversation is the shared part of a conversation.
+type Conversation struct {
+	ID         int64
+	AppID      int64
+	Kind       string
+	UserA      int64 // 1:1: the lower user ID
+	UserB      int64 // 1:1: the higher user ID
+	LastSeq    int64
+	LastItemID int64
+	Created    int64
+	Updated    int64
+}
+
+// Member is one user's state in a conversation.
+type Member struct {
+	ConvID       int64
+	UserID       int64
+	ReadSeq      int64
+	DeliveredSeq int64
+	ClearedSeq   int64
+	Unread       int64
+	Pinned       bool
+	// Version is the member's change stamp (a time-ordered ID): it rises
+	// whenever anything the user sees of the conversation changes.
+	Version int64
+	Updated int64
+}
+
+// ConvView is a member's view: its state, the conversation, and (1:1) the
+// peer's watermarks.
+type ConvView struct {
+	Member
+	Conv             Conversation
+	PeerID           int64
+	PeerReadSeq      int64
+	PeerDeliveredSeq int64
+}
+
+// AppendOp is one 1:1 message to store. The caller fills Item (ID, AppID,
+// From, To, Type, Body, Ext, ClientMsgID, Created); Append fills ConvID and
+// Seq, or, when (AppID, From, ClientMsgID) was stored before, replaces Item
+// with the stored one and sets Duplicate.
+type AppendOp struct {
+	Item      Item
+	Duplicate bool
+	Err       error
+}
+
+// RecallOp recalls one item. The caller fills AppID, TargetID, RecallID (the
+// new recall item's ID) and Created; Recall fills Target (as it was before
+// the recall) and Event (the appended recall item).
+type RecallOp struct {
+	AppID    int64
+	TargetID int64
+	RecallID int64
+	Created  int64
+	Target   Item
+	Event    Item
+}
+
+// HistoryQuery pages through a conversation's messages (recall events are
+// not returned). Seqs are exclusive bounds; zero means unbounded.
+type HistoryQuery struct {
+	BeforeSeq int64 // backward: messages with seq < BeforeSeq (0: from the newest)
+	AfterSeq  int64 // forward: messages with seq > AfterSeq
+	Forward   bool
+	MinSeq    int64 // never return seq <= MinSeq (the user's cleared_seq)
+	Limit     int
+}
+
+// MessageStore holds conversation streams.
+type MessageStore interface {
+	// Append stores 1:1 messages. Each op is atomic and independent: it
+	// either stores its item, its conversation's new last_seq and both
+	// members' new state (sender: version; recipient: unread+1, version),
+	// or sets op.Err and changes nothing. The returned error is for the call
+	// as a whole (nothing stored). An op's item is committed before Append
+	// returns.
+	Append(ctx context.Context, ops []*AppendOp) error
+	// Item returns one item of the app.
+	Item(ctx context.Context, appID, id int64) (*Item, error)
+	// Items returns up to limit items with seq > afterSeq, in seq order.
+	Items(ctx context.Context, convID, afterSeq int64, limit int) ([]Item, error)
+	// History returns messages in seq order (oldest first) per q.
+	History(ctx context.Context, convID int64, q HistoryQuery) ([]Item, error)
+	// SeqAt returns the seq of the first item created at or after t (ms),
+	// or last_seq+1 if none.
+	SeqAt(ctx context.Context, convID, t int64) (int64, error)
+	// Recall marks the target recalled (clearing body and ext), appends a
+	// recall item and updates both members (unread drops if the recipient
+	// had not read it). ErrNotFound if the target does not exist; ErrConflict
+	// if it is already recalled or is not a message.
+	Recall(ctx context.Context, op *RecallOp) error
+}
+
+// ConversationStore holds per-user conversation state.
+type ConversationStore interface {
+	// Find returns the 1:1 conversation of two users, ErrNotFound if none.
+	Find(ctx context.Context, appID int64, kind string, userA, userB int64) (*Conversation, error)
+	// View returns one member's view; ErrNotFound if the user is not a member.
+	View(ctx context.Context, convID, userID int64) (*ConvView, error)
+	// Changed returns the user's views with Version > since, by Version.
+	Changed(ctx context.Context, appID, userID, since int64, limit int) ([]ConvView, error)
+	// List returns the user's views that are not cleared (last_seq >
+	// cleared_seq): pinned first, then most recently updated; offset paging.
+	List(ctx context.Context, appID, userID int64, offset, limit int) ([]ConvView, error)
+	// MarkDelivered raises delivered_seq to seq (never lowers it; capped at
+	// last_seq). It reports whether anything changed.
+	MarkDelivered(ctx context.Context, convID, userID, seq int64) (bool, error)
+	// MarkRead raises read_seq (and delivered_seq) to seq, capped at
+	// last_seq, recounts unread, and stamps version on the reader and the
+	// peer. It returns the reader's new view and whether anything changed.
+	MarkRead(ctx context.Context, convID, userID, seq, version int64) (*ConvView, bool, error)
+	// SetPinned pins or unpins the conversation for the user.
+	SetPinned(ctx context.Context, convID, userID int64, pinned bool, version int64) (*ConvView, error)
+	// Clear hides everything so far for the user (cleared_seq = read_seq =
+	// last_seq, unread 0).
+	Clear(ctx context.Context, convID, userID, version int64) (*ConvView, error)
+	// Undelivered counts incoming messages above the user's delivered_seq,
+	// over all conversations.
+	Undelivered(ctx context.Context, appID, userID int64) (int64, error)
+}

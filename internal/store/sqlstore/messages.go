@@ -1,0 +1,301 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/parleyim/parley/internal/store"
+)
+
+type messages struct{ db *DB }
+
+// Messages implements store.Store.
+func (db *DB) Messages() store.MessageStore { return messages{db} }
+
+const itemCols = `id, app_id, conv_id, seq, kind, from_user, to_user, type, body, ext, client_msg_id, target, recalled, created`
+
+func scanItem(row interface{ Scan(...any) error }) (*store.Item, error) {
+	var it store.Item
+	var body, ext string
+	if err := row.Scan(&it.ID, &it.AppID, &it.ConvID, &it.Seq, &it.Kind, &it.From, &it.To, &it.Type, &body, &ext,
+		&it.ClientMsgID, &it.Target, &it.Recalled, &it.Created); err != nil {
+		return nil, err
+	}
+	if body != "" {
+		it.Body = []byte(body)
+	}
+	if ext != "" {
+		it.Ext = []byte(ext)
+	}
+	return &it, nil
+}
+
+func scanItems(rows *sql.Rows) ([]store.Item, error) {
+	defer rows.Close()
+	var out []store.Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *it)
+	}
+	return out, rows.Err()
+}
+
+const (
+	qDedupe     = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND from_user = ? AND client_msg_id = ?`
+	qFindConv   = `SELECT id FROM conversations WHERE app_id = ? AND kind = ? AND user_a = ? AND user_b = ?`
+	qCreateConv = `INSERT INTO conversations (app_id, kind, user_a, user_b, last_seq, last_item_id, created, updated)
+		VALUES (?, ?, ?, ?, 0, 0, ?, ?) ON CONFLICT DO NOTHING RETURNING id`
+	qCreateMember = `INSERT INTO conversation_members (conv_id, user_id, app_id, version, updated) VALUES (?, ?, ?, ?, ?)`
+	qNextSeq      = `UPDATE conversations SET last_seq = last_seq + 1, last_item_id = ?, updated = ? WHERE id = ? RETURNING last_seq`
+	qInsertItem   = `INSERT INTO items (` + itemCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qTouchSender  = `UPDATE conversation_members SET version = ?, updated = ? WHERE conv_id = ? AND user_id = ?`
+	qTouchRecv    = `UPDATE conversation_members SET unread = unread + 1, version = ?, updated = ? WHERE conv_id = ? AND user_id = ?`
+	qItemByID     = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND id = ?`
+	qRecallMark   = `UPDATE items SET recalled = ?, body = '', ext = '' WHERE id = ?`
+	qRecallRecv   = `UPDATE conversation_members SET version = ?, updated = ?,
+		unread = CASE WHEN read_seq < ? AND unread > 0 THEN unread - 1 ELSE unread END
+		WHERE conv_id = ? AND user_id = ?`
+)
+
+func pair(a, b int64) (int64, int64) {
+	if a < b {
+		return a, b
+	}
+	return b, a
+}
+
+// txq runs a prepared statement inside tx.
+type txq struct {
+	ctx context.Context
+	db  *DB
+	tx  *sql.Tx
+}
+
+func (t txq) row(q string, args ...any) (*sql.Row, error) {
+	s, err := t.db.stmt(t.ctx, t.tx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryRowContext(t.ctx, args...), nil
+}
+
+func (t txq) exec(q string, args ...any) (sql.Result, error) {
+	s, err := t.db.stmt(t.ctx, t.tx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(t.ctx, args...)
+}
+
+// conversation finds or creates the 1:1 conversation of two users.
+func (t txq) conversation(appID, from, to, now, version int64) (int64, error) {
+	a, b := pair(from, to)
+	row, err := t.row(qFindConv, appID, store.ConvChat, a, b)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = row.Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	if row, err = t.row(qCreateConv, appID, store.ConvChat, a, b, now, now); err != nil {
+		return 0, err
+	}
+	if err := row.Scan(&id); errors.Is(err, sql.ErrNoRows) {
+		// Another node created it concurrently (PostgreSQL waited for its
+		// commit): use that one.
+		if row, err = t.row(qFindConv, appID, store.ConvChat, a, b); err != nil {
+			return 0, err
+		}
+		return id, row.Scan(&id)
+	} else if err != nil {
+		return 0, err
+	}
+	for _, u := range []int64{a, b} {
+		if _, err := t.exec(qCreateMember, id, u, appID, version, now); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+func (t txq) appendOne(op *store.AppendOp) error {
+	it := &op.Item
+	op.Duplicate = false
+	if it.ClientMsgID != "" {
+		row, err := t.row(qDedupe, it.AppID, it.From, it.ClientMsgID)
+		if err != nil {
+			return err
+		}
+		prev, err := scanItem(row)
+		if err == nil {
+			op.Item, op.Duplicate = *prev, true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	conv, err := t.conversation(it.AppID, it.From, it.To, it.Created, it.ID)
+	if err != nil {
+		return err
+	}
+	row, err := t.row(qNextSeq, it.ID, it.Created, conv)
+	if err != nil {
+		return err
+	}
+	if err := row.Scan(&it.Seq); err != nil {
+		return err
+	}
+	it.ConvID = conv
+	it.Kind = store.ItemMsg
+	if _, err := t.exec(qInsertItem, it.ID, it.AppID, it.ConvID, it.Seq, it.Kind, it.From, it.To, it.Type,
+		string(it.Body), string(it.Ext), it.ClientMsgID, int64(0), false, it.Created); err != nil {
+		return err
+	}
+	if _, err := t.exec(qTouchSender, it.ID, it.Created, conv, it.From); err != nil {
+		return err
+	}
+	if it.To != it.From {
+		if _, err := t.exec(qTouchRecv, it.ID, it.Created, conv, it.To); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s messages) Append(ctx context.Context, ops []*store.AppendOp) error {
+	// One group-commit request per op: ops from concurrent callers share
+	// transactions, and a failing op is isolated by the writer's retry.
+	var wg sync.WaitGroup
+	for _, op := range ops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			input := op.Item
+			op.Err = s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				op.Item = input // a rerun starts from the caller's input
+				return txq{ctx, s.db, tx}.appendOne(op)
+			})
+		}()
+	}
+	wg.Wait()
+	for _, op := range ops {
+		if op.Err == nil || !errors.Is(op.Err, errClosed) {
+			return nil
+		}
+	}
+	return errClosed
+}
+
+func (s messages) Item(ctx context.Context, appID, id int64) (*store.Item, error) {
+	it, err := scanItem(s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT `+itemCols+` FROM items WHERE app_id = ? AND id = ?`), appID, id))
+	return it, s.db.classify(err)
+}
+
+func (s messages) Items(ctx context.Context, convID, afterSeq int64, limit int) ([]store.Item, error) {
+	rows, err := s.db.r.QueryContext(ctx, s.db.rebind(`SELECT `+itemCols+` FROM items WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+		convID, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanItems(rows)
+}
+
+func (s messages) History(ctx context.Context, convID int64, q store.HistoryQuery) ([]store.Item, error) {
+	var rows *sql.Rows
+	var err error
+	if q.Forward {
+		after := max(q.AfterSeq, q.MinSeq)
+		rows, err = s.db.r.QueryContext(ctx, s.db.rebind(`SELECT `+itemCols+` FROM items
+			WHERE conv_id = ? AND kind = 'msg' AND seq > ? ORDER BY seq LIMIT ?`), convID, after, q.Limit)
+	} else {
+		before := q.BeforeSeq
+		if before <= 0 {
+			before = 1 << 62
+		}
+		rows, err = s.db.r.QueryContext(ctx, s.db.rebind(`SELECT `+itemCols+` FROM items
+			WHERE conv_id = ? AND kind = 'msg' AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`), convID, before, q.MinSeq, q.Limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, err
+	}
+	if !q.Forward {
+		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
+			items[i], items[j] = items[j], items[i]
+		}
+	}
+	return items, nil
+}
+
+func (s messages) SeqAt(ctx context.Context, convID, t int64) (int64, error) {
+	var seq sql.NullInt64
+	err := s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT MIN(seq) FROM items WHERE conv_id = ? AND created >= ?`), convID, t).Scan(&seq)
+	if err != nil {
+		return 0, err
+	}
+	if seq.Valid {
+		return seq.Int64, nil
+	}
+	var last int64
+	err = s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT last_seq FROM conversations WHERE id = ?`), convID).Scan(&last)
+	return last + 1, s.db.classify(err)
+}
+
+func (s messages) Recall(ctx context.Context, op *store.RecallOp) error {
+	return s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		t := txq{ctx, s.db, tx}
+		row, err := t.row(qItemByID, op.AppID, op.TargetID)
+		if err != nil {
+			return err
+		}
+		target, err := scanItem(row)
+		if err != nil {
+			return err // ErrNoRows -> ErrNotFound
+		}
+		if target.Kind != store.ItemMsg || target.Recalled {
+			return fmt.Errorf("%w: item %d is not a recallable message", store.ErrConflict, target.ID)
+		}
+		op.Target = *target
+		if _, err := t.exec(qRecallMark, true, target.ID); err != nil {
+			return err
+		}
+		if row, err = t.row(qNextSeq, op.RecallID, op.Created, target.ConvID); err != nil {
+			return err
+		}
+		ev := store.Item{ID: op.RecallID, AppID: op.AppID, ConvID: target.ConvID, Kind: store.ItemRecall,
+			From: target.From, To: target.To, Target: target.ID, Created: op.Created}
+		if err := row.Scan(&ev.Seq); err != nil {
+			return err
+		}
+		if _, err := t.exec(qInsertItem, ev.ID, ev.AppID, ev.ConvID, ev.Seq, ev.Kind, ev.From, ev.To, "", "", "", "",
+			ev.Target, false, ev.Created); err != nil {
+			return err
+		}
+		op.Event = ev
+		if _, err := t.exec(qTouchSender, ev.ID, ev.Created, ev.ConvID, ev.From); err != nil {
+			return err
+		}
+		if target.To != target.From {
+			// The recipient's unread drops if the message was still unread.
+			if _, err := t.exec(qRecallRecv, ev.ID, ev.Created, target.Seq, ev.ConvID, target.To); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

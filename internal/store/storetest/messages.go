@@ -1,0 +1,328 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/parleyim/parley/internal/store"
+)
+
+var nextID atomic.Int64
+
+func init() { nextID.Store(1 << 40) }
+
+func msgOp(appID, from, to int64, cmid string) *store.AppendOp {
+	id := nextID.Add(1)
+	return &store.AppendOp{Item: store.Item{ID: id, AppID: appID, From: from, To: to, Type: "txt",
+		Body: []byte(fmt.Sprintf(`{"msg":"m%d"}`, id)), Ext: []byte(`{"k":"v"}`), ClientMsgID: cmid, Created: id}}
+}
+
+func appendOK(t *testing.T, s store.Store, ops ...*store.AppendOp) {
+	t.Helper()
+	if err := s.Messages().Append(ctx, ops); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range ops {
+		if op.Err != nil {
+			t.Fatalf("append: %v", op.Err)
+		}
+	}
+}
+
+// messageTests are part of the suite run by Run.
+var messageTests = []struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}{
+	{"Messages_AppendAndRead", testAppendAndRead},
+	{"Messages_Idempotent", testAppendIdempotent},
+	{"Messages_ConcurrentGapFree", testAppendConcurrent},
+	{"Messages_History", testHistory},
+	{"Messages_Recall", testRecall},
+	{"Conversations_SyncAndList", testConversations},
+	{"Conversations_Receipts", testReceipts},
+}
+
+func testAppendAndRead(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	op1, op2, op3 := msgOp(a.ID, 1, 2, "c1"), msgOp(a.ID, 2, 1, "c2"), msgOp(a.ID, 1, 3, "")
+	appendOK(t, s, op1, op2, op3)
+	if op1.Item.ConvID == 0 || op1.Item.ConvID != op2.Item.ConvID || op3.Item.ConvID == op1.Item.ConvID {
+		t.Fatalf("conversations: %d %d %d", op1.Item.ConvID, op2.Item.ConvID, op3.Item.ConvID)
+	}
+	if op1.Item.Seq+op2.Item.Seq != 3 || op3.Item.Seq != 1 {
+		t.Fatalf("seqs %d %d %d", op1.Item.Seq, op2.Item.Seq, op3.Item.Seq)
+	}
+	got, err := s.Messages().Item(ctx, a.ID, op1.Item.ID)
+	if err != nil || string(got.Body) != string(op1.Item.Body) || string(got.Ext) != `{"k":"v"}` || got.Kind != store.ItemMsg ||
+		got.From != 1 || got.To != 2 || got.ClientMsgID != "c1" {
+		t.Fatalf("item: %v %+v", err, got)
+	}
+	_, err = s.Messages().Item(ctx, a.ID+1, op1.Item.ID)
+	mustNotFound(t, err)
+	items, err := s.Messages().Items(ctx, op1.Item.ConvID, 0, 10)
+	if err != nil || len(items) != 2 || items[0].Seq != 1 || items[1].Seq != 2 {
+		t.Fatalf("items: %v %+v", err, items)
+	}
+	items, _ = s.Messages().Items(ctx, op1.Item.ConvID, 1, 10)
+	if len(items) != 1 || items[0].Seq != 2 {
+		t.Fatalf("items after 1: %+v", items)
+	}
+	c, err := s.Conversations().Find(ctx, a.ID, store.ConvChat, 2, 1)
+	if err != nil || c.LastSeq != 2 || c.UserA != 1 || c.UserB != 2 {
+		t.Fatalf("find: %v %+v", err, c)
+	}
+	v1, _ := s.Conversations().View(ctx, c.ID, 1)
+	v2, _ := s.Conversations().View(ctx, c.ID, 2)
+	// Each got one message from the other.
+	if v1.Unread != 1 || v2.Unread != 1 || v1.PeerID != 2 || v2.PeerID != 1 || v1.Conv.LastSeq != 2 {
+		t.Fatalf("views: %+v %+v", v1, v2)
+	}
+	_, err = s.Conversations().View(ctx, c.ID, 3)
+	mustNotFound(t, err)
+}
+
+func testAppendIdempotent(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	first := msgOp(a.ID, 1, 2, "same")
+	appendOK(t, s, first)
+	again := msgOp(a.ID, 1, 2, "same")
+	again.Item.Body = []byte(`{"msg":"different"}`)
+	other := msgOp(a.ID, 3, 2, "same") // same key, other sender: a new message
+	appendOK(t, s, again, other)
+	if !again.Duplicate || again.Item.ID != first.Item.ID || again.Item.Seq != first.Item.Seq || string(again.Item.Body) != string(first.Item.Body) {
+		t.Fatalf("retry: %+v", again)
+	}
+	if other.Duplicate {
+		t.Fatal("another sender's key counted as a duplicate")
+	}
+	c, _ := s.Conversations().Find(ctx, a.ID, store.ConvChat, 1, 2)
+	v, _ := s.Conversations().View(ctx, c.ID, 2)
+	if c.LastSeq != 1 || v.Unread != 1 {
+		t.Fatalf("retry stored something: last_seq %d unread %d", c.LastSeq, v.Unread)
+	}
+	// Duplicates inside one batch.
+	x, y := msgOp(a.ID, 5, 6, "k"), msgOp(a.ID, 5, 6, "k")
+	appendOK(t, s, x, y)
+	if x.Duplicate == y.Duplicate || x.Item.ID != y.Item.ID {
+		t.Fatalf("in-batch duplicate: %+v %+v", x, y)
+	}
+}
+
+func testAppendConcurrent(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	const senders, each = 6, 40
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seqs := map[int64]bool{}
+	for w := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				from, to := int64(1), int64(2)
+				if w%2 == 1 {
+					from, to = 2, 1
+				}
+				op := msgOp(a.ID, from, to, fmt.Sprintf("w%d-%d", w, i))
+				if err := s.Messages().Append(ctx, []*store.AppendOp{op}); err != nil || op.Err != nil {
+					t.Errorf("append: %v %v", err, op.Err)
+					return
+				}
+				mu.Lock()
+				if seqs[op.Item.Seq] {
+					t.Errorf("seq %d assigned twice", op.Item.Seq)
+				}
+				seqs[op.Item.Seq] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for i := int64(1); i <= senders*each; i++ {
+		if !seqs[i] {
+			t.Fatalf("seq %d missing: not gap-free", i)
+		}
+	}
+	c, _ := s.Conversations().Find(ctx, a.ID, store.ConvChat, 1, 2)
+	items, _ := s.Messages().Items(ctx, c.ID, 0, 1000)
+	if c.LastSeq != senders*each || len(items) != senders*each {
+		t.Fatalf("last_seq %d, %d items", c.LastSeq, len(items))
+	}
+	v, _ := s.Conversations().View(ctx, c.ID, 2)
+	if v.Unread != senders/2*each {
+		t.Fatalf("unread %d, want %d", v.Unread, senders/2*each)
+	}
+}
+
+func testHistory(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	var conv int64
+	for i := range 10 {
+		op := msgOp(a.ID, 1, 2, fmt.Sprint(i))
+		appendOK(t, s, op)
+		conv = op.Item.ConvID
+	}
+	seqsOf := func(items []store.Item) (out []int64) {
+		for _, it := range items {
+			out = append(out, it.Seq)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		q    store.HistoryQuery
+		want string
+	}{
+		{"newest", store.HistoryQuery{Limit: 3}, "[8 9 10]"},
+		{"before 5", store.HistoryQuery{BeforeSeq: 5, Limit: 3}, "[2 3 4]"},
+		{"before 3, more than there is", store.HistoryQuery{BeforeSeq: 3, Limit: 10}, "[1 2]"},
+		{"forward after 7", store.HistoryQuery{Forward: true, AfterSeq: 7, Limit: 10}, "[8 9 10]"},
+		{"cleared up to 6", store.HistoryQuery{MinSeq: 6, Limit: 10}, "[7 8 9 10]"},
+		{"forward from cleared", store.HistoryQuery{Forward: true, MinSeq: 8, Limit: 10}, "[9 10]"},
+	}
+	for _, tc := range tests {
+		items, err := s.Messages().History(ctx, conv, tc.q)
+		if err != nil || fmt.Sprint(seqsOf(items)) != tc.want {
+			t.Errorf("%s: %v %v, want %s", tc.name, err, seqsOf(items), tc.want)
+		}
+	}
+	all, _ := s.Messages().Items(ctx, conv, 0, 100)
+	if seq, err := s.Messages().SeqAt(ctx, conv, all[4].Created); err != nil || seq != 5 {
+		t.Errorf("SeqAt: %d %v", seq, err)
+	}
+	if seq, _ := s.Messages().SeqAt(ctx, conv, all[9].Created+1); seq != 11 {
+		t.Errorf("SeqAt after the end: %d", seq)
+	}
+}
+
+func testRecall(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	m1, m2 := msgOp(a.ID, 1, 2, "a"), msgOp(a.ID, 1, 2, "b")
+	appendOK(t, s, m1)
+	appendOK(t, s, m2)
+	op := &store.RecallOp{AppID: a.ID, TargetID: m1.Item.ID, RecallID: nextID.Add(1), Created: 99}
+	if err := s.Messages().Recall(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	if op.Target.ID != m1.Item.ID || op.Event.Seq != 3 || op.Event.Kind != store.ItemRecall || op.Event.Target != m1.Item.ID {
+		t.Fatalf("recall op: %+v", op)
+	}
+	got, _ := s.Messages().Item(ctx, a.ID, m1.Item.ID)
+	if !got.Recalled || len(got.Body) != 0 || len(got.Ext) != 0 {
+		t.Fatalf("recalled item: %+v", got)
+	}
+	v, _ := s.Conversations().View(ctx, m1.Item.ConvID, 2)
+	if v.Unread != 1 || v.Conv.LastSeq != 3 {
+		t.Fatalf("after recall: unread %d last %d", v.Unread, v.Conv.LastSeq)
+	}
+	items, _ := s.Messages().Items(ctx, m1.Item.ConvID, 2, 10)
+	if len(items) != 1 || items[0].Kind != store.ItemRecall {
+		t.Fatalf("recall item not in stream: %+v", items)
+	}
+	hist, _ := s.Messages().History(ctx, m1.Item.ConvID, store.HistoryQuery{Limit: 10})
+	if len(hist) != 2 || !hist[0].Recalled {
+		t.Fatalf("history: %+v", hist)
+	}
+	again := &store.RecallOp{AppID: a.ID, TargetID: m1.Item.ID, RecallID: nextID.Add(1), Created: 100}
+	if err := s.Messages().Recall(ctx, again); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second recall: %v", err)
+	}
+	ev := &store.RecallOp{AppID: a.ID, TargetID: op.Event.ID, RecallID: nextID.Add(1), Created: 100}
+	if err := s.Messages().Recall(ctx, ev); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("recalling a recall event: %v", err)
+	}
+	missing := &store.RecallOp{AppID: a.ID, TargetID: 12345, RecallID: nextID.Add(1), Created: 100}
+	mustNotFound(t, s.Messages().Recall(ctx, missing))
+	if c, _ := s.Conversations().Find(ctx, a.ID, store.ConvChat, 1, 2); c.LastSeq != 3 {
+		t.Fatalf("failed recalls changed last_seq: %d", c.LastSeq)
+	}
+}
+
+func testConversations(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	// User 1 talks with 2, 3 and 4, in that order.
+	var ops []*store.AppendOp
+	for _, peer := range []int64{2, 3, 4} {
+		op := msgOp(a.ID, peer, 1, "")
+		appendOK(t, s, op)
+		ops = append(ops, op)
+	}
+	changed, err := s.Conversations().Changed(ctx, a.ID, 1, 0, 10)
+	if err != nil || len(changed) != 3 || changed[0].PeerID != 2 || changed[2].PeerID != 4 {
+		t.Fatalf("changed: %v %+v", err, changed)
+	}
+	since := changed[1].Version
+	changed, _ = s.Conversations().Changed(ctx, a.ID, 1, since, 10)
+	if len(changed) != 1 || changed[0].PeerID != 4 {
+		t.Fatalf("changed since: %+v", changed)
+	}
+	list, _ := s.Conversations().List(ctx, a.ID, 1, 0, 10)
+	if len(list) != 3 || list[0].PeerID != 4 {
+		t.Fatalf("list by recency: %+v", list)
+	}
+	if _, err := s.Conversations().SetPinned(ctx, ops[0].Item.ConvID, 1, true, nextID.Add(1)); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = s.Conversations().List(ctx, a.ID, 1, 0, 10)
+	if list[0].PeerID != 2 || !list[0].Pinned {
+		t.Fatalf("pinned first: %+v", list)
+	}
+	page2, _ := s.Conversations().List(ctx, a.ID, 1, 2, 10)
+	if len(page2) != 1 {
+		t.Fatalf("offset paging: %+v", page2)
+	}
+	v, err := s.Conversations().Clear(ctx, ops[1].Item.ConvID, 1, nextID.Add(1))
+	if err != nil || v.ClearedSeq != 1 || v.Unread != 0 || v.ReadSeq != 1 {
+		t.Fatalf("clear: %v %+v", err, v)
+	}
+	list, _ = s.Conversations().List(ctx, a.ID, 1, 0, 10)
+	if len(list) != 2 {
+		t.Fatalf("cleared conversation still listed: %+v", list)
+	}
+	appendOK(t, s, msgOp(a.ID, 3, 1, "")) // a new message brings it back
+	list, _ = s.Conversations().List(ctx, a.ID, 1, 0, 10)
+	if len(list) != 3 {
+		t.Fatalf("conversation did not come back: %+v", list)
+	}
+	_, err = s.Conversations().SetPinned(ctx, ops[0].Item.ConvID, 99, true, 1)
+	mustNotFound(t, err)
+}
+
+func testReceipts(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	var last *store.AppendOp
+	for i := range 5 {
+		last = msgOp(a.ID, 1, 2, fmt.Sprint(i))
+		appendOK(t, s, last)
+	}
+	conv := last.Item.ConvID
+	if n, _ := s.Conversations().Undelivered(ctx, a.ID, 2); n != 5 {
+		t.Fatalf("undelivered %d", n)
+	}
+	ok, err := s.Conversations().MarkDelivered(ctx, conv, 2, 3)
+	if err != nil || !ok {
+		t.Fatalf("delivered: %v %v", ok, err)
+	}
+	if ok, _ := s.Conversations().MarkDelivered(ctx, conv, 2, 2); ok {
+		t.Fatal("delivered went backwards")
+	}
+	if n, _ := s.Conversations().Undelivered(ctx, a.ID, 2); n != 2 {
+		t.Fatalf("undelivered after ack: %d", n)
+	}
+	before, _ := s.Conversations().View(ctx, conv, 1)
+	v, changed, err := s.Conversations().MarkRead(ctx, conv, 2, 4, nextID.Add(1))
+	if err != nil || !changed || v.ReadSeq != 4 || v.Unread != 1 || v.DeliveredSeq != 4 {
+		t.Fatalf("read: %v %v %+v", err, changed, v)
+	}
+	peer, _ := s.Conversations().View(ctx, conv, 1)
+	if peer.PeerReadSeq != 4 || peer.PeerDeliveredSeq != 4 || peer.Version <= before.Version {
+		t.Fatalf("peer view after read: %+v", peer)
+	}
+	if _, changed, _ := s.Conversations().MarkRead(ctx, conv, 2, 3, nextID.Add(1)); changed {
+		t.Fatal("read went backwards")
+	}
+}

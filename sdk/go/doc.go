@@ -1,0 +1,21 @@
+// Package parley is the Go client SDK for the Parley IM server.
+//
+// A Client holds one WebSocket connection per device and speaks the client
+// protocol of docs/protocol.md (version 1). Dial connects, authenticates and
+// runs a full sync before it returns; afterwards the Client reconnects by
+// itself (exponential backoff with jitter, rotating through the configured
+// endpoints), resyncs, and resends messages that were not acknowledged with
+// their original client_msg_id, so a Send survives a lost connection without
+// storing the message twice.
+//
+// Everything the server pushes arrives on one channel, Events. Conversation
+// items (messages and recalls) are delivered exactly once per Client and in
+// seq order per conversation: the Client deduplicates by (conv_id, seq) and
+// pulls any gap before it delivers a later item, then acknowledges delivery
+// to the server. The application must keep draining Events; undrained events
+// are buffered in memory.
+//
+// Requests (Send, Recall, MarkRead, History, ...) take a context, wait for
+// the server's reply and return failures as *Error, whose Code is an ID of
+// the protocol error registry (package protocol).
+package parley

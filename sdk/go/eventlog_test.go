@@ -1,0 +1,127 @@
+package parley
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyim/parley/protocol"
+)
+
+// Test helpers shared with the external test package: exported names in a
+// _test.go file exist only in test builds.
+
+// EventLog records a Client's events until the channel closes.
+type EventLog struct {
+	mu     sync.Mutex
+	evs    []Event
+	closed chan struct{}
+}
+
+// Collect starts recording c's events.
+func Collect(c *Client) *EventLog {
+	l := &EventLog{closed: make(chan struct{})}
+	go func() {
+		defer close(l.closed)
+		for ev := range c.Events() {
+			l.mu.Lock()
+			l.evs = append(l.evs, ev)
+			l.mu.Unlock()
+		}
+	}()
+	return l
+}
+
+// Events returns the events so far.
+func (l *EventLog) Events() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Event(nil), l.evs...)
+}
+
+// Closed is closed once the Client's event channel is.
+func (l *EventLog) Closed() <-chan struct{} { return l.closed }
+
+// WaitFor polls until cond holds on the events so far (10 s at most).
+func (l *EventLog) WaitFor(t testing.TB, what string, cond func([]Event) bool) []Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		evs := l.Events()
+		if cond(evs) {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; events:%s", what, Describe(evs))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Describe renders events compactly for failure messages.
+func Describe(evs []Event) string {
+	s := ""
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case MessageEvent:
+			s += fmt.Sprintf(" msg(%s/%d)", e.Item.ConvID, e.Item.Seq)
+		case RecallEvent:
+			s += fmt.Sprintf(" recall(%s/%d of %s)", e.Item.ConvID, e.Item.Seq, e.Item.Target)
+		case ReceiptEvent:
+			s += fmt.Sprintf(" receipt(%s by %s #%d)", e.Receipt.Kind, e.Receipt.By, e.Receipt.Seq)
+		case ConversationEvent:
+			s += fmt.Sprintf(" conv(%s last %d read %d)", e.Conversation.ConvID, e.Conversation.LastSeq, e.Conversation.ReadSeq)
+		case ConnectionEvent:
+			s += fmt.Sprintf(" %s(%d %s)", e.State, e.Code, e.Reason)
+		}
+	}
+	return s
+}
+
+// Messages returns the items of the MessageEvents.
+func Messages(evs []Event) []*protocol.Item {
+	var out []*protocol.Item
+	for _, ev := range evs {
+		if m, ok := ev.(MessageEvent); ok {
+			out = append(out, m.Item)
+		}
+	}
+	return out
+}
+
+// Seqs returns the items' seqs.
+func Seqs(items []*protocol.Item) []int64 {
+	out := []int64{}
+	for _, it := range items {
+		out = append(out, it.Seq)
+	}
+	return out
+}
+
+// UpTo returns 1..n.
+func UpTo(n int64) []int64 {
+	out := []int64{}
+	for i := int64(1); i <= n; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// HasMessages holds once n MessageEvents arrived.
+func HasMessages(n int) func([]Event) bool {
+	return func(evs []Event) bool { return len(Messages(evs)) >= n }
+}
+
+// HasConnState holds once n ConnectionEvents of state s arrived.
+func HasConnState(s ConnState, n int) func([]Event) bool {
+	return func(evs []Event) bool {
+		k := 0
+		for _, ev := range evs {
+			if ce, ok := ev.(ConnectionEvent); ok && ce.State == s {
+				k++
+			}
+		}
+		return k >= n
+	}
+}

@@ -1,0 +1,44 @@
+package parley
+
+import (
+	"context"
+
+	"github.com/parleyim/parley/protocol"
+)
+
+// Test hooks for the external test package (e2e_test.go).
+
+// SetDropReply makes the Client drop its connection when the reply to a
+// request for which f returns true arrives: the request was written and
+// processed by the server, the reply never reaches the Client.
+func SetDropReply(c *Client, f func(req *protocol.Request) bool) {
+	c.hooks.mu.Lock()
+	c.hooks.dropReply = f
+	c.hooks.mu.Unlock()
+}
+
+// SetBeforeDial runs f before each connection attempt; an error fails the
+// attempt (use it to keep a Client offline).
+func SetBeforeDial(c *Client, f func() error) {
+	c.hooks.mu.Lock()
+	c.hooks.beforeDial = f
+	c.hooks.mu.Unlock()
+}
+
+// DropConnection breaks the current connection without a close frame.
+func DropConnection(c *Client) {
+	c.mu.Lock()
+	cn := c.ready
+	c.mu.Unlock()
+	if cn != nil {
+		cn.abort("test hook: connection dropped")
+	}
+}
+
+// LocalSeq is the conversation's delivered seq as the Client tracks it.
+func LocalSeq(c *Client, convID string) int64 { return c.cfg.State.Seq(convID) }
+
+// DialForTest is Dial with setup run before connecting.
+func DialForTest(ctx context.Context, cfg Config, setup func(*Client)) (*Client, error) {
+	return dial(ctx, cfg, setup)
+}

@@ -1,0 +1,220 @@
+package parley
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/parleyim/parley/protocol"
+)
+
+// OutgoingMessage is a message to send.
+type OutgoingMessage struct {
+	// To is the recipient.
+	To string
+	// ChatType defaults to "chat" (1:1).
+	ChatType string
+	// Type is the message type: "txt" (Body {"msg": "..."}), "cmd"
+	// ({"action": "..."}), "custom" ({"customEvent": "...", "customExts": {...}}).
+	Type string
+	// Body and Ext are sent as is when they are json.RawMessage or []byte,
+	// and as JSON otherwise. Ext may be nil.
+	Body any
+	Ext  any
+	// ClientMsgID is the idempotency key; generated when empty. Reuse it to
+	// retry a Send that failed without an answer (for example on a context
+	// deadline): the server stores the message once.
+	ClientMsgID string
+	// RouteOnline delivers the message only to devices online now, without
+	// storing it. Such a send is not repeated after a lost connection.
+	RouteOnline bool
+}
+
+// request builds the send frame (without an id).
+func (m *OutgoingMessage) request() (protocol.Request, error) {
+	if m.To == "" || m.Type == "" {
+		return protocol.Request{}, errors.New("parley: a message needs To and Type")
+	}
+	body, err := rawJSON(m.Body)
+	if err != nil {
+		return protocol.Request{}, fmt.Errorf("parley: message body: %w", err)
+	}
+	if body == nil {
+		body = json.RawMessage("{}")
+	}
+	ext, err := rawJSON(m.Ext)
+	if err != nil {
+		return protocol.Request{}, fmt.Errorf("parley: message ext: %w", err)
+	}
+	r := protocol.Request{T: protocol.FrameSend, To: m.To, ChatType: m.ChatType, Type: m.Type,
+		Body: body, Ext: ext, ClientMsgID: m.ClientMsgID}
+	if r.ChatType == "" {
+		r.ChatType = protocol.ChatTypeChat
+	}
+	if r.ClientMsgID == "" {
+		r.ClientMsgID = NewClientMsgID()
+	}
+	if len(r.ClientMsgID) > 64 {
+		return protocol.Request{}, errors.New("parley: ClientMsgID is longer than 64 characters")
+	}
+	if m.RouteOnline {
+		r.RouteType = protocol.RouteOnline
+	}
+	return r, nil
+}
+
+// rawJSON encodes v unless it already is JSON; nil stays nil.
+func rawJSON(v any) (json.RawMessage, error) {
+	switch b := v.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		if b == nil {
+			return nil, nil
+		}
+		if !json.Valid(b) {
+			return nil, errors.New("not valid JSON")
+		}
+		return b, nil
+	case []byte:
+		if !json.Valid(b) {
+			return nil, errors.New("not valid JSON")
+		}
+		return json.RawMessage(b), nil
+	}
+	return json.Marshal(v)
+}
+
+// NewClientMsgID returns a random idempotency key.
+func NewClientMsgID() string { return "c-" + rand.Text() }
+
+// outgoing is a send waiting for its ack. Its fields other than req and
+// online are guarded by Client.mu.
+type outgoing struct {
+	req    protocol.Request // without id
+	online bool
+	sentOn *conn // the connection it was last written to
+	done   chan struct{}
+	ack    *protocol.Ack
+	err    error
+}
+
+// finish completes o once; the caller holds Client.mu.
+func (o *outgoing) finish(ack *protocol.Ack, err error) {
+	select {
+	case <-o.done:
+		return
+	default:
+	}
+	o.ack, o.err = ack, err
+	close(o.done)
+}
+
+// item builds the conversation item the ack stands for, so the sending
+// device sees its own message in the stream like the other devices do.
+func (o *outgoing) item(ack *protocol.Ack, from string) *protocol.Item {
+	return &protocol.Item{Kind: protocol.ItemMsg, MsgID: ack.MsgID, ConvID: ack.ConvID, Seq: ack.Seq,
+		ChatType: o.req.ChatType, From: from, To: o.req.To, Type: o.req.Type, Body: o.req.Body,
+		Ext: o.req.Ext, TS: ack.TS, ClientMsgID: o.req.ClientMsgID}
+}
+
+// Send sends a message and waits for the server's ack, which means it is
+// stored. If the connection drops first, the Client resends it with the same
+// ClientMsgID after reconnecting (the server stores it once; Ack.Duplicate
+// is then set) and Send keeps waiting. When ctx ends first, Send returns
+// ctx.Err() and the message may or may not have been stored: retry with the
+// same ClientMsgID to find out. The sending Client also delivers the message
+// as a MessageEvent, in seq order.
+func (c *Client) Send(ctx context.Context, m OutgoingMessage) (*protocol.Ack, error) {
+	req, err := m.request()
+	if err != nil {
+		return nil, err
+	}
+	o := &outgoing{req: req, online: m.RouteOnline, done: make(chan struct{})}
+	c.sendMu.Lock()
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		c.sendMu.Unlock()
+		return nil, err
+	}
+	c.outbox = append(c.outbox, o)
+	cn := c.ready
+	c.mu.Unlock()
+	if cn != nil {
+		c.transmit(cn, o)
+	}
+	c.sendMu.Unlock()
+
+	select {
+	case <-o.done:
+	case <-ctx.Done():
+		c.settle(o, nil, ctx.Err())
+	}
+	return o.ack, o.err
+}
+
+// SendText sends a text message to a user.
+func (c *Client) SendText(ctx context.Context, to, text string) (*protocol.Ack, error) {
+	return c.Send(ctx, OutgoingMessage{To: to, Type: protocol.MsgText, Body: map[string]string{"msg": text}})
+}
+
+// settle completes o and takes it out of the outbox, unless it is already
+// complete.
+func (c *Client) settle(o *outgoing, ack *protocol.Ack, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.outbox {
+		if x == o {
+			c.outbox = append(c.outbox[:i:i], c.outbox[i+1:]...)
+			break
+		}
+	}
+	o.finish(ack, err)
+}
+
+// transmit writes o on cn unless it was already written there. The caller
+// holds sendMu.
+func (c *Client) transmit(cn *conn, o *outgoing) {
+	c.mu.Lock()
+	if o.sentOn == cn || isClosed(o.done) {
+		c.mu.Unlock()
+		return
+	}
+	o.sentOn = cn
+	c.mu.Unlock()
+	req := o.req
+	cn.requestAsync(&req, func(r *reply, err error) {
+		if err != nil { // connection lost: resent by setReady on the next one
+			if o.online {
+				c.settle(o, nil, ErrConnectionLost)
+			}
+			return
+		}
+		if e := r.asError(); e != nil {
+			c.settle(o, nil, e)
+			return
+		}
+		var ack protocol.Ack
+		if err := r.decode(&ack); err != nil {
+			c.settle(o, nil, err)
+			return
+		}
+		c.settle(o, &ack, nil)
+		if ack.Seq > 0 && ack.ConvID != "" {
+			c.pushes.add(push{item: o.item(&ack, c.User())})
+		}
+	})
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
