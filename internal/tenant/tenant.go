@@ -27,6 +27,68 @@ import (
 type Settings struct {
 	// OpenRegistration lets anyone register users without an app token.
 	OpenRegistration bool `json:"open_registration"`
+	// MaxDevices is how many devices of one user may be online at once
+	// (0: DefaultMaxDevices).
+	MaxDevices int `json:"max_devices,omitempty"`
+	// DeviceOverflow says what a login over MaxDevices does:
+	// OverflowKickOldest (default) or OverflowReject.
+	DeviceOverflow string `json:"device_overflow,omitempty"`
+	// RecallWindowSeconds is how long after sending a user may recall a
+	// message (0: DefaultRecallWindow).
+	RecallWindowSeconds int `json:"recall_window_seconds,omitempty"`
+	// MaxMessageBytes bounds body+ext of a message (0: DefaultMaxMessageBytes).
+	MaxMessageBytes int `json:"max_message_bytes,omitempty"`
+}
+
+// Defaults for Settings fields left at zero.
+const (
+	DefaultMaxDevices      = 4
+	DefaultRecallWindow    = 2 * time.Minute
+	DefaultMaxMessageBytes = 5 * 1024
+	OverflowKickOldest     = "kick_oldest"
+	OverflowReject         = "reject"
+)
+
+// Devices returns the effective device limit.
+func (s Settings) Devices() int {
+	if s.MaxDevices > 0 {
+		return s.MaxDevices
+	}
+	return DefaultMaxDevices
+}
+
+// RejectOverflow reports whether logins over the device limit are refused.
+func (s Settings) RejectOverflow() bool { return s.DeviceOverflow == OverflowReject }
+
+// RecallWindow returns the effective recall window.
+func (s Settings) RecallWindow() time.Duration {
+	if s.RecallWindowSeconds > 0 {
+		return time.Duration(s.RecallWindowSeconds) * time.Second
+	}
+	return DefaultRecallWindow
+}
+
+// MessageBytes returns the effective message size limit.
+func (s Settings) MessageBytes() int {
+	if s.MaxMessageBytes > 0 {
+		return s.MaxMessageBytes
+	}
+	return DefaultMaxMessageBytes
+}
+
+// Validate checks the settings.
+func (s Settings) Validate() error {
+	switch {
+	case s.MaxDevices < 0 || s.MaxDevices > 100:
+		return errs.New(protocol.ErrIllegalArgument, "max_devices must be 0..100")
+	case s.DeviceOverflow != "" && s.DeviceOverflow != OverflowKickOldest && s.DeviceOverflow != OverflowReject:
+		return errs.New(protocol.ErrIllegalArgument, "device_overflow must be %s or %s", OverflowKickOldest, OverflowReject)
+	case s.RecallWindowSeconds < 0 || s.RecallWindowSeconds > 7*24*3600:
+		return errs.New(protocol.ErrIllegalArgument, "recall_window_seconds must be 0..604800 (7 days)")
+	case s.MaxMessageBytes < 0 || s.MaxMessageBytes > 60*1024:
+		return errs.New(protocol.ErrIllegalArgument, "max_message_bytes must be 0..61440")
+	}
+	return nil
 }
 
 // App is a resolved tenant.
@@ -63,6 +125,8 @@ type Principal struct {
 	Admin    bool
 	UserID   int64
 	Username string
+	// Resource is the device a user acts from (WebSocket sessions).
+	Resource string
 }
 
 // Anonymous reports whether no token was presented.
@@ -142,6 +206,9 @@ func (s *Service) Create(ctx context.Context, org, name string, settings Setting
 			return nil, errs.New(protocol.ErrIllegalArgument,
 				"%s %q: use 1-64 letters, digits, '_' or '-', starting with a letter or digit", v.field, v.val)
 		}
+	}
+	if err := settings.Validate(); err != nil {
+		return nil, err
 	}
 	if ReservedOrgs[org] {
 		return nil, errs.New(protocol.ErrIllegalArgument, "org_name %q is reserved", org)
@@ -231,6 +298,9 @@ func (s *Service) RotateSecret(ctx context.Context, org, name string) (*Created,
 
 // SetSettings replaces the app's settings.
 func (s *Service) SetSettings(ctx context.Context, org, name string, set Settings) (*App, error) {
+	if err := set.Validate(); err != nil {
+		return nil, err
+	}
 	a, err := s.Resolve(ctx, org, name)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,395 @@
+// Package messaging is the heart of Parley: sending 1:1 messages, the
+// conversation streams and their sync, history, receipts, recall and the
+// conversation list. It stores through store.MessageStore and
+// store.ConversationStore and, only after a commit, publishes to the bus;
+// gateways deliver from the bus to sockets. It knows nothing of transports:
+// the WebSocket gateway and the REST API call the same methods.
+package messaging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/parleyim/parley/internal/bus"
+	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/idgen"
+	"github.com/parleyim/parley/internal/store"
+	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/users"
+	"github.com/parleyim/parley/protocol"
+)
+
+// Limits (documented in docs/protocol.md and docs/rest.md).
+const (
+	MaxPageLimit      = 100
+	DefaultPullLimit  = 100
+	DefaultHistory    = 20
+	DefaultLatest     = 20
+	MaxRESTRecipients = 600
+	// SyncWindow is how far a sync cursor is rewound, so that a change
+	// whose stamp was taken before, but committed after, the previous sync
+	// is not missed. Clients drop what they already have by seq.
+	SyncWindow = 30 * time.Second
+)
+
+// Service is the messaging domain service.
+type Service struct {
+	st    store.Store
+	bus   bus.Bus
+	ids   *idgen.Gen
+	users *users.Service
+	log   *slog.Logger
+	now   func() time.Time
+
+	namesMu sync.RWMutex
+	names   map[int64]string // user ID -> username (immutable per ID)
+}
+
+// New builds the service.
+func New(st store.Store, b bus.Bus, ids *idgen.Gen, u *users.Service, log *slog.Logger) *Service {
+	return &Service{st: st, bus: b, ids: ids, users: u, log: log, now: time.Now, names: map[int64]string{}}
+}
+
+// SendRequest is one message to send.
+type SendRequest struct {
+	To          string
+	ChatType    string
+	Type        string
+	Body        json.RawMessage
+	Ext         json.RawMessage
+	ClientMsgID string
+	RouteOnline bool
+	// SyncDevice copies the message to the sender's devices (REST sends;
+	// WebSocket sends always reach the sender's other devices).
+	SyncDevice bool
+}
+
+var customEventRE = regexp.MustCompile(`^[a-zA-Z0-9\-_/.]{1,32}$`)
+
+// validate checks the type, body and ext of a message and returns the
+// compacted body and ext.
+func validate(app *tenant.App, req *SendRequest) (body, ext []byte, err error) {
+	if req.ChatType != "" && req.ChatType != protocol.ChatTypeChat {
+		return nil, nil, errs.New(protocol.ErrIllegalArgument, "chat_type %q is not supported here; use chat", req.ChatType)
+	}
+	var fields map[string]json.RawMessage
+	if len(req.Body) == 0 || json.Unmarshal(req.Body, &fields) != nil || fields == nil {
+		return nil, nil, errs.New(protocol.ErrIllegalArgument, "body must be a JSON object")
+	}
+	str := func(key string, required bool) error {
+		raw, ok := fields[key]
+		if !ok {
+			if required {
+				return errs.New(protocol.ErrIllegalArgument, "%s message body needs %s", req.Type, key)
+			}
+			return nil
+		}
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			return errs.New(protocol.ErrIllegalArgument, "body.%s must be a string", key)
+		}
+		return nil
+	}
+	switch req.Type {
+	case protocol.MsgText:
+		err = str("msg", true)
+	case protocol.MsgCmd:
+		err = str("action", true)
+	case protocol.MsgCustom:
+		var ev string
+		if raw, ok := fields["customEvent"]; ok {
+			if json.Unmarshal(raw, &ev) != nil || !customEventRE.MatchString(ev) {
+				return nil, nil, errs.New(protocol.ErrIllegalArgument, "body.customEvent must match [a-zA-Z0-9-_/.]{1,32}")
+			}
+		}
+		if raw, ok := fields["customExts"]; ok {
+			var m map[string]string
+			if json.Unmarshal(raw, &m) != nil || len(m) > 16 {
+				return nil, nil, errs.New(protocol.ErrIllegalArgument, "body.customExts must be an object of at most 16 string values")
+			}
+		}
+	case "":
+		return nil, nil, errs.New(protocol.ErrIllegalArgument, "type must be provided")
+	default:
+		return nil, nil, errs.New(protocol.ErrIllegalArgument, "message type %q is not supported; use txt, cmd or custom", req.Type)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, req.Body); err != nil {
+		return nil, nil, errs.New(protocol.ErrIllegalArgument, "body is not valid JSON")
+	}
+	body = bytes.Clone(buf.Bytes())
+	if len(req.Ext) > 0 && string(req.Ext) != "null" {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(req.Ext, &m) != nil {
+			return nil, nil, errs.New(protocol.ErrIllegalArgument, "ext must be a JSON object")
+		}
+		buf.Reset()
+		json.Compact(&buf, req.Ext)
+		ext = bytes.Clone(buf.Bytes())
+	} else if string(req.Ext) == "null" {
+		return nil, nil, errs.New(protocol.ErrIllegalArgument, "ext may not be null")
+	}
+	if limit := app.Settings.MessageBytes(); len(body)+len(ext) > limit {
+		return nil, nil, errs.New(protocol.ErrMessageTooLarge, "body and ext are %d bytes, the limit is %d", len(body)+len(ext), limit)
+	}
+	return body, ext, nil
+}
+
+// Send sends one 1:1 message as the caller (a user on a device).
+func (s *Service) Send(ctx context.Context, p *tenant.Principal, req SendRequest) (*protocol.Ack, error) {
+	if p.Anonymous() || p.Admin {
+		return nil, errs.New(protocol.ErrForbidden, "send needs a user token")
+	}
+	acks, err := s.send(ctx, p.App, p.UserID, p.Username, copyTo{devices: true, skip: p.Resource}, []string{req.To}, req)
+	if err != nil {
+		return nil, err
+	}
+	return acks[0].Ack, acks[0].Err
+}
+
+// Result is one recipient's outcome of a send.
+type Result struct {
+	To  string
+	Ack *protocol.Ack
+	Err error
+}
+
+// SendAs sends one message from a named user to several recipients (the
+// REST API, app token only). from "" means "admin", a system user created on
+// first use.
+func (s *Service) SendAs(ctx context.Context, p *tenant.Principal, from string, to []string, req SendRequest) ([]Result, error) {
+	if err := p.RequireAdmin(); err != nil {
+		return nil, err
+	}
+	if len(to) == 0 {
+		return nil, errs.New(protocol.ErrIllegalArgument, "to must list at least one user")
+	}
+	if len(to) > MaxRESTRecipients {
+		return nil, errs.New(protocol.ErrIllegalArgument, "params to's size can't exceed limit %d", MaxRESTRecipients)
+	}
+	if from == "" {
+		from = "admin"
+	}
+	sender, err := s.users.Lookup(ctx, p.App, from)
+	if errs.Is(err, protocol.ErrUserNotFound) && from == "admin" {
+		sender, err = s.users.CreateForGrant(ctx, p.App, "admin")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if req.ClientMsgID != "" && len(to) > 1 {
+		return nil, errs.New(protocol.ErrIllegalArgument, "client_msg_id needs a single recipient")
+	}
+	// REST has no device: with sync_device, all of the sender's devices get a copy.
+	return s.send(ctx, p.App, sender.ID, sender.Username, copyTo{devices: req.SyncDevice}, to, req)
+}
+
+// copyTo says whether the sender's devices get a copy, and which one not.
+type copyTo struct {
+	devices bool
+	skip    string
+}
+
+func (s *Service) send(ctx context.Context, app *tenant.App, fromID int64, fromName string, cp copyTo, to []string, req SendRequest) ([]Result, error) {
+	body, ext, err := validate(app, &req)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(to))
+	var ops []*store.AppendOp
+	var opIdx []int
+	targets := make([]*store.User, len(to))
+	for i, name := range to {
+		results[i].To = name
+		u, err := s.users.Lookup(ctx, app, name)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		if u.ID == fromID {
+			results[i].Err = errs.New(protocol.ErrIllegalArgument, "cannot send a message to yourself")
+			continue
+		}
+		targets[i] = u
+		s.remember(u.ID, u.Username)
+		now := s.now().UnixMilli()
+		it := store.Item{ID: s.ids.Next(), AppID: app.ID, Kind: store.ItemMsg, From: fromID, To: u.ID, Type: req.Type,
+			Body: body, Ext: ext, ClientMsgID: req.ClientMsgID, Created: now}
+		if req.RouteOnline {
+			// Not stored: hand it to online devices only.
+			item := s.wireItem(&it, fromName, u.Username)
+			item.Online = true
+			frame := encodeItem(item)
+			s.publish(ctx, app.ID, u.ID, "", frame)
+			if cp.devices {
+				s.publish(ctx, app.ID, fromID, cp.skip, frame)
+			}
+			results[i].Ack = &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10), TS: now}
+			continue
+		}
+		ops = append(ops, &store.AppendOp{Item: it})
+		opIdx = append(opIdx, i)
+	}
+	if len(ops) > 0 {
+		if err := s.st.Messages().Append(ctx, ops); err != nil {
+			return nil, err
+		}
+	}
+	for k, op := range ops {
+		i := opIdx[k]
+		if op.Err != nil {
+			s.log.Error("append message", "err", op.Err)
+			results[i].Err = op.Err
+			continue
+		}
+		it := &op.Item
+		ack := &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10),
+			ConvID: strconv.FormatInt(it.ConvID, 10), Seq: it.Seq, TS: it.Created, Duplicate: op.Duplicate}
+		results[i].Ack = ack
+		if op.Duplicate {
+			continue // delivered the first time
+		}
+		frame := encodeItem(s.wireItem(it, fromName, targets[i].Username))
+		s.publish(ctx, app.ID, it.To, "", frame)
+		if cp.devices {
+			s.publish(ctx, app.ID, fromID, cp.skip, frame)
+		}
+	}
+	return results, nil
+}
+
+// publish hands a frame to the bus for one user's devices. Failures are
+// logged, not returned: the item is stored, and devices get it on sync.
+func (s *Service) publish(ctx context.Context, appID, userID int64, skipResource string, frame []byte) {
+	if err := s.bus.Publish(ctx, UserSubject(appID, userID), EncodeDeliver(skipResource, frame)); err != nil {
+		s.log.Warn("bus publish failed; devices will catch up on sync", "err", err)
+	}
+}
+
+// Kick closes a user's connections on every node (one resource, or all).
+func (s *Service) Kick(ctx context.Context, appID, userID int64, resource string, code int, reason string) error {
+	return s.bus.Publish(ctx, UserSubject(appID, userID), EncodeKick(KickEvent{Resource: resource, Code: code, Reason: reason}))
+}
+
+func encodeItem(it *protocol.Item) []byte {
+	b, _ := json.Marshal(protocol.ItemFrame{T: protocol.FrameItem, Item: it})
+	return b
+}
+
+func encode(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func (s *Service) remember(id int64, name string) {
+	s.namesMu.Lock()
+	if len(s.names) > 1_000_000 {
+		s.names = map[int64]string{}
+	}
+	s.names[id] = name
+	s.namesMu.Unlock()
+}
+
+// name returns a user's name from the cache or the store.
+func (s *Service) name(ctx context.Context, appID, id int64) string {
+	s.namesMu.RLock()
+	n, ok := s.names[id]
+	s.namesMu.RUnlock()
+	if ok {
+		return n
+	}
+	u, err := s.st.Users().GetByID(ctx, appID, id)
+	if err != nil {
+		return strconv.FormatInt(id, 10) // deleted user
+	}
+	s.remember(id, u.Username)
+	return u.Username
+}
+
+func (s *Service) wireItem(it *store.Item, from, to string) *protocol.Item {
+	w := &protocol.Item{Kind: it.Kind, MsgID: strconv.FormatInt(it.ID, 10), ConvID: strconv.FormatInt(it.ConvID, 10),
+		Seq: it.Seq, ChatType: protocol.ChatTypeChat, From: from, To: to, Type: it.Type, TS: it.Created,
+		ClientMsgID: it.ClientMsgID, Recalled: it.Recalled}
+	if len(it.Body) > 0 {
+		w.Body = json.RawMessage(it.Body)
+	}
+	if len(it.Ext) > 0 {
+		w.Ext = json.RawMessage(it.Ext)
+	}
+	if it.Target != 0 {
+		w.Target = strconv.FormatInt(it.Target, 10)
+	}
+	return w
+}
+
+func (s *Service) toWire(ctx context.Context, it *store.Item) *protocol.Item {
+	return s.wireItem(it, s.name(ctx, it.AppID, it.From), s.name(ctx, it.AppID, it.To))
+}
+
+func parseID(field, v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errs.New(protocol.ErrIllegalArgument, "%s %q is not a valid ID", field, v)
+	}
+	return n, nil
+}
+
+func clampLimit(limit, def int) (int, error) {
+	if limit == 0 {
+		return def, nil
+	}
+	if limit < 1 || limit > MaxPageLimit {
+		return 0, errs.New(protocol.ErrIllegalArgument, "limit must be 1..%d", MaxPageLimit)
+	}
+	return limit, nil
+}
+
+func requireUser(p *tenant.Principal) error {
+	if p.Anonymous() || p.Admin {
+		return errs.New(protocol.ErrForbidden, "this call needs a user token")
+	}
+	return nil
+}
+
+// view returns the caller's view of a conversation given on the wire.
+func (s *Service) view(ctx context.Context, p *tenant.Principal, convID string) (*store.ConvView, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	id, err := parseID("conv_id", convID)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.st.Conversations().View(ctx, id, p.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && v.Conv.AppID != p.App.ID) {
+		return nil, errs.New(protocol.ErrConversationNotFound, "no conversation %s for %s", convID, p.Username)
+	}
+	return v, err
+}
+
+func (s *Service) wireConv(ctx context.Context, v *store.ConvView, withLast bool) *protocol.Conversation {
+	c := &protocol.Conversation{ConvID: strconv.FormatInt(v.ConvID, 10), ChatType: protocol.ChatTypeChat,
+		LastSeq: v.Conv.LastSeq, Unread: v.Unread, ReadSeq: v.ReadSeq, ClearedSeq: v.ClearedSeq,
+		PeerReadSeq: v.PeerReadSeq, PeerDeliveredSeq: v.PeerDeliveredSeq, Pinned: v.Pinned,
+		Deleted: v.ClearedSeq >= v.Conv.LastSeq && v.Conv.LastSeq > 0, Updated: v.Updated,
+		Version: strconv.FormatInt(v.Version, 10)}
+	if v.PeerID != 0 {
+		c.Peer = s.name(ctx, v.Conv.AppID, v.PeerID)
+	}
+	if withLast && v.Conv.LastItemID != 0 && v.Conv.LastSeq > v.ClearedSeq {
+		if it, err := s.st.Messages().Item(ctx, v.Conv.AppID, v.Conv.LastItemID); err == nil {
+			c.Last = s.toWire(ctx, it)
+		}
+	}
+	return c
+}
