@@ -20,8 +20,11 @@ type Config struct {
 	DataDir string `toml:"data" doc:"Directory for the embedded database, local files and the console owner password file."`
 	DB      string `toml:"db" doc:"Database URL. Empty: SQLite at <data>/parley.db. postgres://user@host:5432/db: PostgreSQL."`
 
+	NodeID int `toml:"node_id" doc:"This node's number (0-1023), part of every message ID; must differ between nodes of a cluster."`
+
 	Log      Log      `toml:"log"`
 	HTTP     HTTP     `toml:"http"`
+	WS       WS       `toml:"ws"`
 	Auth     Auth     `toml:"auth"`
 	Console  Console  `toml:"console"`
 	SQLite   SQLite   `toml:"sqlite"`
@@ -39,6 +42,14 @@ type HTTP struct {
 	MaxBodyBytes      int64    `toml:"max_body_bytes" doc:"Largest JSON request body accepted; larger bodies get 400."`
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" doc:"Time allowed to read request headers."`
 	ShutdownTimeout   Duration `toml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish."`
+}
+
+// WS configures the WebSocket gateway.
+type WS struct {
+	Heartbeat    Duration `toml:"heartbeat" doc:"How often clients ping; a connection silent for 2.5 heartbeats is closed."`
+	AuthTimeout  Duration `toml:"auth_timeout" doc:"Time a new connection has to send its auth frame."`
+	WriteTimeout Duration `toml:"write_timeout" doc:"Time allowed to write one frame to a client before it counts as dead."`
+	SendQueue    int      `toml:"send_queue" doc:"Frames queued for one connection before it is closed as a slow consumer (4008)."`
 }
 
 // Auth configures tokens and password hashing.
@@ -77,6 +88,12 @@ func Default() Config {
 			MaxBodyBytes:      1 << 20,
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			ShutdownTimeout:   Duration(15 * time.Second),
+		},
+		WS: WS{
+			Heartbeat:    Duration(30 * time.Second),
+			AuthTimeout:  Duration(10 * time.Second),
+			WriteTimeout: Duration(10 * time.Second),
+			SendQueue:    1024,
 		},
 		Auth: Auth{
 			AppTokenTTL:  Duration(7 * 24 * time.Hour),
@@ -120,6 +137,15 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.ShutdownTimeout < 0 || c.HTTP.ReadHeaderTimeout <= 0 {
 		bad("http", "timeouts must be positive")
+	}
+	if c.NodeID < 0 || c.NodeID > 1023 {
+		bad("node_id", "must be 0..1023")
+	}
+	if c.WS.Heartbeat < Duration(time.Second) || c.WS.AuthTimeout < Duration(time.Second) || c.WS.WriteTimeout < Duration(time.Second) {
+		bad("ws", "heartbeat, auth_timeout and write_timeout must be at least 1s")
+	}
+	if c.WS.SendQueue < 16 {
+		bad("ws.send_queue", "must be at least 16")
 	}
 	if c.Auth.AppTokenTTL < 0 || c.Auth.UserTokenTTL < 0 {
 		bad("auth", "token TTLs must not be negative (0 means never expires)")

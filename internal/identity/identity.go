@@ -172,6 +172,16 @@ func (s *Service) Authenticate(ctx context.Context, app *tenant.App, header stri
 	return s.Verify(ctx, app, strings.TrimSpace(tok))
 }
 
+// AppOf returns the app ID a token claims, without verifying it; the caller
+// then verifies with that app (WebSocket logins carry no org/app path).
+func AppOf(tok string) (int64, error) {
+	p, err := auth.Parse(tok)
+	if err != nil {
+		return 0, errBadToken
+	}
+	return p.AppID, nil
+}
+
 // Verify checks a token for app and returns its principal.
 func (s *Service) Verify(ctx context.Context, app *tenant.App, tok string) (*tenant.Principal, error) {
 	p, err := auth.Parse(tok)

@@ -31,6 +31,11 @@ type Metrics struct {
 	HTTPRequests *prometheus.CounterVec
 	HTTPDuration *prometheus.HistogramVec
 	HTTPInFlight prometheus.Gauge
+
+	WSConnections prometheus.Gauge
+	WSFramesIn    *prometheus.CounterVec
+	WSFramesOut   prometheus.Counter
+	WSCloses      *prometheus.CounterVec
 }
 
 // NewMetrics registers Parley's collectors and the Go/process collectors on a
@@ -53,6 +58,15 @@ func NewMetrics() *Metrics {
 			Help: "HTTP requests being served.",
 		}),
 	}
+	m.WSConnections = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_ws_connections", Help: "Authenticated WebSocket connections on this node."})
+	m.WSFramesIn = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_ws_frames_in_total", Help: "Client frames received, by kind."}, []string{"kind"})
+	m.WSFramesOut = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_ws_frames_out_total", Help: "Frames written to clients."})
+	m.WSCloses = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_ws_closes_total", Help: "Server-initiated WebSocket closes, by close code."}, []string{"code"})
+	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses)
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.HTTPInFlight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

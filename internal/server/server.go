@@ -17,15 +17,20 @@ import (
 
 	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/auth"
+	"github.com/parleyim/parley/internal/bus"
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/identity"
+	"github.com/parleyim/parley/internal/idgen"
+	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/postgres"
 	"github.com/parleyim/parley/internal/store/sqlite"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/internal/transport/rest"
+	"github.com/parleyim/parley/internal/transport/ws"
 	"github.com/parleyim/parley/internal/users"
+	"github.com/parleyim/parley/protocol"
 )
 
 // Version is set at build time (-ldflags "-X .../server.Version=...").
@@ -57,11 +62,14 @@ type Server struct {
 	log   *slog.Logger
 	store store.Store
 	api   *rest.Server
+	gw    *ws.Gateway
+	bus   bus.Bus
 	http  *http.Server
 	ln    net.Listener
 
-	Apps  *tenant.Service
-	Users *users.Service
+	Apps     *tenant.Service
+	Users    *users.Service
+	Messages *messaging.Service
 }
 
 // New builds a node: opens storage (applying migrations), creates the owner
@@ -82,17 +90,33 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		st.Close()
 		return nil, fmt.Errorf("console owner: %w", err)
 	}
+	metrics := obs.NewMetrics()
+	s.bus = bus.NewInProc()
 	s.Apps = tenant.NewService(st)
 	s.Users = users.NewService(st, hasher)
 	ident := identity.NewService(st, s.Users, hasher, cfg.Auth.AppTokenTTL.D(), cfg.Auth.UserTokenTTL.D())
+	s.Messages = messaging.New(st, s.bus, idgen.New(cfg.NodeID), s.Users, log.With("component", "messaging"))
+	s.Users.OnRevoke = func(ctx context.Context, appID, userID int64) {
+		if err := s.Messages.Kick(ctx, appID, userID, "", protocol.CloseKicked, "user deactivated or deleted"); err != nil {
+			log.Warn("kick revoked user", "err", err)
+		}
+	}
+	hub := ws.NewHub(s.bus, log.With("component", "ws"), metrics)
+	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Cfg: cfg.WS,
+		Log: log.With("component", "ws")}
+	s.gw.Init()
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: admin.NewService(st, hasher),
-		Log: log.With("component", "http"), Metrics: obs.NewMetrics(),
+		Messages: s.Messages, Presence: hub,
+		Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        st.Ping,
 	})
+	root := http.NewServeMux()
+	root.Handle("GET /ws", s.gw)
+	root.Handle("/", s.api)
 	s.http = &http.Server{
-		Handler:           s.api,
+		Handler:           root,
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
@@ -127,7 +151,10 @@ func (s *Server) Run(ctx context.Context) error {
 	s.api.Drain()
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.HTTP.ShutdownTimeout.D())
 	defer cancel()
+	// WebSocket clients get 1001 and reconnect elsewhere; then HTTP drains.
+	s.gw.Shutdown(sctx)
 	err := s.http.Shutdown(sctx)
+	s.bus.Close()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}

@@ -249,6 +249,18 @@ func (s *Service) Resolve(ctx context.Context, org, name string) (*App, error) {
 	return fromStore(a)
 }
 
+// ByID finds an app by its ID (tokens carry it).
+func (s *Service) ByID(ctx context.Context, id int64) (*App, error) {
+	a, err := s.st.Apps().Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.New(protocol.ErrAppNotFound, "no application %d", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return fromStore(a)
+}
+
 // ListOrg returns the apps of one org.
 func (s *Service) ListOrg(ctx context.Context, org string) ([]*App, error) {
 	all, err := s.List(ctx)

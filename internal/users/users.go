@@ -38,6 +38,16 @@ type Service struct {
 	st     store.Store
 	hasher *auth.Hasher
 	now    func() time.Time
+
+	// OnRevoke, if set, runs after a user is deactivated or deleted (the
+	// composition root closes the user's connections).
+	OnRevoke func(ctx context.Context, appID, userID int64)
+}
+
+func (s *Service) revoked(ctx context.Context, appID, userID int64) {
+	if s.OnRevoke != nil {
+		s.OnRevoke(ctx, appID, userID)
+	}
 }
 
 // NewService builds the service.
@@ -312,6 +322,9 @@ func (s *Service) Delete(ctx context.Context, p *tenant.Principal, username stri
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound(name)
 	}
+	if err == nil {
+		s.revoked(ctx, p.App.ID, u.ID)
+	}
 	return u, err
 }
 
@@ -325,6 +338,9 @@ func (s *Service) DeleteOldest(ctx context.Context, p *tenant.Principal, limit i
 	list, err := s.st.Users().DeleteOldest(ctx, p.App.ID, limit)
 	if err != nil {
 		return nil, err
+	}
+	for _, u := range list {
+		s.revoked(ctx, p.App.ID, u.ID)
 	}
 	page := &Page{Users: list}
 	if left, err := s.st.Users().Count(ctx, p.App.ID); err == nil && left > 0 && len(list) > 0 {
@@ -406,6 +422,9 @@ func (s *Service) SetActivated(ctx context.Context, p *tenant.Principal, usernam
 	u, err := s.st.Users().SetActivated(ctx, p.App.ID, name, activated, !activated, s.now().UnixMilli())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound(name)
+	}
+	if err == nil && !activated {
+		s.revoked(ctx, p.App.ID, u.ID)
 	}
 	return u, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/store"
+	"github.com/parleyim/parley/internal/users"
 	"github.com/parleyim/parley/protocol"
 )
 
@@ -30,6 +31,8 @@ type envelope struct {
 	ApplicationName string              `json:"applicationName,omitempty"`
 	Count           *int                `json:"count,omitempty"`
 	Cursor          string              `json:"cursor,omitempty"`
+	// Failed lists recipients a send could not reach (Parley addition).
+	Failed map[string]string `json:"failed,omitempty"`
 }
 
 // env starts a full envelope for the call's app.
@@ -169,3 +172,5 @@ func queryInt(c *call, name string) (int, error) {
 	}
 	return n, nil
 }
+
+func normalize(name string) (string, error) { return users.NormalizeUsername(name) }

@@ -24,7 +24,9 @@ import (
 	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/identity"
+	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
+	"github.com/parleyim/parley/internal/presence"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/internal/users"
 	"github.com/parleyim/parley/protocol"
@@ -36,6 +38,8 @@ type Deps struct {
 	Identity *identity.Service
 	Users    *users.Service
 	Admins   *admin.Service
+	Messages *messaging.Service
+	Presence presence.Directory
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
 	// MaxBodyBytes bounds JSON request bodies.
@@ -56,6 +60,7 @@ type Server struct {
 func New(d Deps) *Server {
 	s := &Server{Deps: d, mux: http.NewServeMux(), mgmt: http.NewServeMux()}
 	s.routes()
+	s.messageRoutes()
 	s.managementRoutes()
 	return s
 }

@@ -1,0 +1,21 @@
+// Package presence answers "who is online, on which devices". Gateways
+// implement Directory for the connections they hold; in cluster mode an
+// implementation aggregates every node's answer.
+package presence
+
+import "context"
+
+// Device is one online connection of a user.
+type Device struct {
+	Resource   string `json:"res"`
+	Platform   string `json:"platform,omitempty"`
+	DeviceName string `json:"device_name,omitempty"`
+	// Since is when the device connected (Unix ms).
+	Since int64 `json:"since"`
+}
+
+// Directory reports online devices.
+type Directory interface {
+	// Devices lists a user's online devices, oldest first.
+	Devices(ctx context.Context, appID, userID int64) ([]Device, error)
+}

@@ -1,0 +1,513 @@
+package ws
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parleyim/parley/internal/config"
+	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/identity"
+	"github.com/parleyim/parley/internal/messaging"
+	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/protocol"
+)
+
+// Gateway is the HTTP handler for /ws.
+type Gateway struct {
+	Hub      *Hub
+	Apps     *tenant.Service
+	Identity *identity.Service
+	Messages *messaging.Service
+	Cfg      config.WS
+	Log      *slog.Logger
+
+	upgrader websocket.Upgrader
+	wg       sync.WaitGroup
+	allMu    sync.Mutex
+	all      map[*session]struct{}
+	closing  bool
+}
+
+// maxBadFrames closes a connection that keeps sending garbage.
+const maxBadFrames = 20
+
+// Init prepares the gateway; call once before serving.
+func (g *Gateway) Init() {
+	g.all = map[*session]struct{}{}
+	g.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferPool: &sync.Pool{}, // idle connections hold no write buffer
+		// Clients authenticate with a token in the first frame, never with
+		// cookies, so cross-origin pages cannot act with a user's session.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+}
+
+// ServeHTTP upgrades the connection and runs the session until it ends.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if v := r.URL.Query().Get("v"); v != "" && v != "1" {
+		http.Error(w, "unsupported protocol version; this server speaks v=1", http.StatusBadRequest)
+		return
+	}
+	conn, err := g.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	s := &session{g: g, conn: conn, maxQueue: g.Cfg.SendQueue}
+	g.allMu.Lock()
+	if g.closing {
+		g.allMu.Unlock()
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(protocol.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		conn.Close()
+		return
+	}
+	g.all[s] = struct{}{}
+	g.wg.Add(1)
+	g.allMu.Unlock()
+	defer func() {
+		g.allMu.Lock()
+		delete(g.all, s)
+		g.allMu.Unlock()
+		g.wg.Done()
+	}()
+	s.run()
+}
+
+// Shutdown closes every connection with 1001 and waits (up to ctx) for the
+// sessions to end.
+func (g *Gateway) Shutdown(ctx context.Context) {
+	g.allMu.Lock()
+	g.closing = true
+	all := make([]*session, 0, len(g.all))
+	for s := range g.all {
+		all = append(all, s)
+	}
+	g.allMu.Unlock()
+	for _, s := range all {
+		s.shutdown(protocol.CloseGoingAway, "server shutting down", drop)
+	}
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+type session struct {
+	g        *Gateway
+	conn     *websocket.Conn
+	maxQueue int
+
+	// Set once at auth, read-only after.
+	p          *tenant.Principal
+	platform   string
+	deviceName string
+	since      int64
+	log        *slog.Logger
+
+	mu        sync.Mutex
+	queue     [][]byte
+	writing   bool
+	closing   bool
+	closeCode int
+	closeMsg  string
+	done      bool // the connection is closed
+
+	badFrames int
+}
+
+var resourceRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
+
+func (s *session) run() {
+	g := s.g
+	s.conn.SetReadLimit(protocol.MaxFrameBytes)
+	s.log = g.Log
+	if !s.authenticate() {
+		return // shutdown's writer flushes the error and closes
+	}
+	g.Hub.metrics.WSConnections.Inc()
+	defer func() {
+		g.Hub.unregister(s)
+		g.Hub.metrics.WSConnections.Dec()
+	}()
+	hb := g.Cfg.Heartbeat.D()
+	for {
+		s.conn.SetReadDeadline(time.Now().Add(hb * 5 / 2))
+		typ, data, err := s.conn.ReadMessage()
+		if err != nil {
+			s.readFailed(err)
+			return
+		}
+		if typ != websocket.TextMessage {
+			s.badFrame("", errs.New(protocol.ErrBadFrame, "binary frames are not part of the protocol; send JSON text frames"))
+			continue
+		}
+		req, err := protocol.DecodeRequest(data)
+		if err != nil {
+			var de *protocol.DecodeError
+			if errors.As(err, &de) {
+				s.badFrame(idOf(data), &errs.Error{Kind: kindByID(de.Code), Description: de.Message})
+			} else {
+				s.badFrame(idOf(data), errs.New(protocol.ErrBadFrame, "%v", err))
+			}
+			continue
+		}
+		g.Hub.metrics.WSFramesIn.WithLabelValues(req.T).Inc()
+		s.enqueue(s.handle(req))
+	}
+}
+
+// readFailed maps a read error to the close the client sees.
+func (s *session) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		s.shutdown(protocol.CloseHeartbeat, "no frame within the heartbeat timeout", drop)
+	case errors.Is(err, websocket.ErrReadLimit):
+		s.shutdown(protocol.CloseFrameTooLarge, "frame larger than 64 KiB", drop)
+	default:
+		s.shutdown(protocol.CloseNormal, "", drop)
+	}
+}
+
+func (s *session) badFrame(id string, e *errs.Error) {
+	s.badFrames++
+	s.enqueue(errorFrame(id, e))
+	if s.badFrames > maxBadFrames {
+		s.shutdown(protocol.CloseBadFrames, "too many malformed frames", notify)
+	}
+}
+
+// idOf recovers a request id from a frame that failed to decode, so the
+// client can match the error.
+func idOf(data []byte) string {
+	var v struct {
+		ID any `json:"id"`
+	}
+	json.Unmarshal(data, &v)
+	if s, ok := v.ID.(string); ok && len(s) <= 64 {
+		return s
+	}
+	return ""
+}
+
+func kindByID(id string) protocol.ErrorKind {
+	for _, k := range protocol.Registry {
+		if k.ID == id {
+			return k
+		}
+	}
+	return protocol.ErrBadFrame
+}
+
+func errorFrame(id string, e *errs.Error) []byte {
+	b, _ := json.Marshal(protocol.Error{T: protocol.FrameError, ID: id, Code: e.Kind.ID, Message: e.Description})
+	return b
+}
+
+// authenticate reads and checks the auth frame and registers the session.
+func (s *session) authenticate() bool {
+	g := s.g
+	s.conn.SetReadDeadline(time.Now().Add(g.Cfg.AuthTimeout.D()))
+	typ, data, err := s.conn.ReadMessage()
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			s.shutdown(protocol.CloseAuthTimeout, "no auth frame in time", flush)
+		} else {
+			s.shutdown(protocol.CloseNormal, "", drop)
+		}
+		return false
+	}
+	fail := func(code int, id string, e *errs.Error) bool {
+		s.enqueue(errorFrame(id, e))
+		s.shutdown(code, e.Description, flush)
+		return false
+	}
+	if typ != websocket.TextMessage {
+		return fail(protocol.CloseAuthFailed, "", errs.New(protocol.ErrBadFrame, "the first frame must be a JSON auth frame"))
+	}
+	req, err := protocol.DecodeRequest(data)
+	if err != nil {
+		return fail(protocol.CloseAuthFailed, idOf(data), errs.New(protocol.ErrBadFrame, "%v", err))
+	}
+	if req.T != protocol.FrameAuth {
+		return fail(protocol.CloseAuthFailed, req.ID, errs.New(protocol.ErrNotAuthenticated, "the first frame must be auth"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	badToken := errs.New(protocol.ErrBadAccessToken, "Unable to authenticate due to corrupt, expired, revoked or foreign access token")
+	appID, err := identity.AppOf(req.Token)
+	if err != nil {
+		return fail(protocol.CloseAuthFailed, req.ID, badToken)
+	}
+	app, err := g.Apps.ByID(ctx, appID)
+	if err != nil {
+		return fail(protocol.CloseAuthFailed, req.ID, badToken)
+	}
+	p, err := g.Identity.Verify(ctx, app, req.Token)
+	if err != nil || p.Admin {
+		if e, ok := errs.As(err); ok && e.Kind.ID != protocol.ErrBadAccessToken.ID {
+			g.Log.Error("auth", "err", err)
+		}
+		return fail(protocol.CloseAuthFailed, req.ID, badToken)
+	}
+	if req.Resource == "" {
+		plat := req.Platform
+		if !resourceRE.MatchString(plat) || len(plat) > 20 {
+			plat = "ws"
+		}
+		b := make([]byte, 6)
+		rand.Read(b)
+		req.Resource = plat + "_" + hex.EncodeToString(b)
+	}
+	if !resourceRE.MatchString(req.Resource) {
+		return fail(protocol.CloseAuthFailed, req.ID, errs.New(protocol.ErrIllegalArgument, "resource must be 1-64 characters of [A-Za-z0-9_.-]"))
+	}
+	p.Resource = req.Resource
+	s.p = p
+	s.platform = truncate(req.Platform, 32)
+	s.deviceName = truncate(req.DeviceName, 128)
+	s.since = time.Now().UnixMilli()
+	s.log = g.Log.With("app", app.ID, "user", p.UserID, "resource", p.Resource)
+	evicted, refused, err := g.Hub.register(s, app.Settings.Devices(), app.Settings.RejectOverflow())
+	if err != nil {
+		g.Log.Error("register session", "err", err)
+		return fail(protocol.CloseGoingAway, req.ID, errs.New(protocol.ErrUnavailable, "server is shutting down"))
+	}
+	for _, o := range evicted {
+		if o.p.Resource == p.Resource {
+			o.shutdown(protocol.CloseReplaced, "the same resource logged in again", notify)
+		} else {
+			o.shutdown(protocol.CloseTooMany, "device limit reached: a newer device logged in", notify)
+		}
+	}
+	if refused {
+		return fail(protocol.CloseTooMany, req.ID, errs.New(protocol.ErrTooManyDevices,
+			"%d devices are online already, the app's limit", app.Settings.Devices()))
+	}
+	ok, _ := json.Marshal(protocol.AuthOK{T: protocol.FrameAuthOK, ID: req.ID, User: p.Username, Resource: p.Resource,
+		ServerTime: time.Now().UnixMilli(), Heartbeat: int(g.Cfg.Heartbeat.D() / time.Second), Version: protocol.Version})
+	s.enqueue(ok)
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// handle runs one request and returns the reply frame.
+func (s *session) handle(req *protocol.Request) []byte {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m := s.g.Messages
+	var reply any
+	var err error
+	ok := protocol.OK{T: protocol.FrameOK, ID: req.ID}
+	switch req.T {
+	case protocol.FrameAuth:
+		err = errs.New(protocol.ErrNotAuthenticated, "already authenticated")
+	case protocol.FramePing:
+		reply = protocol.Pong{T: protocol.FramePong, ID: req.ID, TS: time.Now().UnixMilli()}
+	case protocol.FrameSend:
+		var ack *protocol.Ack
+		ack, err = m.Send(ctx, s.p, messaging.SendRequest{To: req.To, ChatType: req.ChatType, Type: req.Type,
+			Body: req.Body, Ext: req.Ext, ClientMsgID: req.ClientMsgID, RouteOnline: req.RouteType == protocol.RouteOnline})
+		if err == nil {
+			ack.ID = req.ID
+			reply = ack
+		}
+	case protocol.FrameSync:
+		var res *protocol.SyncResult
+		if res, err = m.Sync(ctx, s.p, req.Since, req.Latest); err == nil {
+			res.ID = req.ID
+			reply = res
+		}
+	case protocol.FramePull:
+		var res *protocol.Items
+		if res, err = m.Pull(ctx, s.p, req.ConvID, req.AfterSeq, req.Limit); err == nil {
+			res.ID = req.ID
+			reply = res
+		}
+	case protocol.FrameHistory:
+		if req.Direction != "" && req.Direction != "backward" && req.Direction != "forward" {
+			err = errs.New(protocol.ErrIllegalArgument, "direction must be backward or forward")
+			break
+		}
+		var res *protocol.Items
+		if res, err = m.History(ctx, s.p, req.ConvID, messaging.HistoryQuery{MsgID: req.MsgID, Time: req.Time,
+			Forward: req.Direction == "forward", Limit: req.Limit}); err == nil {
+			res.ID = req.ID
+			reply = res
+		}
+	case protocol.FrameDelivered:
+		if err = m.Delivered(ctx, s.p, req.ConvID, req.Seq); err == nil {
+			reply = ok
+		}
+	case protocol.FrameRead:
+		if err = m.Read(ctx, s.p, req.ConvID, req.Seq, req.MsgID); err == nil {
+			reply = ok
+		}
+	case protocol.FrameRecall:
+		if _, err = m.Recall(ctx, s.p, req.MsgID, false); err == nil {
+			reply = ok
+		}
+	case protocol.FrameConversations:
+		var res *protocol.ConvList
+		if res, err = m.Conversations(ctx, s.p, req.Cursor, req.Limit); err == nil {
+			res.ID = req.ID
+			reply = res
+		}
+	case protocol.FrameConvPin:
+		if err = m.Pin(ctx, s.p, req.ConvID, *req.Pinned); err == nil {
+			reply = ok
+		}
+	case protocol.FrameConvDelete:
+		if err = m.DeleteConversation(ctx, s.p, req.ConvID); err == nil {
+			reply = ok
+		}
+	default:
+		err = errs.New(protocol.ErrUnknownFrame, "unknown frame kind %q", req.T)
+	}
+	if err != nil {
+		e, isDomain := errs.As(err)
+		if !isDomain {
+			s.log.Error("request failed", "frame", req.T, "err", err)
+			e = errs.New(protocol.ErrInternal, "internal error")
+		}
+		return errorFrame(req.ID, e)
+	}
+	b, _ := json.Marshal(reply)
+	return b
+}
+
+// enqueue queues a frame for the writer. Over the queue limit the session
+// is closed as a slow consumer: it resyncs after reconnecting.
+func (s *session) enqueue(frame []byte) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.queue) >= s.maxQueue {
+		s.mu.Unlock()
+		s.shutdown(protocol.CloseSlowConsumer, "slow consumer: send queue overflowed; reconnect and resync", drop)
+		return
+	}
+	s.queue = append(s.queue, frame)
+	if !s.writing {
+		s.writing = true
+		go s.writeLoop()
+	}
+	s.mu.Unlock()
+}
+
+// How shutdown treats frames still queued.
+type closeMode int
+
+const (
+	drop   closeMode = iota // discard them
+	flush                   // write them first
+	notify                  // write them, then a kicked frame
+)
+
+// shutdown closes the session with a code, once. The writer goroutine does
+// the closing, so no other goroutine ever writes to the connection.
+func (s *session) shutdown(code int, reason string, mode closeMode) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
+	s.closing = true
+	s.closeCode, s.closeMsg = code, reason
+	switch mode {
+	case drop:
+		s.queue = nil
+	case notify:
+		k, _ := json.Marshal(protocol.Kicked{T: protocol.FrameKicked, Code: code, Reason: reason})
+		s.queue = append(s.queue, k)
+	}
+	if !s.writing {
+		s.writing = true
+		go s.writeLoop()
+	}
+	s.mu.Unlock()
+	if code != protocol.CloseNormal {
+		s.g.Hub.metrics.WSCloses.WithLabelValues(codeLabel(code)).Inc()
+	}
+}
+
+// writeLoop is the only writer of data frames. It runs while the queue is
+// not empty, so an idle connection has no writer goroutine.
+func (s *session) writeLoop() {
+	for {
+		s.mu.Lock()
+		q := s.queue
+		s.queue = nil
+		if len(q) == 0 {
+			if s.closing {
+				s.mu.Unlock()
+				s.writeCloseNow(s.closeCode, s.closeMsg)
+				s.closeConn()
+				return
+			}
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		for _, f := range q {
+			if err := s.writeNow(f); err != nil {
+				s.mu.Lock()
+				s.closing = true
+				s.queue = nil
+				s.writing = false
+				s.mu.Unlock()
+				s.closeConn()
+				return
+			}
+		}
+	}
+}
+
+func (s *session) writeNow(frame []byte) error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.g.Cfg.WriteTimeout.D()))
+	err := s.conn.WriteMessage(websocket.TextMessage, frame)
+	if err == nil {
+		s.g.Hub.metrics.WSFramesOut.Inc()
+	}
+	return err
+}
+
+func (s *session) writeCloseNow(code int, reason string) {
+	if len(reason) > 120 {
+		reason = reason[:120]
+	}
+	s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+}
+
+func (s *session) closeConn() {
+	s.mu.Lock()
+	already := s.done
+	s.done = true
+	s.mu.Unlock()
+	if !already {
+		s.conn.Close()
+	}
+}
