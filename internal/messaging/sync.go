@@ -369,28 +369,53 @@ func (s *Service) clear(ctx context.Context, app *tenant.App, userID int64, skip
 	return nil
 }
 
-// DeleteConversationWith hides the 1:1 conversation between user and peer
-// for user (REST, app token).
-func (s *Service) DeleteConversationWith(ctx context.Context, p *tenant.Principal, username, peer string) error {
-	if err := p.RequireAdmin(); err != nil {
-		return err
-	}
+// conversationWith finds the 1:1 conversation of user and peer for a REST
+// call by an app admin or by user themself.
+func (s *Service) conversationWith(ctx context.Context, p *tenant.Principal, username, peer string) (int64, int64, error) {
 	u, err := s.users.Lookup(ctx, p.App, username)
 	if err != nil {
-		return err
+		return 0, 0, err
+	}
+	if err := p.RequireSelfOrAdmin(u.Username); err != nil {
+		return 0, 0, err
 	}
 	pu, err := s.users.Lookup(ctx, p.App, peer)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	c, err := s.st.Conversations().Find(ctx, p.App.ID, store.ConvChat, u.ID, pu.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return errs.New(protocol.ErrConversationNotFound, "no conversation between %s and %s", username, peer)
+		return 0, 0, errs.New(protocol.ErrConversationNotFound, "no conversation between %s and %s", username, peer)
 	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return u.ID, c.ID, nil
+}
+
+// DeleteConversationWith hides the 1:1 conversation between user and peer
+// for user (REST: app token, or the user's own).
+func (s *Service) DeleteConversationWith(ctx context.Context, p *tenant.Principal, username, peer string) error {
+	uid, cid, err := s.conversationWith(ctx, p, username, peer)
 	if err != nil {
 		return err
 	}
-	return s.clear(ctx, p.App, u.ID, "", c.ID)
+	return s.clear(ctx, p.App, uid, "", cid)
+}
+
+// PinConversationWith pins or unpins the 1:1 conversation between user and
+// peer for user (REST: app token, or the user's own).
+func (s *Service) PinConversationWith(ctx context.Context, p *tenant.Principal, username, peer string, pinned bool) error {
+	uid, cid, err := s.conversationWith(ctx, p, username, peer)
+	if err != nil {
+		return err
+	}
+	nv, err := s.st.Conversations().SetPinned(ctx, cid, uid, pinned, s.ids.Next())
+	if err != nil {
+		return err
+	}
+	s.publish(ctx, p.App.ID, uid, "", encode(protocol.ConvFrame{T: protocol.FrameConv, Conversation: s.wireConv(ctx, nv, false)}))
+	return nil
 }
 
 // Undelivered counts the messages a user has not received on any device.

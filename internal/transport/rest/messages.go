@@ -22,6 +22,46 @@ func (s *Server) messageRoutes() {
 	s.app("GET /{org}/{app}/users/{username}/offline_msg_count", s.offlineCount)
 	s.app("GET /{org}/{app}/users/{username}/user_channels", s.userChannels)
 	s.app("DELETE /{org}/{app}/users/{username}/user_channel", s.deleteUserChannel)
+	s.app("POST /{org}/{app}/users/{username}/user_channel/top", s.pinUserChannel)
+	s.app("DELETE /{org}/{app}/users/{username}/user_channel/top", s.pinUserChannel)
+}
+
+type channelBody struct {
+	Channel    string `json:"channel"`
+	Type       string `json:"type"`
+	DeleteRoam bool   `json:"delete_roam"`
+}
+
+func (s *Server) channelBody(c *call) (*channelBody, error) {
+	raw, err := s.readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	var b channelBody
+	if err := decodeJSON(raw, &b); err != nil {
+		return nil, err
+	}
+	if b.Channel == "" {
+		return nil, errs.New(protocol.ErrIllegalArgument, "channel must be provided")
+	}
+	if b.Type != "" && b.Type != protocol.ChatTypeChat {
+		return nil, errs.New(protocol.ErrIllegalArgument, "type %q is not supported yet; use chat", b.Type)
+	}
+	return &b, nil
+}
+
+// POST (pin) or DELETE (unpin) /{org}/{app}/users/{username}/user_channel/top {channel, type}
+func (s *Server) pinUserChannel(c *call) (any, error) {
+	b, err := s.channelBody(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Messages.PinConversationWith(c.ctx(), c.p, c.r.PathValue("username"), b.Channel, c.r.Method == "POST"); err != nil {
+		return nil, err
+	}
+	e := c.env(map[bool]string{true: "post", false: "delete"}[c.r.Method == "POST"], "/users")
+	e.Data = map[string]string{"result": "ok"}
+	return e, nil
 }
 
 type sendBody struct {
@@ -330,26 +370,9 @@ func (s *Server) selfOrAdminUser(c *call) (string, error) {
 
 // DELETE /{org}/{app}/users/{username}/user_channel {channel, type, delete_roam}
 func (s *Server) deleteUserChannel(c *call) (any, error) {
-	if err := c.p.RequireAdmin(); err != nil {
-		return nil, err
-	}
-	raw, err := s.readBody(c)
+	b, err := s.channelBody(c)
 	if err != nil {
 		return nil, err
-	}
-	var b struct {
-		Channel    string `json:"channel"`
-		Type       string `json:"type"`
-		DeleteRoam bool   `json:"delete_roam"`
-	}
-	if err := decodeJSON(raw, &b); err != nil {
-		return nil, err
-	}
-	if b.Channel == "" {
-		return nil, errs.New(protocol.ErrIllegalArgument, "channel must be provided")
-	}
-	if b.Type != "" && b.Type != protocol.ChatTypeChat {
-		return nil, errs.New(protocol.ErrIllegalArgument, "type %q is not supported yet; use chat", b.Type)
 	}
 	if err := s.Messages.DeleteConversationWith(c.ctx(), c.p, c.r.PathValue("username"), b.Channel); err != nil {
 		return nil, err

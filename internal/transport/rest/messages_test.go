@@ -65,6 +65,14 @@ func TestMessages_REST(t *testing.T) {
 			t.Fatalf("offline count after recall: %s", r.Raw)
 		}
 
+		// Pin the conversation with carol... there is none yet for bob: 404.
+		expect(t, s.Do(t, "POST", base+"/users/bob/user_channel/top", bobTok, map[string]any{"channel": "carol"}), 404, "service_resource_not_found")
+		expect(t, s.Do(t, "POST", base+"/users/bob/user_channel/top", bobTok, map[string]any{"channel": "alice"}), 200, "")
+		r = s.Do(t, "GET", base+"/users/bob/user_channels", bobTok, nil)
+		if c := r.Body["data"].(map[string]any)["channel_infos"].([]any)[0].(map[string]any); c["peer"] != "alice" || c["pinned"] != true {
+			t.Fatalf("pinned first: %s", r.Raw)
+		}
+		expect(t, s.Do(t, "DELETE", base+"/users/bob/user_channel/top", admin, map[string]any{"channel": "alice"}), 200, "")
 		r = s.Do(t, "DELETE", base+"/users/bob/user_channel", admin, map[string]any{"channel": "admin", "type": "chat", "delete_roam": true})
 		expect(t, r, 200, "")
 		r = s.Do(t, "GET", base+"/users/bob/user_channels", admin, nil)
