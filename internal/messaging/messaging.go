@@ -208,7 +208,6 @@ func (s *Service) send(ctx context.Context, app *tenant.App, fromID int64, fromN
 	results := make([]Result, len(to))
 	var ops []*store.AppendOp
 	var opIdx []int
-	targets := make([]*store.User, len(to))
 	for i, name := range to {
 		results[i].To = name
 		u, err := s.users.Lookup(ctx, app, name)
@@ -220,7 +219,6 @@ func (s *Service) send(ctx context.Context, app *tenant.App, fromID int64, fromN
 			results[i].Err = errs.New(protocol.ErrIllegalArgument, "cannot send a message to yourself")
 			continue
 		}
-		targets[i] = u
 		s.remember(u.ID, u.Username)
 		now := s.now().UnixMilli()
 		it := store.Item{ID: s.ids.Next(), AppID: app.ID, Kind: store.ItemMsg, From: fromID, To: u.ID, Type: req.Type,
@@ -237,7 +235,15 @@ func (s *Service) send(ctx context.Context, app *tenant.App, fromID int64, fromN
 			results[i].Ack = &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10), TS: now}
 			continue
 		}
-		ops = append(ops, &store.AppendOp{Item: it})
+		target := u.Username
+		ops = append(ops, &store.AppendOp{Item: it, OnCommit: func(op *store.AppendOp) {
+			// Announce in commit order, so live pushes arrive in seq order.
+			frame := encodeItem(s.wireItem(&op.Item, fromName, target))
+			s.publish(ctx, app.ID, op.Item.To, "", frame)
+			if cp.devices {
+				s.publish(ctx, app.ID, fromID, cp.skip, frame)
+			}
+		}})
 		opIdx = append(opIdx, i)
 	}
 	if len(ops) > 0 {
@@ -255,15 +261,7 @@ func (s *Service) send(ctx context.Context, app *tenant.App, fromID int64, fromN
 		it := &op.Item
 		ack := &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10),
 			ConvID: strconv.FormatInt(it.ConvID, 10), Seq: it.Seq, TS: it.Created, Duplicate: op.Duplicate}
-		results[i].Ack = ack
-		if op.Duplicate {
-			continue // delivered the first time
-		}
-		frame := encodeItem(s.wireItem(it, fromName, targets[i].Username))
-		s.publish(ctx, app.ID, it.To, "", frame)
-		if cp.devices {
-			s.publish(ctx, app.ID, fromID, cp.skip, frame)
-		}
+		results[i].Ack = ack // published by OnCommit (duplicates were delivered the first time)
 	}
 	return results, nil
 }

@@ -76,6 +76,14 @@ type AppendOp struct {
 	Item      Item
 	Duplicate bool
 	Err       error
+	// OnCommit, if set, is called once the op is committed (not for
+	// duplicates or failures), right after the commit on the storage
+	// writer, so it must be quick and must not block (publish and return).
+	// With one writer (SQLite) calls come in commit order, so one
+	// conversation's items are announced in seq order; with several
+	// (PostgreSQL) two batches may announce out of order, which clients
+	// repair by pulling the gap.
+	OnCommit func(op *AppendOp)
 }
 
 // RecallOp recalls one item. The caller fills AppID, TargetID, RecallID (the

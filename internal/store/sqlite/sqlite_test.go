@@ -3,6 +3,8 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parleyim/parley/internal/store"
@@ -41,5 +43,49 @@ func TestOpen_Reopen(t *testing.T) {
 	defer s.Close()
 	if _, err := s.Apps().GetByName(ctx, "o", "a"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// With SQLite's single writer, commits are announced in seq order even with
+// concurrent senders in one conversation.
+func TestAppend_AnnouncesInSeqOrder(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{Synchronous: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := &store.App{UUID: "u", Org: "o", Name: "a", ClientID: "c", ClientSecretHash: []byte{1}, TokenKey: []byte{1}, Settings: []byte("{}")}
+	if err := s.Apps().Create(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var order []int64
+	var wg sync.WaitGroup
+	var id atomic.Int64
+	id.Store(1000)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				n := id.Add(1)
+				op := &store.AppendOp{Item: store.Item{ID: n, AppID: a.ID, From: int64(1 + w%2), To: int64(2 - w%2), Type: "txt",
+					Body: []byte(`{"msg":"x"}`), Created: n}, OnCommit: func(op *store.AppendOp) {
+					mu.Lock()
+					order = append(order, op.Item.Seq)
+					mu.Unlock()
+				}}
+				if err := s.Messages().Append(ctx, []*store.AppendOp{op}); err != nil || op.Err != nil {
+					t.Error(err, op.Err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, seq := range order {
+		if seq != int64(i+1) {
+			t.Fatalf("announcement %d is seq %d: out of order", i, seq)
+		}
 	}
 }

@@ -183,10 +183,18 @@ func (s messages) Append(ctx context.Context, ops []*store.AppendOp) error {
 		go func() {
 			defer wg.Done()
 			input := op.Item
-			op.Err = s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			var after func()
+			if op.OnCommit != nil {
+				after = func() {
+					if !op.Duplicate {
+						op.OnCommit(op)
+					}
+				}
+			}
+			op.Err = s.db.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
 				op.Item = input // a rerun starts from the caller's input
 				return txq{ctx, s.db, tx}.appendOne(op)
-			})
+			}, after)
 		}()
 	}
 	wg.Wait()

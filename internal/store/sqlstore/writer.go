@@ -22,8 +22,11 @@ const maxBatch = 256
 var errClosed = errors.New("store: closed")
 
 type writeReq struct {
-	fn   func(ctx context.Context, tx *sql.Tx) error
-	done chan error
+	fn func(ctx context.Context, tx *sql.Tx) error
+	// after runs once the request's transaction has committed, in commit
+	// order, before the caller is released.
+	after func()
+	done  chan error
 }
 
 type writers struct {
@@ -51,7 +54,12 @@ func (db *DB) stopWriters() {
 // is committed or failed. fn may run twice (alone, after a failed batch), so
 // it must set its outputs afresh on every run.
 func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	r := &writeReq{fn: fn, done: make(chan error, 1)}
+	return db.writeThen(ctx, fn, nil)
+}
+
+// writeThen is write with a hook that runs right after the commit.
+func (db *DB) writeThen(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, after func()) error {
+	r := &writeReq{fn: fn, after: after, done: make(chan error, 1)}
 	select {
 	case db.wr.ch <- r:
 	case <-db.wr.quit:
@@ -91,6 +99,11 @@ func (db *DB) runBatch(batch []*writeReq) {
 	err := db.runTx(ctx, batch)
 	if err == nil {
 		for _, r := range batch {
+			if r.after != nil {
+				r.after()
+			}
+		}
+		for _, r := range batch {
 			r.done <- nil
 		}
 		return
@@ -108,6 +121,9 @@ func (db *DB) runAlone(ctx context.Context, r *writeReq) error {
 	err := db.classify(db.runTx(ctx, []*writeReq{r}))
 	if errors.Is(err, store.ErrConflict) {
 		err = db.classify(db.runTx(ctx, []*writeReq{r}))
+	}
+	if err == nil && r.after != nil {
+		r.after()
 	}
 	return err
 }

@@ -44,6 +44,7 @@ var messageTests = []struct {
 	{"Messages_Recall", testRecall},
 	{"Conversations_SyncAndList", testConversations},
 	{"Conversations_Receipts", testReceipts},
+	{"Messages_OnCommit", testOnCommit},
 }
 
 func testAppendAndRead(t *testing.T, s store.Store) {
@@ -324,5 +325,44 @@ func testReceipts(t *testing.T, s store.Store) {
 	}
 	if _, changed, _ := s.Conversations().MarkRead(ctx, conv, 2, 3, nextID.Add(1)); changed {
 		t.Fatal("read went backwards")
+	}
+}
+
+func testOnCommit(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	var mu sync.Mutex
+	var announced []int64
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				op := msgOp(a.ID, 1, 2, fmt.Sprintf("w%d-%d", w, i))
+				op.OnCommit = func(op *store.AppendOp) {
+					mu.Lock()
+					announced = append(announced, op.Item.Seq)
+					mu.Unlock()
+				}
+				appendOK(t, s, op)
+				if i == 0 {
+					// A retry is not announced again.
+					dup := msgOp(a.ID, 1, 2, fmt.Sprintf("w%d-%d", w, i))
+					dup.OnCommit = func(*store.AppendOp) { t.Error("duplicate announced") }
+					appendOK(t, s, dup)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(announced) != 100 {
+		t.Fatalf("%d announcements, want 100", len(announced))
+	}
+	seen := map[int64]bool{}
+	for _, seq := range announced {
+		seen[seq] = true
+	}
+	if len(seen) != 100 {
+		t.Fatal("an item was announced twice")
 	}
 }
