@@ -304,6 +304,11 @@ func (s *chatSession) show(ev parley.Event) {
 		s.remember(cv.Peer, cv.ConvID)
 		if e.FromSync && cv.Unread > 0 {
 			s.out.say("* %d unread from %s", cv.Unread, cv.Peer)
+			for _, it := range cv.Recent { // a new device's sync: show what is unread
+				if it.Kind == protocol.ItemMsg && it.Seq > cv.ReadSeq && it.From != me {
+					s.out.say("%s", formatItem(it, me))
+				}
+			}
 		}
 	case parley.ConnectionEvent:
 		switch {

@@ -2,12 +2,19 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/parleyim/parley/internal/server/servertest"
+	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
+	parley "github.com/parleyim/parley/sdk/go"
 )
 
 func TestParseChatFlags(t *testing.T) {
@@ -69,4 +76,137 @@ func TestFormatItem(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
+}
+
+// syncBuffer is an io.Writer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) waitFor(t *testing.T, re string) []string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := rx.FindStringSubmatch(s.String()); m != nil {
+			return m
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("output never matched %q:\n%s", re, s.String())
+	return nil
+}
+
+// eventFeed hands a Client's events to waitFor.
+type eventFeed struct{ ch <-chan parley.Event }
+
+func recordEvents(c *parley.Client) *eventFeed { return &eventFeed{ch: c.Events()} }
+
+// waitFor consumes events until match holds for one.
+func (f *eventFeed) waitFor(t *testing.T, what string, match func(parley.Event) bool) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-f.ch:
+			if !ok {
+				t.Fatalf("events closed while waiting for %s", what)
+			}
+			if match(ev) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// The terminal client against a real server: alice chats in the terminal,
+// bob uses the SDK.
+func TestChat_EndToEnd(t *testing.T) {
+	s := servertest.StartBackend(t, "sqlite")
+	created := s.App(t, "acme", "chat", tenant.Settings{})
+	appTok := s.AppToken(t, created)
+	if r := s.Do(t, "POST", "/acme/chat/users", appTok, []map[string]string{
+		{"username": "alice", "password": "pw-alice"}, {"username": "bob", "password": "pw-bob"}}); r.Status != 200 {
+		t.Fatalf("register: %d %s", r.Status, r.Raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bob, err := parley.Dial(ctx, parley.Config{BaseURL: s.URL, Org: "acme", App: "chat", Username: "bob", Password: "pw-bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	bobEvents := recordEvents(bob)
+
+	in, typing := io.Pipe()
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- runChat(ctx, chatOptions{url: s.URL, org: "acme", app: "chat", user: "alice", password: "pw-alice"}, in, out)
+	}()
+	say := func(line string) {
+		if _, err := io.WriteString(typing, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.waitFor(t, `signed in as alice`)
+	say("hello?")
+	out.waitFor(t, `nobody to send to`)
+	say("/to bob")
+	say("hello bob")
+	var sent []*protocol.Item
+	bobEvents.waitFor(t, "alice's message", func(ev parley.Event) bool {
+		if m, ok := ev.(parley.MessageEvent); ok {
+			sent = append(sent, m.Item)
+			return true
+		}
+		return false
+	})
+	if sent[0].From != "alice" || string(sent[0].Body) != `{"msg":"hello bob"}` {
+		t.Fatalf("bob got %+v %s", sent[0], sent[0].Body)
+	}
+	out.waitFor(t, `#1 you → bob: hello bob \[`+sent[0].MsgID+`\]`)
+	if _, err := bob.SendText(ctx, "alice", "hi alice"); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, `#2 bob: hi alice \[\d+\]`)
+	if err := bob.MarkRead(ctx, sent[0].ConvID, 0); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, `bob read up to #2`)
+	say("/history")
+	out.waitFor(t, `(?s)history with bob:\n  \S+ #1 you → bob: hello bob.*\n  \S+ #2 bob: hi alice`)
+	say("/recall " + sent[0].MsgID)
+	bobEvents.waitFor(t, "the recall", func(ev parley.Event) bool {
+		r, ok := ev.(parley.RecallEvent)
+		return ok && r.Item.Target == sent[0].MsgID
+	})
+	out.waitFor(t, `alice recalled message `+sent[0].MsgID)
+	say("/bogus")
+	out.waitFor(t, `unknown command /bogus`)
+	say("/quit")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("chat did not quit")
+	}
+	typing.Close()
 }

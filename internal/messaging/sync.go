@@ -18,17 +18,18 @@ const syncPage = 100
 
 // Sync returns the caller's conversations changed since the cursor (see
 // docs/protocol.md). Cursor forms: "" or "0" (new device: every
-// conversation with its latest items), "<stamp>" (start of a round: rewound
-// by SyncWindow), "c<stamp>" (next page of a round: exact).
+// conversation with its latest items), "f<stamp>" (next page of a
+// new-device round), "<stamp>" (start of a round: rewound by SyncWindow),
+// "c<stamp>" (next page of a round: exact).
 func (s *Service) Sync(ctx context.Context, p *tenant.Principal, since string, latest int) (*protocol.SyncResult, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
-	fresh := since == "" || since == "0"
+	fresh := since == "" || since == "0" || strings.HasPrefix(since, "f")
 	var from int64
 	switch {
-	case fresh:
-	case strings.HasPrefix(since, "c"):
+	case since == "" || since == "0":
+	case strings.HasPrefix(since, "c") || strings.HasPrefix(since, "f"):
 		v, err := strconv.ParseInt(since[1:], 10, 64)
 		if err != nil || v < 0 {
 			return nil, errs.New(protocol.ErrIllegalArgument, "since %q is not a cursor this server issued", since)
@@ -76,7 +77,11 @@ func (s *Service) Sync(ctx context.Context, p *tenant.Principal, since string, l
 		top = max(top, v.Version)
 	}
 	if res.More {
-		res.Next = "c" + strconv.FormatInt(top, 10)
+		prefix := "c"
+		if fresh {
+			prefix = "f"
+		}
+		res.Next = prefix + strconv.FormatInt(top, 10)
 	} else {
 		// The round is over: the next one starts now, rewound by the window
 		// when it is used, so nothing stamped before now is skipped.

@@ -1,10 +1,6 @@
 package parley
 
-import (
-	"context"
-
-	"github.com/parleyim/parley/protocol"
-)
+import "github.com/parleyim/parley/protocol"
 
 // Test hooks for the external test package (e2e_test.go).
 
@@ -33,12 +29,4 @@ func DropConnection(c *Client) {
 	if cn != nil {
 		cn.abort("test hook: connection dropped")
 	}
-}
-
-// LocalSeq is the conversation's delivered seq as the Client tracks it.
-func LocalSeq(c *Client, convID string) int64 { return c.cfg.State.Seq(convID) }
-
-// DialForTest is Dial with setup run before connecting.
-func DialForTest(ctx context.Context, cfg Config, setup func(*Client)) (*Client, error) {
-	return dial(ctx, cfg, setup)
 }

@@ -128,30 +128,62 @@ func (q *eventQueue) pop() (queued, bool) {
 	return e, true
 }
 
-// pump hands events to out until ctx ends (dropping the rest) or, after
-// drain is closed, the queue is empty. It closes out when it returns.
+// pump hands events to out until ctx ends (dropping the rest, see flush)
+// or, after drain is closed, the queue is empty. It closes out when it
+// returns.
 func (q *eventQueue) pump(ctx context.Context, drain <-chan struct{}) {
 	defer close(q.out)
+	var pending *queued // popped, not yet handed over
 	for {
-		e, ok := q.pop()
-		if !ok {
-			select {
-			case <-q.notify:
-				continue
-			case <-drain:
-				if e, ok = q.pop(); !ok {
+		if pending == nil {
+			e, ok := q.pop()
+			if !ok {
+				select {
+				case <-q.notify:
+					continue
+				case <-drain:
+					if e, ok = q.pop(); !ok {
+						return
+					}
+				case <-ctx.Done():
+					q.flush(nil)
 					return
 				}
+			}
+			pending = &e
+		}
+		if pending.ev != nil {
+			select {
+			case q.out <- pending.ev:
 			case <-ctx.Done():
+				q.flush(pending)
 				return
 			}
 		}
-		if e.ev != nil {
-			select {
-			case q.out <- e.ev:
-			case <-ctx.Done():
+		if pending.commit != nil {
+			pending.commit()
+		}
+		pending = nil
+	}
+}
+
+// flush runs, when the Client closes, the commits that wait only behind
+// connection events (which carry nothing to persist), and stops at the
+// first undelivered event that carries data: a commit never skips an
+// item or state the application did not receive.
+func (q *eventQueue) flush(first *queued) {
+	for {
+		var e queued
+		if first != nil {
+			e, first = *first, nil
+		} else {
+			var ok bool
+			if e, ok = q.pop(); !ok {
 				return
 			}
+		}
+		if _, conn := e.ev.(ConnectionEvent); e.ev != nil && !conn {
+			return
 		}
 		if e.commit != nil {
 			e.commit()

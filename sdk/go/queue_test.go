@@ -66,15 +66,51 @@ func TestEventQueue_Cancel(t *testing.T) {
 	done := make(chan struct{})
 	go func() { q.pump(ctx, make(chan struct{})); close(done) }()
 	commits := 0
-	q.put(ConnectionEvent{}, func() { commits++ })
-	q.put(ConnectionEvent{}, func() { commits++ })
+	q.put(MessageEvent{Item: &protocol.Item{Seq: 1}}, func() { commits++ })
+	q.put(MessageEvent{Item: &protocol.Item{Seq: 2}}, func() { commits++ })
 	<-q.out
 	cancel()
 	<-done
 	if _, ok := <-q.out; ok {
 		t.Fatal("out not closed")
 	}
-	if commits > 1 {
-		t.Fatalf("%d commits, want at most 1", commits)
+	if commits != 1 {
+		t.Fatalf("%d commits, want 1: the undelivered message must not be committed", commits)
+	}
+}
+
+// On close, commits behind connection events still run; the first
+// undelivered data event stops them.
+func TestEventQueue_FlushOnClose(t *testing.T) {
+	tests := []struct {
+		name string
+		evs  []Event // each with a commit recording its index
+		want []int
+	}{
+		{"only connection events", []Event{ConnectionEvent{State: Connected}, nil, ConnectionEvent{State: Resynced}, nil},
+			[]int{0, 1, 2, 3}},
+		{"stops at a message", []Event{ConnectionEvent{}, nil, MessageEvent{Item: &protocol.Item{}}, nil},
+			[]int{0, 1}},
+		{"stops at a conversation", []Event{ConversationEvent{Conversation: &protocol.Conversation{}}, nil}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newEventQueue()
+			var got []int
+			for i, ev := range tt.evs {
+				q.put(ev, func() { got = append(got, i) })
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			q.pump(ctx, make(chan struct{}))
+			if len(got) != len(tt.want) {
+				t.Fatalf("commits %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("commits %v, want %v", got, tt.want)
+				}
+			}
+		})
 	}
 }
