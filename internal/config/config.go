@@ -27,6 +27,7 @@ type Config struct {
 	WS       WS       `toml:"ws"`
 	Auth     Auth     `toml:"auth"`
 	Console  Console  `toml:"console"`
+	Debug    Debug    `toml:"debug"`
 	SQLite   SQLite   `toml:"sqlite"`
 	Postgres Postgres `toml:"postgres"`
 }
@@ -66,6 +67,11 @@ type Auth struct {
 type Console struct {
 	OwnerUsername string `toml:"owner_username" doc:"Username of the owner account created on first start."`
 	OwnerPassword string `toml:"owner_password" secret:"true" doc:"Password for that account. Empty: a random one is written once to <data>/console-owner-password."`
+}
+
+// Debug configures diagnostics.
+type Debug struct {
+	Listen string `toml:"listen" doc:"If set (e.g. 127.0.0.1:6060), serve Go's pprof profiles there. Keep it on loopback."`
 }
 
 // SQLite tunes the embedded database.
@@ -161,6 +167,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.KDFParallel < 0 {
 		bad("auth.kdf_parallel", "must not be negative")
+	}
+	if c.Debug.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Debug.Listen); err != nil {
+			bad("debug.listen", "want HOST:PORT, got %q", c.Debug.Listen)
+		}
 	}
 	if c.Console.OwnerUsername == "" {
 		bad("console.owner_username", "must not be empty")

@@ -36,6 +36,9 @@ type Metrics struct {
 	WSFramesIn    *prometheus.CounterVec
 	WSFramesOut   prometheus.Counter
 	WSCloses      *prometheus.CounterVec
+
+	StoreBatchSize     prometheus.Histogram
+	StoreBatchDuration prometheus.Histogram
 }
 
 // NewMetrics registers Parley's collectors and the Go/process collectors on a
@@ -67,6 +70,13 @@ func NewMetrics() *Metrics {
 	m.WSCloses = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_ws_closes_total", Help: "Server-initiated WebSocket closes, by close code."}, []string{"code"})
 	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses)
+	m.StoreBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_store_batch_size", Help: "Write requests per group commit.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}})
+	m.StoreBatchDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_store_batch_seconds", Help: "Time to run and commit one group commit.",
+		Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1}})
+	r.MustRegister(m.StoreBatchSize, m.StoreBatchDuration)
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.HTTPInFlight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/auth"
@@ -26,6 +28,7 @@ import (
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/postgres"
 	"github.com/parleyim/parley/internal/store/sqlite"
+	"github.com/parleyim/parley/internal/store/sqlstore"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/internal/transport/rest"
 	"github.com/parleyim/parley/internal/transport/ws"
@@ -91,6 +94,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, fmt.Errorf("console owner: %w", err)
 	}
 	metrics := obs.NewMetrics()
+	if db, ok := st.(*sqlstore.DB); ok {
+		db.ObserveBatch = func(n int, d time.Duration) {
+			metrics.StoreBatchSize.Observe(float64(n))
+			metrics.StoreBatchDuration.Observe(d.Seconds())
+		}
+	}
 	s.bus = bus.NewInProc()
 	s.Apps = tenant.NewService(st)
 	s.Users = users.NewService(st, hasher)
@@ -140,6 +149,16 @@ func (s *Server) Handler() http.Handler { return s.api }
 // storage closes last.
 func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("parley serving", "version", Version, "addr", s.Addr(), "storage", s.store.Backend(), "data", s.cfg.DataDir)
+	if s.cfg.Debug.Listen != "" {
+		dbg := &http.Server{Addr: s.cfg.Debug.Listen, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("debug listener", "err", err)
+			}
+		}()
+		defer dbg.Close()
+		s.log.Info("pprof profiles served", "addr", s.cfg.Debug.Listen)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	var serveErr error
@@ -161,6 +180,16 @@ func (s *Server) Run(ctx context.Context) error {
 	err = errors.Join(serveErr, err, s.store.Close())
 	s.log.Info("shutdown complete", "err", err)
 	return err
+}
+
+func debugMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
 }
 
 // Close releases resources of a server that was built but not run.

@@ -33,7 +33,7 @@ func (s apps) Create(ctx context.Context, a *store.App) error {
 }
 
 func (s apps) getOne(ctx context.Context, where string, args ...any) (*store.App, error) {
-	a, err := scanApp(s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT `+appCols+` FROM apps WHERE `+where), args...))
+	a, err := scanApp(s.db.readRow(ctx, (`SELECT ` + appCols + ` FROM apps WHERE ` + where), args...))
 	return a, s.db.classify(err)
 }
 
@@ -50,7 +50,7 @@ func (s apps) GetByClientID(ctx context.Context, clientID string) (*store.App, e
 }
 
 func (s apps) List(ctx context.Context) ([]store.App, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT `+appCols+` FROM apps ORDER BY id`)
+	rows, err := s.db.read(ctx, `SELECT `+appCols+` FROM apps ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func scanView(row interface{ Scan(...any) error }) (*store.ConvView, error) {
 }
 
 func (s conversations) views(ctx context.Context, q string, args ...any) ([]store.ConvView, error) {
-	rows, err := s.db.r.QueryContext(ctx, s.db.rebind(viewSelect+q), args...)
+	rows, err := s.db.read(ctx, (viewSelect + q), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (s conversations) views(ctx context.Context, q string, args ...any) ([]stor
 func (s conversations) Find(ctx context.Context, appID int64, kind string, userA, userB int64) (*store.Conversation, error) {
 	a, b := pair(userA, userB)
 	var c store.Conversation
-	err := s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT id, app_id, kind, user_a, user_b, last_seq, last_item_id, created, updated
+	err := s.db.readRow(ctx, (`SELECT id, app_id, kind, user_a, user_b, last_seq, last_item_id, created, updated
 		FROM conversations WHERE app_id = ? AND kind = ? AND user_a = ? AND user_b = ?`), appID, kind, a, b).
 		Scan(&c.ID, &c.AppID, &c.Kind, &c.UserA, &c.UserB, &c.LastSeq, &c.LastItemID, &c.Created, &c.Updated)
 	if err != nil {
@@ -69,7 +69,7 @@ func (s conversations) Find(ctx context.Context, appID int64, kind string, userA
 }
 
 func (s conversations) View(ctx context.Context, convID, userID int64) (*store.ConvView, error) {
-	v, err := scanView(s.db.r.QueryRowContext(ctx, s.db.rebind(viewSelect+`WHERE m.conv_id = ? AND m.user_id = ?`), convID, userID))
+	v, err := scanView(s.db.readRow(ctx, (viewSelect + `WHERE m.conv_id = ? AND m.user_id = ?`), convID, userID))
 	return v, s.db.classify(err)
 }
 
@@ -151,7 +151,7 @@ func (s conversations) Clear(ctx context.Context, convID, userID, version int64)
 
 func (s conversations) Undelivered(ctx context.Context, appID, userID int64) (int64, error) {
 	var n int64
-	err := s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT COUNT(*) FROM conversation_members m
+	err := s.db.readRow(ctx, (`SELECT COUNT(*) FROM conversation_members m
 		JOIN items i ON i.conv_id = m.conv_id AND i.seq > m.delivered_seq
 		WHERE m.app_id = ? AND m.user_id = ? AND i.kind = 'msg' AND i.from_user <> m.user_id AND i.recalled = ?`),
 		appID, userID, false).Scan(&n)

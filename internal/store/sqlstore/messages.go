@@ -47,7 +47,7 @@ func scanItems(rows *sql.Rows) ([]store.Item, error) {
 }
 
 const (
-	qDedupe     = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND from_user = ? AND client_msg_id = ?`
+	qDedupe     = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND from_user = ? AND client_msg_id = ? AND client_msg_id <> ''` // the last term lets the partial unique index serve it
 	qFindConv   = `SELECT id FROM conversations WHERE app_id = ? AND kind = ? AND user_a = ? AND user_b = ?`
 	qCreateConv = `INSERT INTO conversations (app_id, kind, user_a, user_b, last_seq, last_item_id, created, updated)
 		VALUES (?, ?, ?, ?, 0, 0, ?, ?) ON CONFLICT DO NOTHING RETURNING id`
@@ -55,10 +55,13 @@ const (
 	qNextSeq      = `UPDATE conversations SET last_seq = last_seq + 1, last_item_id = ?, updated = ? WHERE id = ? RETURNING last_seq`
 	qInsertItem   = `INSERT INTO items (` + itemCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qTouchSender  = `UPDATE conversation_members SET version = ?, updated = ? WHERE conv_id = ? AND user_id = ?`
-	qTouchRecv    = `UPDATE conversation_members SET unread = unread + 1, version = ?, updated = ? WHERE conv_id = ? AND user_id = ?`
-	qItemByID     = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND id = ?`
-	qRecallMark   = `UPDATE items SET recalled = ?, body = '', ext = '' WHERE id = ?`
-	qRecallRecv   = `UPDATE conversation_members SET version = ?, updated = ?,
+	// qTouchBoth updates sender and recipient in one statement: both get the
+	// new version, the recipient (the user_id given) one more unread.
+	qTouchBoth = `UPDATE conversation_members SET version = ?, updated = ?,
+		unread = unread + CASE WHEN user_id = ? THEN 1 ELSE 0 END WHERE conv_id = ?`
+	qItemByID   = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND id = ?`
+	qRecallMark = `UPDATE items SET recalled = ?, body = '', ext = '' WHERE id = ?`
+	qRecallRecv = `UPDATE conversation_members SET version = ?, updated = ?,
 		unread = CASE WHEN read_seq < ? AND unread > 0 THEN unread - 1 ELSE unread END
 		WHERE conv_id = ? AND user_id = ?`
 )
@@ -93,14 +96,20 @@ func (t txq) exec(q string, args ...any) (sql.Result, error) {
 	return s.ExecContext(t.ctx, args...)
 }
 
-// conversation finds or creates the 1:1 conversation of two users.
-func (t txq) conversation(appID, from, to, now, version int64) (int64, error) {
+type convKey struct{ app, a, b int64 }
+
+// conversation finds or creates the 1:1 conversation of two users. IDs of
+// committed conversations are cached (Append fills the cache after its
+// commit): a conversation row is never replaced.
+func (t txq) conversation(appID, from, to, now, version int64) (id int64, err error) {
 	a, b := pair(from, to)
+	if v, ok := t.db.convIDs.Load(convKey{appID, a, b}); ok {
+		return v.(int64), nil
+	}
 	row, err := t.row(qFindConv, appID, store.ConvChat, a, b)
 	if err != nil {
 		return 0, err
 	}
-	var id int64
 	err = row.Scan(&id)
 	if err == nil {
 		return id, nil
@@ -163,15 +172,8 @@ func (t txq) appendOne(op *store.AppendOp) error {
 		string(it.Body), string(it.Ext), it.ClientMsgID, int64(0), false, it.Created); err != nil {
 		return err
 	}
-	if _, err := t.exec(qTouchSender, it.ID, it.Created, conv, it.From); err != nil {
-		return err
-	}
-	if it.To != it.From {
-		if _, err := t.exec(qTouchRecv, it.ID, it.Created, conv, it.To); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err = t.exec(qTouchBoth, it.ID, it.Created, it.To, conv)
+	return err
 }
 
 func (s messages) Append(ctx context.Context, ops []*store.AppendOp) error {
@@ -195,6 +197,10 @@ func (s messages) Append(ctx context.Context, ops []*store.AppendOp) error {
 				op.Item = input // a rerun starts from the caller's input
 				return txq{ctx, s.db, tx}.appendOne(op)
 			}, after)
+			if op.Err == nil {
+				a, b := pair(op.Item.From, op.Item.To)
+				s.db.convIDs.Store(convKey{op.Item.AppID, a, b}, op.Item.ConvID)
+			}
 		}()
 	}
 	wg.Wait()
@@ -207,12 +213,12 @@ func (s messages) Append(ctx context.Context, ops []*store.AppendOp) error {
 }
 
 func (s messages) Item(ctx context.Context, appID, id int64) (*store.Item, error) {
-	it, err := scanItem(s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT `+itemCols+` FROM items WHERE app_id = ? AND id = ?`), appID, id))
+	it, err := scanItem(s.db.readRow(ctx, (`SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND id = ?`), appID, id))
 	return it, s.db.classify(err)
 }
 
 func (s messages) Items(ctx context.Context, convID, afterSeq int64, limit int) ([]store.Item, error) {
-	rows, err := s.db.r.QueryContext(ctx, s.db.rebind(`SELECT `+itemCols+` FROM items WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+	rows, err := s.db.read(ctx, (`SELECT ` + itemCols + ` FROM items WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
 		convID, afterSeq, limit)
 	if err != nil {
 		return nil, err
@@ -225,14 +231,14 @@ func (s messages) History(ctx context.Context, convID int64, q store.HistoryQuer
 	var err error
 	if q.Forward {
 		after := max(q.AfterSeq, q.MinSeq)
-		rows, err = s.db.r.QueryContext(ctx, s.db.rebind(`SELECT `+itemCols+` FROM items
+		rows, err = s.db.read(ctx, (`SELECT ` + itemCols + ` FROM items
 			WHERE conv_id = ? AND kind = 'msg' AND seq > ? ORDER BY seq LIMIT ?`), convID, after, q.Limit)
 	} else {
 		before := q.BeforeSeq
 		if before <= 0 {
 			before = 1 << 62
 		}
-		rows, err = s.db.r.QueryContext(ctx, s.db.rebind(`SELECT `+itemCols+` FROM items
+		rows, err = s.db.read(ctx, (`SELECT ` + itemCols + ` FROM items
 			WHERE conv_id = ? AND kind = 'msg' AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`), convID, before, q.MinSeq, q.Limit)
 	}
 	if err != nil {
@@ -252,7 +258,7 @@ func (s messages) History(ctx context.Context, convID int64, q store.HistoryQuer
 
 func (s messages) SeqAt(ctx context.Context, convID, t int64) (int64, error) {
 	var seq sql.NullInt64
-	err := s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT MIN(seq) FROM items WHERE conv_id = ? AND created >= ?`), convID, t).Scan(&seq)
+	err := s.db.readRow(ctx, (`SELECT MIN(seq) FROM items WHERE conv_id = ? AND created >= ?`), convID, t).Scan(&seq)
 	if err != nil {
 		return 0, err
 	}
@@ -260,7 +266,7 @@ func (s messages) SeqAt(ctx context.Context, convID, t int64) (int64, error) {
 		return seq.Int64, nil
 	}
 	var last int64
-	err = s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT last_seq FROM conversations WHERE id = ?`), convID).Scan(&last)
+	err = s.db.readRow(ctx, (`SELECT last_seq FROM conversations WHERE id = ?`), convID).Scan(&last)
 	return last + 1, s.db.classify(err)
 }
 

@@ -48,6 +48,12 @@ type DB struct {
 	wr     *writers
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+
+	convIDs sync.Map // convKey -> conversation ID
+
+	// ObserveBatch, if set before use, receives each group commit's size
+	// and duration (for metrics).
+	ObserveBatch func(size int, d time.Duration)
 }
 
 var _ store.Store = (*DB)(nil)

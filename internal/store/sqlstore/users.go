@@ -110,17 +110,17 @@ func (s users) CreateBatch(ctx context.Context, list []*store.User) ([]error, er
 }
 
 func (s users) Get(ctx context.Context, appID int64, username string) (*store.User, error) {
-	u, err := scanUser(s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT `+userCols+` FROM users WHERE app_id = ? AND username = ?`), appID, username))
+	u, err := scanUser(s.db.readRow(ctx, (`SELECT ` + userCols + ` FROM users WHERE app_id = ? AND username = ?`), appID, username))
 	return u, s.db.classify(err)
 }
 
 func (s users) GetByID(ctx context.Context, appID, id int64) (*store.User, error) {
-	u, err := scanUser(s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT `+userCols+` FROM users WHERE app_id = ? AND id = ?`), appID, id))
+	u, err := scanUser(s.db.readRow(ctx, (`SELECT ` + userCols + ` FROM users WHERE app_id = ? AND id = ?`), appID, id))
 	return u, s.db.classify(err)
 }
 
 func (s users) List(ctx context.Context, appID, afterID int64, limit int) ([]store.User, error) {
-	rows, err := s.db.r.QueryContext(ctx, s.db.rebind(`SELECT `+userCols+` FROM users WHERE app_id = ? AND id > ? ORDER BY id LIMIT ?`),
+	rows, err := s.db.read(ctx, (`SELECT ` + userCols + ` FROM users WHERE app_id = ? AND id > ? ORDER BY id LIMIT ?`),
 		appID, afterID, limit)
 	if err != nil {
 		return nil, err
@@ -130,7 +130,7 @@ func (s users) List(ctx context.Context, appID, afterID int64, limit int) ([]sto
 
 func (s users) Count(ctx context.Context, appID int64) (int64, error) {
 	var n int64
-	err := s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT COUNT(*) FROM users WHERE app_id = ?`), appID).Scan(&n)
+	err := s.db.readRow(ctx, (`SELECT COUNT(*) FROM users WHERE app_id = ?`), appID).Scan(&n)
 	return n, err
 }
 
@@ -213,7 +213,7 @@ func (s admins) Create(ctx context.Context, a *store.Admin) error {
 
 func (s admins) getOne(ctx context.Context, q string, args ...any) (*store.Admin, error) {
 	var a store.Admin
-	err := s.db.r.QueryRowContext(ctx, s.db.rebind(`SELECT a.id, a.username, a.password_hash, a.role, a.created, a.modified
+	err := s.db.readRow(ctx, (`SELECT a.id, a.username, a.password_hash, a.role, a.created, a.modified
 		FROM admins a `+q), args...).Scan(&a.ID, &a.Username, &a.PasswordHash, &a.Role, &a.Created, &a.Modified)
 	if err != nil {
 		return nil, s.db.classify(err)
@@ -242,6 +242,6 @@ func (s admins) DeleteTokens(ctx context.Context, adminID int64) error {
 
 func (s admins) Count(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n)
+	err := s.db.readRow(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n)
 	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/parleyim/parley/internal/store"
 )
@@ -96,7 +97,11 @@ func (db *DB) writeLoop() {
 
 func (db *DB) runBatch(batch []*writeReq) {
 	ctx := context.Background()
+	start := time.Now()
 	err := db.runTx(ctx, batch)
+	if db.ObserveBatch != nil {
+		db.ObserveBatch(len(batch), time.Since(start))
+	}
 	if err == nil {
 		for _, r := range batch {
 			if r.after != nil {
@@ -146,7 +151,7 @@ func (db *DB) runTx(ctx context.Context, batch []*writeReq) error {
 // connection is busy inside the batch transaction, so nothing can be
 // prepared on the pool while a batch runs).
 var hotQueries = []string{qDedupe, qFindConv, qCreateConv, qCreateMember, qNextSeq, qInsertItem, qTouchSender,
-	qTouchRecv, qDelivered, qRead, qReadPeer, qItemByID, qRecallMark, qRecallRecv}
+	qTouchBoth, qDelivered, qRead, qReadPeer, qItemByID, qRecallMark, qRecallRecv}
 
 func (db *DB) prepareHot(ctx context.Context) error {
 	for _, q := range hotQueries {
@@ -169,4 +174,60 @@ func (db *DB) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error)
 		return tx.StmtContext(ctx, s), nil
 	}
 	return tx.PrepareContext(ctx, db.rebind(q))
+}
+
+// readStmt returns the prepared statement for q (in '?' form) on the reader
+// pool; database/sql prepares it on each connection as needed and keeps it.
+func (db *DB) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	key := "r:" + q
+	db.stmtMu.Lock()
+	s, ok := db.stmts[key]
+	db.stmtMu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := db.r.PrepareContext(ctx, db.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	db.stmtMu.Lock()
+	if prev, ok := db.stmts[key]; ok {
+		s.Close()
+		s = prev
+	} else {
+		db.stmts[key] = s
+	}
+	db.stmtMu.Unlock()
+	return s, nil
+}
+
+// read runs a query through a prepared statement on the reader pool.
+func (db *DB) read(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := db.readStmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// rowScanner is a single row whose error surfaces at Scan.
+type rowScanner struct {
+	row *sql.Row
+	err error
+}
+
+func (r rowScanner) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.row.Scan(dest...)
+}
+
+// readRow runs a single-row query through a prepared statement.
+func (db *DB) readRow(ctx context.Context, q string, args ...any) rowScanner {
+	s, err := db.readStmt(ctx, q)
+	if err != nil {
+		return rowScanner{err: err}
+	}
+	return rowScanner{row: s.QueryRowContext(ctx, args...)}
 }
