@@ -286,7 +286,7 @@ func (s *Service) Recall(ctx context.Context, p *tenant.Principal, msgID string,
 	case !(p.Admin && force) && s.now().Sub(time.UnixMilli(it.Created)) > p.App.Settings.RecallWindow():
 		return nil, errs.New(protocol.ErrRecallWindow, "exceed recall time limit of %s", p.App.Settings.RecallWindow())
 	}
-	op := &store.RecallOp{AppID: p.App.ID, TargetID: id, RecallID: s.ids.Next(), Created: s.now().UnixMilli()}
+	op := &store.RecallOp{AppID: p.App.ID, ConvHint: it.ConvID, TargetID: id, RecallID: s.ids.Next(), Created: s.now().UnixMilli()}
 	if err := s.st.Messages().Recall(ctx, op); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, errs.New(protocol.ErrRecallNotAllowed, "message %s is already recalled", msgID)

@@ -90,7 +90,10 @@ type AppendOp struct {
 // new recall item's ID) and Created; Recall fills Target (as it was before
 // the recall) and Event (the appended recall item).
 type RecallOp struct {
-	AppID    int64
+	AppID int64
+	// ConvHint is the target's conversation, if the caller knows it (it
+	// orders the write with others on that conversation).
+	ConvHint int64
 	TargetID int64
 	RecallID int64
 	Created  int64

@@ -84,7 +84,7 @@ func (s conversations) List(ctx context.Context, appID, userID int64, offset, li
 
 func (s conversations) MarkDelivered(ctx context.Context, convID, userID, seq int64) (bool, error) {
 	var changed bool
-	err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.db.write(ctx, convID, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := txq{ctx, s.db, tx}.exec(qDelivered, seq, convID, userID, seq)
 		if err != nil {
 			return err
@@ -98,7 +98,7 @@ func (s conversations) MarkDelivered(ctx context.Context, convID, userID, seq in
 
 func (s conversations) MarkRead(ctx context.Context, convID, userID, seq, version int64) (*store.ConvView, bool, error) {
 	var changed bool
-	err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.db.write(ctx, convID, func(ctx context.Context, tx *sql.Tx) error {
 		t := txq{ctx, s.db, tx}
 		res, err := t.exec(qRead, seq, seq, seq, convID, seq, userID, false, version, convID, userID, seq)
 		if err != nil {
@@ -123,7 +123,7 @@ func (s conversations) MarkRead(ctx context.Context, convID, userID, seq, versio
 }
 
 func (s conversations) update(ctx context.Context, convID, userID int64, q string, args ...any) (*store.ConvView, error) {
-	err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.db.write(ctx, convID, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := txq{ctx, s.db, tx}.exec(q, args...)
 		if err != nil {
 			return err

@@ -193,12 +193,16 @@ func (s messages) Append(ctx context.Context, ops []*store.AppendOp) error {
 					}
 				}
 			}
-			op.Err = s.db.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			var key int64 // lock order: the conversation, once known
+			a, b := pair(input.From, input.To)
+			if v, ok := s.db.convIDs.Load(convKey{input.AppID, a, b}); ok {
+				key = v.(int64)
+			}
+			op.Err = s.db.writeThen(ctx, key, func(ctx context.Context, tx *sql.Tx) error {
 				op.Item = input // a rerun starts from the caller's input
 				return txq{ctx, s.db, tx}.appendOne(op)
 			}, after)
 			if op.Err == nil {
-				a, b := pair(op.Item.From, op.Item.To)
 				s.db.convIDs.Store(convKey{op.Item.AppID, a, b}, op.Item.ConvID)
 			}
 		}()
@@ -271,7 +275,7 @@ func (s messages) SeqAt(ctx context.Context, convID, t int64) (int64, error) {
 }
 
 func (s messages) Recall(ctx context.Context, op *store.RecallOp) error {
-	return s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.db.write(ctx, op.ConvHint, func(ctx context.Context, tx *sql.Tx) error {
 		t := txq{ctx, s.db, tx}
 		row, err := t.row(qItemByID, op.AppID, op.TargetID)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -23,7 +24,12 @@ const maxBatch = 256
 var errClosed = errors.New("store: closed")
 
 type writeReq struct {
-	fn func(ctx context.Context, tx *sql.Tx) error
+	// key orders requests inside a batch (stable, ascending): requests that
+	// lock a conversation's rows pass its ID, so concurrent batches on
+	// several writers (PostgreSQL) take row locks in the same order and
+	// cannot deadlock each other. 0 sorts first.
+	key int64
+	fn  func(ctx context.Context, tx *sql.Tx) error
 	// after runs once the request's transaction has committed, in commit
 	// order, before the caller is released.
 	after func()
@@ -54,13 +60,13 @@ func (db *DB) stopWriters() {
 // write runs fn in a (possibly shared) write transaction and returns once it
 // is committed or failed. fn may run twice (alone, after a failed batch), so
 // it must set its outputs afresh on every run.
-func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return db.writeThen(ctx, fn, nil)
+func (db *DB) write(ctx context.Context, key int64, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return db.writeThen(ctx, key, fn, nil)
 }
 
 // writeThen is write with a hook that runs right after the commit.
-func (db *DB) writeThen(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, after func()) error {
-	r := &writeReq{fn: fn, after: after, done: make(chan error, 1)}
+func (db *DB) writeThen(ctx context.Context, key int64, fn func(ctx context.Context, tx *sql.Tx) error, after func()) error {
+	r := &writeReq{key: key, fn: fn, after: after, done: make(chan error, 1)}
 	select {
 	case db.wr.ch <- r:
 	case <-db.wr.quit:
@@ -91,6 +97,7 @@ func (db *DB) writeLoop() {
 				break drain
 			}
 		}
+		sort.SliceStable(batch, func(i, j int) bool { return batch[i].key < batch[j].key })
 		db.runBatch(batch)
 	}
 }
