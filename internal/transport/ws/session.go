@@ -46,7 +46,7 @@ const maxBadFrames = 20
 func (g *Gateway) Init() {
 	g.all = map[*session]struct{}{}
 	g.upgrader = websocket.Upgrader{
-		ReadBufferSize:  512, // frames are small; larger ones take a few reads
+		ReadBufferSize:  512,          // frames are small; larger ones take a few reads
 		WriteBufferPool: &sync.Pool{}, // idle connections hold no write buffer
 		// Clients authenticate with a token in the first frame, never with
 		// cookies, so cross-origin pages cannot act with a user's session.
