@@ -107,6 +107,15 @@ func (s *Server) readBody(c *call) ([]byte, error) {
 	return b, nil
 }
 
+// decodeBody reads the request body and decodes it strictly into dst.
+func (s *Server) decodeBody(c *call, dst any) error {
+	raw, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(raw, dst)
+}
+
 // decodeJSON decodes b into dst strictly: one JSON value, no unknown fields,
 // every type as documented. The error names the offending field.
 func decodeJSON(b []byte, dst any) error {

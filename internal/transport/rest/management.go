@@ -49,17 +49,13 @@ func (s *Server) manage(m *http.ServeMux, pattern string, needAdmin bool, fn fun
 }
 
 func (s *Server) adminToken(c *mgmtCall) (any, error) {
-	raw, err := s.readBody(&c.call)
-	if err != nil {
-		return nil, err
-	}
 	var b struct {
 		GrantType string `json:"grant_type"`
 		Username  string `json:"username"`
 		Password  string `json:"password"`
 		TTL       int64  `json:"ttl"`
 	}
-	if err := decodeJSON(raw, &b); err != nil {
+	if err := s.decodeBody(&c.call, &b); err != nil {
 		return nil, err
 	}
 	if b.GrantType != "password" {
@@ -84,15 +80,11 @@ func mgmtEnvelope(c *mgmtCall, action string) *envelope {
 }
 
 func (s *Server) createApp(c *mgmtCall) (any, error) {
-	raw, err := s.readBody(&c.call)
-	if err != nil {
-		return nil, err
-	}
 	var b struct {
 		Name             string `json:"name"`
 		OpenRegistration bool   `json:"open_registration"`
 	}
-	if err := decodeJSON(raw, &b); err != nil {
+	if err := s.decodeBody(&c.call, &b); err != nil {
 		return nil, err
 	}
 	created, err := s.Apps.Create(c.ctx(), c.r.PathValue("org"), b.Name, tenant.Settings{OpenRegistration: b.OpenRegistration})

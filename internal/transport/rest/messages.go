@@ -33,12 +33,8 @@ type channelBody struct {
 }
 
 func (s *Server) channelBody(c *call) (*channelBody, error) {
-	raw, err := s.readBody(c)
-	if err != nil {
-		return nil, err
-	}
 	var b channelBody
-	if err := decodeJSON(raw, &b); err != nil {
+	if err := s.decodeBody(c, &b); err != nil {
 		return nil, err
 	}
 	if b.Channel == "" {
@@ -77,12 +73,8 @@ type sendBody struct {
 
 // POST /{org}/{app}/messages/users
 func (s *Server) sendMessages(c *call) (any, error) {
-	raw, err := s.readBody(c)
-	if err != nil {
-		return nil, err
-	}
 	var b sendBody
-	if err := decodeJSON(raw, &b); err != nil {
+	if err := s.decodeBody(c, &b); err != nil {
 		return nil, err
 	}
 	if b.RouteType != "" && b.RouteType != protocol.RouteOnline {
@@ -155,12 +147,8 @@ func (s *Server) recallOne(c *call) (any, error) {
 	if err := c.p.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	raw, err := s.readBody(c)
-	if err != nil {
-		return nil, err
-	}
 	var b recallBody
-	if err := decodeJSON(raw, &b); err != nil {
+	if err := s.decodeBody(c, &b); err != nil {
 		return nil, err
 	}
 	if b.MsgID == "" {
@@ -180,14 +168,10 @@ func (s *Server) recallMany(c *call) (any, error) {
 	if err := c.p.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	raw, err := s.readBody(c)
-	if err != nil {
-		return nil, err
-	}
 	var b struct {
 		Msgs []recallBody `json:"msgs"`
 	}
-	if err := decodeJSON(raw, &b); err != nil {
+	if err := s.decodeBody(c, &b); err != nil {
 		return nil, err
 	}
 	if len(b.Msgs) == 0 || len(b.Msgs) > 20 {
@@ -253,14 +237,10 @@ func (s *Server) batchStatus(c *call) (any, error) {
 	if err := c.p.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	raw, err := s.readBody(c)
-	if err != nil {
-		return nil, err
-	}
 	var b struct {
 		Usernames []string `json:"usernames"`
 	}
-	if err := decodeJSON(raw, &b); err != nil {
+	if err := s.decodeBody(c, &b); err != nil {
 		return nil, err
 	}
 	if len(b.Usernames) == 0 || len(b.Usernames) > 100 {

@@ -190,12 +190,8 @@ type profileBody struct {
 }
 
 func (s *Server) updateUser(c *call) (any, error) {
-	raw, err := s.readBody(c)
-	if err != nil {
-		return nil, err
-	}
 	var b profileBody
-	if err := decodeJSON(raw, &b); err != nil {
+	if err := s.decodeBody(c, &b); err != nil {
 		return nil, err
 	}
 	u, err := s.Users.Update(c.ctx(), c.p, c.r.PathValue("username"), users.Profile(b))
@@ -218,14 +214,10 @@ func (s *Server) deleteUser(c *call) (any, error) {
 }
 
 func (s *Server) setPassword(c *call) (any, error) {
-	raw, err := s.readBody(c)
-	if err != nil {
-		return nil, err
-	}
 	var b struct {
 		NewPassword *string `json:"newpassword"`
 	}
-	if err := decodeJSON(raw, &b); err != nil {
+	if err := s.decodeBody(c, &b); err != nil {
 		return nil, err
 	}
 	if b.NewPassword == nil {
