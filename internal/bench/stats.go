@@ -22,8 +22,38 @@ type ServerSample struct {
 	StackInuse int64   `json:"stack_inuse_bytes"`
 	WSConns    int64   `json:"ws_connections"`
 	// SlowConsumerCloses counts 4008 closes so far (send queue overflow).
-	SlowConsumerCloses int64 `json:"slow_consumer_closes"`
+	SlowConsumerCloses int64  `json:"slow_consumer_closes"`
 	Source             string `json:"source"` // "proc" (/proc of the child) or "metrics" (/metrics only)
+	// Group commit counters (parley_store_batch_*), when the server has them.
+	Batches       float64 `json:"store_batches"`
+	BatchRequests float64 `json:"store_batch_requests"`
+	BatchSeconds  float64 `json:"store_batch_seconds"`
+}
+
+// groupCommit summarises the server's group commits between two samples.
+type groupCommit struct {
+	Batches   float64 `json:"batches"`
+	MeanSize  float64 `json:"mean_size"` // write requests per commit
+	MeanMS    float64 `json:"mean_ms"`   // time to run and commit one batch
+	BusyShare float64 `json:"busy_pct"`  // batch time over wall time (all writers together)
+}
+
+func commitsBetween(a, b ServerSample, wall float64) *groupCommit {
+	n := b.Batches - a.Batches
+	if a.Batches < 0 || b.Batches < 0 || n <= 0 || wall <= 0 {
+		return nil
+	}
+	sec := b.BatchSeconds - a.BatchSeconds
+	return &groupCommit{Batches: n, MeanSize: (b.BatchRequests - a.BatchRequests) / n, MeanMS: 1000 * sec / n,
+		BusyShare: 100 * sec / wall}
+}
+
+func (g *groupCommit) String() string {
+	if g == nil {
+		return "n/a (server has no parley_store_batch_* metrics)"
+	}
+	return fmt.Sprintf("%s commits, %.1f requests each, %.2f ms each; writers busy %.0f %% of the time",
+		num(g.Batches), g.MeanSize, g.MeanMS, g.BusyShare)
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
@@ -144,4 +174,57 @@ func metricOr(m map[string]float64, name string, def int64) int64 {
 		return int64(v)
 	}
 	return def
+}
+
+// machineCPU reads the busy and total jiffies of all CPUs from /proc/stat.
+func machineCPU() (busy, total int64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	return parseMachineCPU(string(b))
+}
+
+func parseMachineCPU(s string) (busy, total int64, ok bool) {
+	line, _, _ := strings.Cut(s, "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	var idle int64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		if i >= 8 { // guest times are already counted in user
+			break
+		}
+		total += n
+		if i == 3 || i == 4 { // idle, iowait
+			idle += n
+		}
+	}
+	return total - idle, total, true
+}
+
+// machineMeter measures how busy the whole machine is (server, database
+// and bench together) between start and stop.
+type machineMeter struct {
+	busy, total int64
+	ok          bool
+}
+
+func startMachineMeter() machineMeter {
+	b, t, ok := machineCPU()
+	return machineMeter{b, t, ok}
+}
+
+// pct is the share of all cores busy since start, in percent (-1: unknown).
+func (m machineMeter) pct() float64 {
+	b, t, ok := machineCPU()
+	if !ok || !m.ok || t <= m.total {
+		return -1
+	}
+	return 100 * float64(b-m.busy) / float64(t-m.total)
 }

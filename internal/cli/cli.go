@@ -28,6 +28,7 @@ Usage:
                                         new client secret; every token of the app is revoked
   parley app set [flags] ORG APP --open-registration=true|false
   parley chat [flags]                   terminal chat client: --url --org --app --user --password
+  parley bench SCENARIO [flags]         load-test the messaging core: throughput, latency, idle, sync, all
   parley config                         print every setting with its default, env var and flag
   parley version
 
@@ -49,6 +50,10 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		err = appCmd(args[1:], stdout, stderr, getenv)
 	case "chat":
 		err = chat(args[1:], os.Stdin, stdout, stderr, getenv)
+	case "bench":
+		err = benchCmd(args[1:], stdout, stderr, getenv)
+	case "bench-worker": // hidden: a child of parley bench
+		err = benchWorker(stdout)
 	case "config":
 		fmt.Fprint(stdout, config.Sample(config.Default()))
 	case "version", "--version":

@@ -1,0 +1,326 @@
+// Package bench is `parley bench`: a load tool that measures the messaging
+// core of a Parley server over the raw WebSocket protocol. By default it
+// starts the server itself as a child process on loopback (a temp data dir,
+// SQLite or the given PostgreSQL URL), creates an app over the management
+// API, registers its users, runs one scenario and reports client-side figures
+// beside the server's CPU and memory read from /proc. Connections for the
+// idle scenario live in worker processes, since one process may hold only
+// so many sockets. Every loop is bounded in count and time, and every child
+// process and temp dir is cleaned up.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Options configure a run. Zero values take the defaults of Defaults().
+type Options struct {
+	// Target is a running server (http://127.0.0.1:PORT); empty: start one.
+	Target string
+	// OwnerUser and OwnerPassword sign in to the management API.
+	OwnerUser     string
+	OwnerPassword string
+	// DB is passed to a started server as --db (a postgres:// URL).
+	DB string
+	// ServerBin is the parley binary to start; empty: this executable.
+	ServerBin string
+	// ServerEnv is extra environment (KEY=VALUE) for a started server.
+	ServerEnv []string
+
+	Duration  time.Duration // throughput, latency: measured time
+	Warmup    time.Duration // throughput, latency: unmeasured lead-in
+	Senders   int           // throughput, latency: sender connections
+	Window    int           // throughput: unacknowledged sends per sender
+	Rate      int           // latency: offered messages per second
+	BodyBytes int           // message text length
+	Conns     int           // idle: connections
+	PerWorker int           // idle: connections per worker process
+	IdleFor   time.Duration // idle: how long CPU is measured while idle
+	Missed    int           // sync: messages waiting for the recipient
+	Convs     int           // sync: conversations they are spread over
+	// FillDevices is how many devices of each sender fill its
+	// conversation at once (sync).
+	FillDevices int
+	Repeat      int // sync: measurements per kind
+
+	JSON bool // print a JSON document of the results to JSONOut
+
+	Out     io.Writer // result tables
+	JSONOut io.Writer // JSON results
+	Log     io.Writer // progress
+	Getenv  func(string) string
+}
+
+// Defaults returns the documented defaults.
+func Defaults() Options {
+	return Options{
+		OwnerUser:   "owner",
+		Duration:    10 * time.Second,
+		Warmup:      2 * time.Second,
+		Senders:     100,
+		Window:      32,
+		Rate:        5000,
+		BodyBytes:   64,
+		Conns:       1000,
+		PerWorker:   5000,
+		IdleFor:     10 * time.Second,
+		Missed:      1000,
+		Convs:       10,
+		FillDevices: 1,
+		Repeat:      3,
+	}
+}
+
+func (o *Options) ownerUser() string {
+	if o.OwnerUser == "" {
+		return "owner"
+	}
+	return o.OwnerUser
+}
+
+func (o *Options) getenv(k string) string {
+	if o.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return o.Getenv(k)
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "bench: "+format+"\n", args...)
+	}
+}
+
+// Scenarios lists the scenario names.
+var Scenarios = []string{"throughput", "latency", "idle", "sync", "all"}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	var bad []string
+	check := func(ok bool, msg string) {
+		if !ok {
+			bad = append(bad, msg)
+		}
+	}
+	check(o.Duration > 0 && o.Duration <= maxPaceDuration, "--duration must be in (0, 1h]")
+	check(o.Warmup >= 0 && o.Warmup <= 10*time.Minute, "--warmup must be in [0, 10m]")
+	check(o.Senders >= 1 && o.Senders <= 5000, "--senders must be 1..5000")
+	check(o.Window >= 1 && o.Window <= 1024, "--window must be 1..1024")
+	check(o.Rate >= 1 && o.Rate <= maxPaceRate, fmt.Sprintf("--rate must be 1..%d", maxPaceRate))
+	check(o.BodyBytes >= 1 && o.BodyBytes <= 4000, "--body-bytes must be 1..4000")
+	check(o.Conns >= 1 && o.Conns <= 100_000, "--conns must be 1..100000")
+	check(o.PerWorker >= 1 && o.PerWorker <= 15_000, "--per-worker must be 1..15000 (20,000 open files per process)")
+	check(o.IdleFor > 0 && o.IdleFor <= 10*time.Minute, "--idle-for must be in (0, 10m]")
+	check(o.Missed >= 1 && o.Missed <= 1_000_000, "--missed must be 1..1000000")
+	check(o.Convs >= 1 && o.Convs <= 1000 && o.Convs <= o.Missed, "--convs must be 1..1000 and at most --missed")
+	check(o.FillDevices >= 1 && o.FillDevices <= 4, "--fill-devices must be 1..4 (the default device limit)")
+	check(o.Repeat >= 1 && o.Repeat <= 100, "--repeat must be 1..100")
+	if o.Target != "" {
+		if _, err := isLoopbackURL(o.Target); err != nil {
+			bad = append(bad, err.Error())
+		}
+		check(o.DB == "", "--db applies only to a server the bench starts, not to --target")
+	}
+	if o.DB != "" {
+		check(strings.HasPrefix(o.DB, "postgres://") || strings.HasPrefix(o.DB, "postgresql://"), "--db must be a postgres:// URL")
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// Report is the JSON document of a run.
+type Report struct {
+	Scenario  string    `json:"scenario"`
+	Started   time.Time `json:"started"`
+	CPUs      int       `json:"cpus"`
+	GoVersion string    `json:"go_version"`
+	// BackgroundCPUPct is how busy the machine was (all cores) in the
+	// second before the run: other processes skew the figures.
+	BackgroundCPUPct float64 `json:"background_cpu_pct"`
+	Results          []any   `json:"results"`
+}
+
+// Run runs one scenario (or "all") and prints its results.
+func Run(ctx context.Context, scenario string, o Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	rep := &Report{Scenario: scenario, Started: time.Now().UTC(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	names := []string{scenario}
+	if scenario == "all" {
+		names = []string{"throughput", "latency", "idle", "sync"}
+	}
+	for _, n := range names {
+		if _, ok := scenarioFuncs[n]; !ok {
+			return fmt.Errorf("unknown scenario %q (want %s)", n, strings.Join(Scenarios, ", "))
+		}
+	}
+	// Other work on the machine skews every figure: measure it first.
+	mm := startMachineMeter()
+	sleepCtx(ctx, time.Second)
+	rep.BackgroundCPUPct = mm.pct()
+	if rep.BackgroundCPUPct > 15 {
+		o.logf("WARNING: the machine is %.0f %% busy before the run (other processes): figures will be noisy", rep.BackgroundCPUPct)
+	}
+	fmt.Fprintf(o.Out, "parley bench %s — %d CPUs, %s; machine %.0f %% busy before the run\n", scenario, rep.CPUs,
+		rep.GoVersion, rep.BackgroundCPUPct)
+	var firstErr error
+	for _, n := range names {
+		if ctx.Err() != nil {
+			break
+		}
+		res, err := runOne(ctx, n, &o)
+		if res != nil {
+			rep.Results = append(rep.Results, res)
+		}
+		if err != nil {
+			err = fmt.Errorf("%s: %w", n, err)
+			if firstErr == nil {
+				firstErr = err
+			}
+			o.logf("%v", err)
+		}
+	}
+	if o.JSON && o.JSONOut != nil {
+		enc := json.NewEncoder(o.JSONOut)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+type scenarioFunc func(ctx context.Context, e *env) (any, error)
+
+var scenarioFuncs = map[string]scenarioFunc{
+	"throughput": runThroughput,
+	"latency":    runLatency,
+	"idle":       runIdle,
+	"sync":       runSync,
+}
+
+func runOne(ctx context.Context, name string, o *Options) (any, error) {
+	o.logf("%s: starting server and app", name)
+	e, err := startEnv(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	if e.srv != nil {
+		o.logf("%s: server pid %d at %s (%s, data %s)", name, e.srv.pid(), e.base, e.backend, e.tmp)
+	}
+	res, err := scenarioFuncs[name](ctx, e)
+	if e.srv != nil {
+		if lines := e.srv.errorLines(5); len(lines) > 0 {
+			o.logf("%s: server logged warnings/errors, first ones:\n  %s", name, strings.Join(lines, "\n  "))
+		}
+	}
+	return res, err
+}
+
+// table prints a titled two-column table.
+type table struct {
+	title string
+	rows  [][2]string
+}
+
+func (t *table) add(k, format string, args ...any) {
+	t.rows = append(t.rows, [2]string{k, fmt.Sprintf(format, args...)})
+}
+
+func (t *table) print(w io.Writer) {
+	fmt.Fprintf(w, "\n%s\n%s\n", t.title, strings.Repeat("-", len(t.title)))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range t.rows {
+		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
+	}
+	tw.Flush()
+}
+
+// num formats n with thousands separators.
+func num(n float64) string {
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	s := fmt.Sprintf("%.0f", n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// verdict says whether a target is met.
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func kib(v int64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%s KiB", num(float64(v)))
+}
+
+func fmtMS(v float64) string { return fmt.Sprintf("%.2f ms", v) }
+
+// cpuPct is CPU seconds over wall time, as a percentage of one core.
+func cpuPct(cpu, wall float64) float64 {
+	if cpu < 0 || wall <= 0 {
+		return -1
+	}
+	return 100 * cpu / wall
+}
+
+func pct(v float64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f %% of one core", v)
+}
+
+func machinePct(v float64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f %% of %d cores", v, runtime.NumCPU())
+}
+
+// sleepCtx sleeps d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/parleyim/parley/internal/bench"
+)
+
+const benchUsage = `parley bench SCENARIO [flags] — load-test the messaging core
+
+Scenarios:
+  throughput   N senders, each pipelining up to --window sends to its own
+               recipient: acked and delivered msgs/s, and a loss check
+  latency      open loop at --rate msgs/s: latency from the intended send time
+               to arrival, p50 ... max
+  idle         --conns idle authenticated connections from worker processes:
+               server KiB per connection, connect rate, idle CPU
+  sync         --missed messages waiting; time for a new device, and for a
+               device resuming with its cursor, to have them all
+  all          each of the above with its defaults
+
+By default the bench starts its own server (this binary, serve on a free
+loopback port, temp data dir, cheap password hashing) and reads the server's
+CPU and memory from /proc. PARLEY_* variables in the environment reach that
+server (e.g. PARLEY_SQLITE_SYNCHRONOUS=normal). --target uses a running
+server on this machine instead (loopback only; needs --owner-password).
+
+Flags:
+`
+
+// parseBenchFlags parses `parley bench` arguments (the scenario may come
+// before or after the flags).
+func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string) (string, bench.Options, error) {
+	o := bench.Defaults()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, benchUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.Target, "target", "", "a running server to load, http://127.0.0.1:PORT (default: start one)")
+	fs.StringVar(&o.OwnerUser, "owner-user", o.OwnerUser, "console owner username (to create the bench app)")
+	fs.StringVar(&o.OwnerPassword, "owner-password", "", "console owner password (default for --target: $PARLEY_CONSOLE_OWNER_PASSWORD)")
+	fs.StringVar(&o.DB, "db", "", "postgres://... URL for the started server (default: SQLite in a temp dir)")
+	fs.StringVar(&o.ServerBin, "server-bin", "", "parley binary to start (default: this one)")
+	fs.DurationVar(&o.Duration, "duration", o.Duration, "throughput, latency: measured time")
+	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "throughput, latency: warm-up before measuring")
+	fs.IntVar(&o.Senders, "senders", o.Senders, "throughput, latency: sender connections (each with its own recipient)")
+	fs.IntVar(&o.Window, "window", o.Window, "throughput: unacknowledged sends per sender")
+	fs.IntVar(&o.Rate, "rate", o.Rate, "latency: offered msgs/s, all senders together")
+	fs.IntVar(&o.BodyBytes, "body-bytes", o.BodyBytes, "message text length in bytes")
+	fs.IntVar(&o.Conns, "conns", o.Conns, "idle: connections")
+	fs.IntVar(&o.PerWorker, "per-worker", o.PerWorker, "idle: connections per worker process")
+	fs.DurationVar(&o.IdleFor, "idle-for", o.IdleFor, "idle: how long server CPU is measured while idle")
+	fs.IntVar(&o.Missed, "missed", o.Missed, "sync: messages waiting for the recipient")
+	fs.IntVar(&o.Convs, "convs", o.Convs, "sync: conversations they are spread over")
+	fs.IntVar(&o.FillDevices, "fill-devices", o.FillDevices, "sync: devices of each sender writing into its conversation at once")
+	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "sync: measurements of each kind")
+	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON on stdout (tables go to stderr)")
+	var scenario string
+	var rest []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return "", o, err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			rest = append(rest, args[0])
+			args = args[1:]
+		}
+	}
+	if len(rest) != 1 {
+		fs.Usage()
+		return "", o, fmt.Errorf("want one scenario (%s), got %q", strings.Join(bench.Scenarios, ", "), rest)
+	}
+	scenario = rest[0]
+	if o.Target != "" && o.OwnerPassword == "" {
+		o.OwnerPassword = getenv("PARLEY_CONSOLE_OWNER_PASSWORD")
+	}
+	o.Getenv = getenv
+	return scenario, o, nil
+}
+
+func benchCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	scenario, o, err := parseBenchFlags(args, stderr, getenv)
+	if err != nil {
+		return err
+	}
+	o.Out, o.Log = stdout, stderr
+	if o.JSON {
+		o.Out, o.JSONOut = stderr, stdout
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return bench.Run(ctx, scenario, o)
+}
+
+// benchWorker is the hidden `parley bench-worker`: a child of `parley bench`
+// that holds connections for the idle scenario.
+func benchWorker(stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return bench.RunWorker(ctx, os.Stdin, stdout)
+}
