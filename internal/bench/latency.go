@@ -15,6 +15,7 @@ import (
 
 // LatencyResult is the outcome of the latency scenario.
 type LatencyResult struct {
+	loadFigures
 	Scenario  string  `json:"scenario"`
 	Backend   string  `json:"backend"`
 	Senders   int     `json:"senders"`
@@ -33,16 +34,7 @@ type LatencyResult struct {
 	Scheduled  int64   `json:"scheduled"`   // messages scheduled in the measured time
 	NotArrived int64   `json:"not_arrived"` // of those, not arrived by the end of the drain
 	// MaxSendLag is how far behind schedule a sender fell (client overload).
-	MaxSendLagMS float64          `json:"max_send_lag_ms"`
-	Errors       map[string]int64 `json:"errors,omitempty"`
-	ConnFailures []string         `json:"conn_failures,omitempty"`
-
-	ServerCPUPct       float64      `json:"server_cpu_pct"`
-	ClientCPUPct       float64      `json:"client_cpu_pct"`
-	MachineCPUPct      float64      `json:"machine_cpu_pct"` // all cores, server + database + bench
-	GroupCommit        *groupCommit `json:"group_commit,omitempty"`
-	ServerRSSKiB       int64        `json:"server_rss_kib"`
-	SlowConsumerCloses int64        `json:"slow_consumer_closes"`
+	MaxSendLagMS float64 `json:"max_send_lag_ms"`
 }
 
 // maxOutstanding bounds the unacknowledged sends of one latency sender: the
@@ -237,12 +229,7 @@ func runLatency(ctx context.Context, e *env) (any, error) {
 	r := &LatencyResult{Scenario: "latency", Backend: e.backend, Senders: n, BodyBytes: o.BodyBytes, Measured: wall,
 		OfferedPerSec: float64(o.Rate), SentPerSec: float64(sentInWin.Load()) / wall,
 		AckedPerSec: float64(ackedInWin.Load()) / wall, DeliveredPerSec: float64(inWindowArrived.Load()) / wall,
-		Errors: map[string]int64{}, ServerCPUPct: -1, ClientCPUPct: cpuPct(c1-c0, wall), MachineCPUPct: machine,
-		ServerRSSKiB: s1.RSSKiB, SlowConsumerCloses: s1.SlowConsumerCloses}
-	r.GroupCommit = commitsBetween(s0, s1, wall)
-	if s0.CPUSeconds >= 0 && s1.CPUSeconds >= 0 {
-		r.ServerCPUPct = cpuPct(s1.CPUSeconds-s0.CPUSeconds, wall)
-	}
+		loadFigures: newLoadFigures(s0, s1, c1-c0, machine, wall)}
 	var h Hist
 	var lag time.Duration
 	for i := range n {
@@ -294,17 +281,6 @@ func printLatency(o *Options, r *LatencyResult) {
 		t.add("note", "messages that never arrived count at a lower bound of their latency (end of drain - intended time)")
 	}
 	t.add("max sender lag behind schedule", "%s", fmtMS(r.MaxSendLagMS))
-	if len(r.Errors) > 0 {
-		t.add("errors", "%v", r.Errors)
-	}
-	if len(r.ConnFailures) > 0 {
-		t.add("connection failures", "%d (first: %s)", len(r.ConnFailures), r.ConnFailures[0])
-	}
-	t.add("slow-consumer closes (4008)", "%d", r.SlowConsumerCloses)
-	t.add("server CPU", "%s", pct(r.ServerCPUPct))
-	t.add("bench client CPU", "%s", pct(r.ClientCPUPct))
-	t.add("machine CPU (all cores busy)", "%s", machinePct(r.MachineCPUPct))
-	t.add("group commit", "%s", r.GroupCommit)
-	t.add("server RSS at end", "%s", kib(r.ServerRSSKiB))
+	r.loadFigures.addTo(t)
 	t.print(o.Out)
 }

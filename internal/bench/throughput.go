@@ -14,6 +14,7 @@ import (
 
 // ThroughputResult is the outcome of the throughput scenario.
 type ThroughputResult struct {
+	loadFigures
 	Scenario  string  `json:"scenario"`
 	Backend   string  `json:"backend"`
 	Senders   int     `json:"senders"`
@@ -29,21 +30,12 @@ type ThroughputResult struct {
 	PerSecond []float64 `json:"delivered_per_second"`
 
 	// Over the whole run, warm-up and drain included:
-	TotalAcked       int64            `json:"total_acked"`
-	TotalDelivered   int64            `json:"total_delivered"`
-	NotDeliveredLive int64            `json:"not_delivered_live"` // acked, never pushed live
-	Lost             int64            `json:"lost"`               // acked, and not in storage either
-	Duplicates       int64            `json:"duplicates"`
-	Reordered        int64            `json:"reordered"`
-	Errors           map[string]int64 `json:"errors,omitempty"`
-	ConnFailures     []string         `json:"conn_failures,omitempty"`
-
-	ServerCPUPct       float64      `json:"server_cpu_pct"` // of one core, during the measured time
-	ClientCPUPct       float64      `json:"client_cpu_pct"`
-	MachineCPUPct      float64      `json:"machine_cpu_pct"` // all cores, server + database + bench
-	GroupCommit        *groupCommit `json:"group_commit,omitempty"`
-	ServerRSSKiB       int64        `json:"server_rss_kib"`
-	SlowConsumerCloses int64        `json:"slow_consumer_closes"`
+	TotalAcked       int64 `json:"total_acked"`
+	TotalDelivered   int64 `json:"total_delivered"`
+	NotDeliveredLive int64 `json:"not_delivered_live"` // acked, never pushed live
+	Lost             int64 `json:"lost"`               // acked, and not in storage either
+	Duplicates       int64 `json:"duplicates"`
+	Reordered        int64 `json:"reordered"`
 }
 
 type tpPair struct {
@@ -256,12 +248,7 @@ func runThroughput(ctx context.Context, e *env) (any, error) {
 	r := &ThroughputResult{Scenario: "throughput", Backend: e.backend, Senders: n, Window: o.Window, BodyBytes: o.BodyBytes,
 		Measured: wall, SentPerSec: float64(n1-n0) / wall, AckedPerSec: float64(a1-a0) / wall,
 		DeliveredPerSec: float64(d1-d0) / wall, TotalAcked: acked.Load(), TotalDelivered: delivered.Load(),
-		Errors: map[string]int64{}, ServerCPUPct: -1, ClientCPUPct: cpuPct(c1-c0, wall), MachineCPUPct: machine, ServerRSSKiB: s1.RSSKiB,
-		SlowConsumerCloses: s1.SlowConsumerCloses, PerSecond: timeline}
-	r.GroupCommit = commitsBetween(s0, s1, wall)
-	if s0.CPUSeconds >= 0 && s1.CPUSeconds >= 0 {
-		r.ServerCPUPct = cpuPct(s1.CPUSeconds-s0.CPUSeconds, wall)
-	}
+		loadFigures: newLoadFigures(s0, s1, c1-c0, machine, wall), PerSecond: timeline}
 	var h Hist
 	for i, p := range pairs {
 		h.Merge(&p.hist)
@@ -325,17 +312,45 @@ func printThroughput(o *Options, r *ThroughputResult) {
 	t.add("acked but not pushed live", "%d", r.NotDeliveredLive)
 	t.add("LOST (acked, not stored)", "%d", r.Lost)
 	t.add("duplicates / reordered", "%d / %d", r.Duplicates, r.Reordered)
-	if len(r.Errors) > 0 {
-		t.add("errors", "%v", r.Errors)
-	}
-	if len(r.ConnFailures) > 0 {
-		t.add("connection failures", "%d (first: %s)", len(r.ConnFailures), r.ConnFailures[0])
-	}
-	t.add("slow-consumer closes (4008)", "%d", r.SlowConsumerCloses)
-	t.add("server CPU", "%s", pct(r.ServerCPUPct))
-	t.add("bench client CPU", "%s", pct(r.ClientCPUPct))
-	t.add("machine CPU (all cores busy)", "%s", machinePct(r.MachineCPUPct))
-	t.add("group commit", "%s", r.GroupCommit)
-	t.add("server RSS at end", "%s", kib(r.ServerRSSKiB))
+	r.loadFigures.addTo(t)
 	t.print(o.Out)
+}
+
+// loadFigures are the figures every load scenario reports after its own.
+type loadFigures struct {
+	Errors             map[string]int64 `json:"errors,omitempty"`
+	ConnFailures       []string         `json:"conn_failures,omitempty"`
+	ServerCPUPct       float64          `json:"server_cpu_pct"` // of one core, during the measured time
+	ClientCPUPct       float64          `json:"client_cpu_pct"`
+	MachineCPUPct      float64          `json:"machine_cpu_pct"` // all cores, server + database + bench
+	GroupCommit        *groupCommit     `json:"group_commit,omitempty"`
+	ServerRSSKiB       int64            `json:"server_rss_kib"`
+	SlowConsumerCloses int64            `json:"slow_consumer_closes"`
+}
+
+func (f *loadFigures) addTo(t *table) {
+	if len(f.Errors) > 0 {
+		t.add("errors", "%v", f.Errors)
+	}
+	if len(f.ConnFailures) > 0 {
+		t.add("connection failures", "%d (first: %s)", len(f.ConnFailures), f.ConnFailures[0])
+	}
+	t.add("slow-consumer closes (4008)", "%d", f.SlowConsumerCloses)
+	t.add("server CPU", "%s", pct(f.ServerCPUPct))
+	t.add("bench client CPU", "%s", pct(f.ClientCPUPct))
+	t.add("machine CPU (all cores busy)", "%s", machinePct(f.MachineCPUPct))
+	t.add("group commit", "%s", f.GroupCommit)
+	t.add("server RSS at end", "%s", kib(f.ServerRSSKiB))
+}
+
+// newLoadFigures fills the shared figures from server samples taken at the
+// start and end of the measured window.
+func newLoadFigures(s0, s1 ServerSample, clientCPU, machine, wall float64) loadFigures {
+	f := loadFigures{Errors: map[string]int64{}, ServerCPUPct: -1, ClientCPUPct: cpuPct(clientCPU, wall),
+		MachineCPUPct: machine, ServerRSSKiB: s1.RSSKiB, SlowConsumerCloses: s1.SlowConsumerCloses,
+		GroupCommit: commitsBetween(s0, s1, wall)}
+	if s0.CPUSeconds >= 0 && s1.CPUSeconds >= 0 {
+		f.ServerCPUPct = cpuPct(s1.CPUSeconds-s0.CPUSeconds, wall)
+	}
+	return f
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -50,23 +49,11 @@ func startServer(t *testing.T, bin, data, addr string) *proc {
 
 func postJSON(t *testing.T, url, token string, body any) map[string]any {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", url, strings.NewReader(string(b)))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	r := servertest.Call(t, url, "POST", "", token, body)
+	if r.Status != 200 {
+		t.Fatalf("POST %s: %d %s", url, r.Status, r.Raw)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	json.NewDecoder(resp.Body).Decode(&m)
-	if resp.StatusCode != 200 {
-		t.Fatalf("POST %s: %d %v", url, resp.StatusCode, m)
-	}
-	return m
+	return r.Body
 }
 
 func wsLogin(t *testing.T, addr, token, resource string) *websocket.Conn {

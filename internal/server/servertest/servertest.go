@@ -119,6 +119,12 @@ func (r *Response) Entities() []map[string]any {
 // (sent as JSON). token may be empty.
 func (s *Server) Do(t testing.TB, method, path, token string, body any) *Response {
 	t.Helper()
+	return Call(t, s.URL, method, path, token, body)
+}
+
+// Call is Do against any server's base URL (a server in another process).
+func Call(t testing.TB, baseURL, method, path, token string, body any) *Response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -133,7 +139,7 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) *Respons
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
+	req, err := http.NewRequest(method, baseURL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
