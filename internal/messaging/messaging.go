@@ -379,7 +379,7 @@ func (s *Service) wireConv(ctx context.Context, v *store.ConvView, withLast bool
 	c := &protocol.Conversation{ConvID: strconv.FormatInt(v.ConvID, 10), ChatType: protocol.ChatTypeChat,
 		LastSeq: v.Conv.LastSeq, Unread: v.Unread, ReadSeq: v.ReadSeq, ClearedSeq: v.ClearedSeq,
 		PeerReadSeq: v.PeerReadSeq, PeerDeliveredSeq: v.PeerDeliveredSeq, Pinned: v.Pinned,
-		Deleted: v.ClearedSeq >= v.Conv.LastSeq && v.Conv.LastSeq > 0, Updated: v.Updated,
+		Deleted: v.ClearedSeq >= v.Conv.LastSeq && v.Conv.LastSeq > 0, Updated: max(v.Updated, v.Conv.Updated),
 		Version: strconv.FormatInt(v.Version, 10)}
 	if v.PeerID != 0 {
 		c.Peer = s.name(ctx, v.Conv.AppID, v.PeerID)

@@ -52,8 +52,10 @@ type Member struct {
 	ClearedSeq   int64
 	Unread       int64
 	Pinned       bool
-	// Version is the member's change stamp (a time-ordered ID): it rises
-	// whenever anything the user sees of the conversation changes.
+	// Version is the member's change stamp (a time-ordered ID). In a
+	// ConvView it is the later of the member's own changes (read marks,
+	// pins, clears, the peer's read marks) and the conversation's last
+	// item, so it rises whenever anything the user sees changes.
 	Version int64
 	Updated int64
 }
@@ -77,9 +79,9 @@ type AppendOp struct {
 	Duplicate bool
 	Err       error
 	// OnCommit, if set, is called once the op is committed (not for
-	// duplicates or failures), right after the commit on the storage
-	// writer, so it must be quick and must not block (publish and return).
-	// With one writer (SQLite) calls come in commit order, so one
+	// duplicates or failures), on the store's single announcer goroutine,
+	// possibly after Append has returned. It must not block (publish and
+	// return). With one writer (SQLite) calls come in commit order, so one
 	// conversation's items are announced in seq order; with several
 	// (PostgreSQL) two batches may announce out of order, which clients
 	// repair by pulling the gap.
@@ -114,8 +116,8 @@ type HistoryQuery struct {
 // MessageStore holds conversation streams.
 type MessageStore interface {
 	// Append stores 1:1 messages. Each op is atomic and independent: it
-	// either stores its item, its conversation's new last_seq and both
-	// members' new state (sender: version; recipient: unread+1, version),
+	// either stores its item and its conversation's new last_seq and last
+	// item (the members' views follow: unread is counted from the stream),
 	// or sets op.Err and changes nothing. The returned error is for the call
 	// as a whole (nothing stored). An op's item is committed before Append
 	// returns.
@@ -129,9 +131,8 @@ type MessageStore interface {
 	// SeqAt returns the seq of the first item created at or after t (ms),
 	// or last_seq+1 if none.
 	SeqAt(ctx context.Context, convID, t int64) (int64, error)
-	// Recall marks the target recalled (clearing body and ext), appends a
-	// recall item and updates both members (unread drops if the recipient
-	// had not read it). ErrNotFound if the target does not exist; ErrConflict
+	// Recall marks the target recalled (clearing body and ext) and appends a
+	// recall item (a recalled message no longer counts as unread). ErrNotFound if the target does not exist; ErrConflict
 	// if it is already recalled or is not a message.
 	Recall(ctx context.Context, op *RecallOp) error
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/sqlite"
@@ -83,6 +84,21 @@ func TestAppend_AnnouncesInSeqOrder(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(order)
+		mu.Unlock()
+		if n >= 400 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != 400 {
+		t.Fatalf("%d announcements, want 400", len(order))
+	}
 	for i, seq := range order {
 		if seq != int64(i+1) {
 			t.Fatalf("announcement %d is seq %d: out of order", i, seq)

@@ -13,7 +13,6 @@ const (
 	qDelivered = `UPDATE conversation_members SET delivered_seq = ? WHERE conv_id = ? AND user_id = ? AND delivered_seq < ?`
 	qRead      = `UPDATE conversation_members SET read_seq = ?,
 		delivered_seq = CASE WHEN delivered_seq < ? THEN ? ELSE delivered_seq END,
-		unread = (SELECT COUNT(*) FROM items WHERE conv_id = ? AND seq > ? AND kind = 'msg' AND from_user <> ? AND recalled = ?),
 		version = ? WHERE conv_id = ? AND user_id = ? AND read_seq < ?`
 	qReadPeer = `UPDATE conversation_members SET version = ? WHERE conv_id = ? AND user_id <> ?`
 )
@@ -21,8 +20,15 @@ const (
 // Conversations implements store.Store.
 func (db *DB) Conversations() store.ConversationStore { return conversations{db} }
 
-const viewSelect = `SELECT m.conv_id, m.user_id, m.read_seq, m.delivered_seq, m.cleared_seq, m.unread, m.pinned,
-	m.version, m.updated, c.id, c.app_id, c.kind, c.user_a, c.user_b, c.last_seq, c.last_item_id, c.created, c.updated,
+// viewSelect reads a member's view. Its stamp is the later of the member's
+// own version (read marks, pins, clears) and the conversation's last item;
+// unread is counted from the stream, so a message touches no member row.
+const viewStamp = `CASE WHEN m.version > c.last_item_id THEN m.version ELSE c.last_item_id END`
+
+const viewSelect = `SELECT m.conv_id, m.user_id, m.read_seq, m.delivered_seq, m.cleared_seq,
+	(SELECT COUNT(*) FROM items i WHERE i.conv_id = m.conv_id AND i.seq > m.read_seq AND i.kind = 'msg'
+		AND i.from_user <> m.user_id AND i.recalled = FALSE), m.pinned,
+	` + viewStamp + `, m.updated, c.id, c.app_id, c.kind, c.user_a, c.user_b, c.last_seq, c.last_item_id, c.created, c.updated,
 	COALESCE(p.user_id, 0), COALESCE(p.read_seq, 0), COALESCE(p.delivered_seq, 0)
 	FROM conversation_members m JOIN conversations c ON c.id = m.conv_id
 	LEFT JOIN conversation_members p ON p.conv_id = m.conv_id AND p.user_id <> m.user_id AND c.kind = 'chat' `
@@ -74,12 +80,13 @@ func (s conversations) View(ctx context.Context, convID, userID int64) (*store.C
 }
 
 func (s conversations) Changed(ctx context.Context, appID, userID, since int64, limit int) ([]store.ConvView, error) {
-	return s.views(ctx, `WHERE m.app_id = ? AND m.user_id = ? AND m.version > ? ORDER BY m.version LIMIT ?`, appID, userID, since, limit)
+	return s.views(ctx, `WHERE m.app_id = ? AND m.user_id = ? AND (m.version > ? OR c.last_item_id > ?)
+		ORDER BY `+viewStamp+` LIMIT ?`, appID, userID, since, since, limit)
 }
 
 func (s conversations) List(ctx context.Context, appID, userID int64, offset, limit int) ([]store.ConvView, error) {
 	return s.views(ctx, `WHERE m.app_id = ? AND m.user_id = ? AND c.last_seq > m.cleared_seq
-		ORDER BY m.pinned DESC, m.updated DESC, m.conv_id DESC LIMIT ? OFFSET ?`, appID, userID, limit, offset)
+		ORDER BY m.pinned DESC, c.updated DESC, m.conv_id DESC LIMIT ? OFFSET ?`, appID, userID, limit, offset)
 }
 
 func (s conversations) MarkDelivered(ctx context.Context, convID, userID, seq int64) (bool, error) {
@@ -100,7 +107,7 @@ func (s conversations) MarkRead(ctx context.Context, convID, userID, seq, versio
 	var changed bool
 	err := s.db.write(ctx, convID, func(ctx context.Context, tx *sql.Tx) error {
 		t := txq{ctx, s.db, tx}
-		res, err := t.exec(qRead, seq, seq, seq, convID, seq, userID, false, version, convID, userID, seq)
+		res, err := t.exec(qRead, seq, seq, seq, version, convID, userID, seq)
 		if err != nil {
 			return err
 		}

@@ -54,16 +54,8 @@ const (
 	qCreateMember = `INSERT INTO conversation_members (conv_id, user_id, app_id, version, updated) VALUES (?, ?, ?, ?, ?)`
 	qNextSeq      = `UPDATE conversations SET last_seq = last_seq + 1, last_item_id = ?, updated = ? WHERE id = ? RETURNING last_seq`
 	qInsertItem   = `INSERT INTO items (` + itemCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qTouchSender  = `UPDATE conversation_members SET version = ?, updated = ? WHERE conv_id = ? AND user_id = ?`
-	// qTouchBoth updates sender and recipient in one statement: both get the
-	// new version, the recipient (the user_id given) one more unread.
-	qTouchBoth = `UPDATE conversation_members SET version = ?, updated = ?,
-		unread = unread + CASE WHEN user_id = ? THEN 1 ELSE 0 END WHERE conv_id = ?`
-	qItemByID   = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND id = ?`
-	qRecallMark = `UPDATE items SET recalled = ?, body = '', ext = '' WHERE id = ?`
-	qRecallRecv = `UPDATE conversation_members SET version = ?, updated = ?,
-		unread = CASE WHEN read_seq < ? AND unread > 0 THEN unread - 1 ELSE unread END
-		WHERE conv_id = ? AND user_id = ?`
+	qItemByID     = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND id = ?`
+	qRecallMark   = `UPDATE items SET recalled = ?, body = '', ext = '' WHERE id = ?`
 )
 
 func pair(a, b int64) (int64, int64) {
@@ -172,8 +164,9 @@ func (t txq) appendOne(op *store.AppendOp) error {
 		string(it.Body), string(it.Ext), it.ClientMsgID, int64(0), false, it.Created); err != nil {
 		return err
 	}
-	_, err = t.exec(qTouchBoth, it.ID, it.Created, it.To, conv)
-	return err
+	// Members' rows are not touched: the conversation's last_item_id is
+	// their change stamp for messages, and unread is counted when read.
+	return nil
 }
 
 func (s messages) Append(ctx context.Context, ops []*store.AppendOp) error {
@@ -305,15 +298,6 @@ func (s messages) Recall(ctx context.Context, op *store.RecallOp) error {
 			return err
 		}
 		op.Event = ev
-		if _, err := t.exec(qTouchSender, ev.ID, ev.Created, ev.ConvID, ev.From); err != nil {
-			return err
-		}
-		if target.To != target.From {
-			// The recipient's unread drops if the message was still unread.
-			if _, err := t.exec(qRecallRecv, ev.ID, ev.Created, target.Seq, ev.ConvID, target.To); err != nil {
-				return err
-			}
-		}
 		return nil
 	})
 }

@@ -31,7 +31,7 @@ type writeReq struct {
 	key int64
 	fn  func(ctx context.Context, tx *sql.Tx) error
 	// after runs once the request's transaction has committed, in commit
-	// order, before the caller is released.
+	// order, on the announcer goroutine.
 	after func()
 	done  chan error
 }
@@ -40,20 +40,33 @@ type writers struct {
 	ch   chan *writeReq
 	quit chan struct{}
 	wg   sync.WaitGroup
+	// announce carries post-commit hooks, in commit order, to one goroutine,
+	// so encoding and publishing do not take the writers' time.
+	announce     chan func()
+	announceDone chan struct{}
 }
 
 func (db *DB) startWriters(n int) {
-	db.wr = &writers{ch: make(chan *writeReq), quit: make(chan struct{})}
+	db.wr = &writers{ch: make(chan *writeReq), quit: make(chan struct{}),
+		announce: make(chan func(), 4096), announceDone: make(chan struct{})}
 	for range n {
 		db.wr.wg.Add(1)
 		go db.writeLoop()
 	}
+	go func() {
+		defer close(db.wr.announceDone)
+		for fn := range db.wr.announce {
+			fn()
+		}
+	}()
 }
 
 func (db *DB) stopWriters() {
 	if db.wr != nil {
 		close(db.wr.quit)
 		db.wr.wg.Wait()
+		close(db.wr.announce)
+		<-db.wr.announceDone
 	}
 }
 
@@ -112,10 +125,8 @@ func (db *DB) runBatch(batch []*writeReq) {
 	if err == nil {
 		for _, r := range batch {
 			if r.after != nil {
-				r.after()
+				db.wr.announce <- r.after
 			}
-		}
-		for _, r := range batch {
 			r.done <- nil
 		}
 		return
@@ -135,7 +146,7 @@ func (db *DB) runAlone(ctx context.Context, r *writeReq) error {
 		err = db.classify(db.runTx(ctx, []*writeReq{r}))
 	}
 	if err == nil && r.after != nil {
-		r.after()
+		db.wr.announce <- r.after
 	}
 	return err
 }
@@ -157,8 +168,8 @@ func (db *DB) runTx(ctx context.Context, batch []*writeReq) error {
 // hotQueries are prepared once at start (on SQLite the single writer
 // connection is busy inside the batch transaction, so nothing can be
 // prepared on the pool while a batch runs).
-var hotQueries = []string{qDedupe, qFindConv, qCreateConv, qCreateMember, qNextSeq, qInsertItem, qTouchSender,
-	qTouchBoth, qDelivered, qRead, qReadPeer, qItemByID, qRecallMark, qRecallRecv}
+var hotQueries = []string{qDedupe, qFindConv, qCreateConv, qCreateMember, qNextSeq, qInsertItem,
+	qDelivered, qRead, qReadPeer, qItemByID, qRecallMark}
 
 func (db *DB) prepareHot(ctx context.Context) error {
 	for _, q := range hotQueries {

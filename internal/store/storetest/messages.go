@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parleyim/parley/internal/store"
 )
@@ -355,6 +356,20 @@ func testOnCommit(t *testing.T, s store.Store) {
 		}()
 	}
 	wg.Wait()
+	// Announcements may trail Append's return: wait for them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(announced)
+		mu.Unlock()
+		if n >= 100 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // a duplicate announcement would show up here
+	mu.Lock()
+	defer mu.Unlock()
 	if len(announced) != 100 {
 		t.Fatalf("%d announcements, want 100", len(announced))
 	}
