@@ -129,7 +129,8 @@ type MessageStore interface {
 	// History returns messages in seq order (oldest first) per q.
 	History(ctx context.Context, convID int64, q HistoryQuery) ([]Item, error)
 	// SeqAt returns the seq of the first item created at or after t (ms),
-	// or last_seq+1 if none.
+	// or last_seq+1 if none. Concurrent sends within a millisecond may be
+	// ordered either way, so the answer is exact to that precision.
 	SeqAt(ctx context.Context, convID, t int64) (int64, error)
 	// Recall marks the target recalled (clearing body and ext) and appends a
 	// recall item (a recalled message no longer counts as unread). ErrNotFound if the target does not exist; ErrConflict

@@ -254,17 +254,28 @@ func (s messages) History(ctx context.Context, convID int64, q store.HistoryQuer
 }
 
 func (s messages) SeqAt(ctx context.Context, convID, t int64) (int64, error) {
-	var seq sql.NullInt64
-	err := s.db.readRow(ctx, (`SELECT MIN(seq) FROM items WHERE conv_id = ? AND created >= ?`), convID, t).Scan(&seq)
-	if err != nil {
-		return 0, err
-	}
-	if seq.Valid {
-		return seq.Int64, nil
-	}
+	// Items are created in seq order (to the millisecond, among concurrent
+	// senders), so a binary search over seq finds the first item at or
+	// after t with a few point reads, and items need no time index.
 	var last int64
-	err = s.db.readRow(ctx, (`SELECT last_seq FROM conversations WHERE id = ?`), convID).Scan(&last)
-	return last + 1, s.db.classify(err)
+	if err := s.db.readRow(ctx, `SELECT last_seq FROM conversations WHERE id = ?`, convID).Scan(&last); err != nil {
+		return 0, s.db.classify(err)
+	}
+	lo, hi := int64(1), last+1 // the answer is in [lo, hi]
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		var created int64
+		err := s.db.readRow(ctx, `SELECT created FROM items WHERE conv_id = ? AND seq = ?`, convID, mid).Scan(&created)
+		if err != nil {
+			return 0, s.db.classify(err)
+		}
+		if created >= t {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
 }
 
 func (s messages) Recall(ctx context.Context, op *store.RecallOp) error {

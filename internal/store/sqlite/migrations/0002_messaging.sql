@@ -44,4 +44,3 @@ CREATE TABLE items (
 	UNIQUE (conv_id, seq)
 );
 CREATE UNIQUE INDEX items_client_msg_id ON items (app_id, from_user, client_msg_id) WHERE client_msg_id <> '';
-CREATE INDEX items_conv_created ON items (conv_id, created);
