@@ -359,7 +359,8 @@ func requireUser(p *tenant.Principal) error {
 	return nil
 }
 
-// view returns the caller's view of a conversation given on the wire.
+// view returns the caller's state in a conversation given on the wire
+// (without the unread count, which no caller of view needs).
 func (s *Service) view(ctx context.Context, p *tenant.Principal, convID string) (*store.ConvView, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
@@ -368,7 +369,7 @@ func (s *Service) view(ctx context.Context, p *tenant.Principal, convID string) 
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.st.Conversations().View(ctx, id, p.UserID)
+	v, err := s.st.Conversations().State(ctx, id, p.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && v.Conv.AppID != p.App.ID) {
 		return nil, errs.New(protocol.ErrConversationNotFound, "no conversation %s for %s", convID, p.Username)
 	}

@@ -144,6 +144,9 @@ type ConversationStore interface {
 	Find(ctx context.Context, appID int64, kind string, userA, userB int64) (*Conversation, error)
 	// View returns one member's view; ErrNotFound if the user is not a member.
 	View(ctx context.Context, convID, userID int64) (*ConvView, error)
+	// State is View without counting unread (Unread is 0): cheaper, for
+	// calls that need only membership and watermarks.
+	State(ctx context.Context, convID, userID int64) (*ConvView, error)
 	// Changed returns the user's views with Version > since, by Version.
 	Changed(ctx context.Context, appID, userID, since int64, limit int) ([]ConvView, error)
 	// List returns the user's views that are not cleared (last_seq >

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"github.com/parleyim/parley/internal/store"
 )
@@ -25,13 +26,19 @@ func (db *DB) Conversations() store.ConversationStore { return conversations{db}
 // unread is counted from the stream, so a message touches no member row.
 const viewStamp = `CASE WHEN m.version > c.last_item_id THEN m.version ELSE c.last_item_id END`
 
+const unreadCount = `(SELECT COUNT(*) FROM items i WHERE i.conv_id = m.conv_id AND i.seq > m.read_seq AND i.kind = 'msg'
+		AND i.from_user <> m.user_id AND i.recalled = FALSE)`
+
 const viewSelect = `SELECT m.conv_id, m.user_id, m.read_seq, m.delivered_seq, m.cleared_seq,
-	(SELECT COUNT(*) FROM items i WHERE i.conv_id = m.conv_id AND i.seq > m.read_seq AND i.kind = 'msg'
-		AND i.from_user <> m.user_id AND i.recalled = FALSE), m.pinned,
+	` + unreadCount + `, m.pinned,
 	` + viewStamp + `, m.updated, c.id, c.app_id, c.kind, c.user_a, c.user_b, c.last_seq, c.last_item_id, c.created, c.updated,
 	COALESCE(p.user_id, 0), COALESCE(p.read_seq, 0), COALESCE(p.delivered_seq, 0)
 	FROM conversation_members m JOIN conversations c ON c.id = m.conv_id
 	LEFT JOIN conversation_members p ON p.conv_id = m.conv_id AND p.user_id <> m.user_id AND c.kind = 'chat' `
+
+// stateSelect is viewSelect without the unread count, for calls that only
+// need membership and watermarks (pull, history, receipts).
+var stateSelect = strings.Replace(viewSelect, unreadCount, "0", 1)
 
 func scanView(row interface{ Scan(...any) error }) (*store.ConvView, error) {
 	var v store.ConvView
@@ -76,6 +83,11 @@ func (s conversations) Find(ctx context.Context, appID int64, kind string, userA
 
 func (s conversations) View(ctx context.Context, convID, userID int64) (*store.ConvView, error) {
 	v, err := scanView(s.db.readRow(ctx, (viewSelect + `WHERE m.conv_id = ? AND m.user_id = ?`), convID, userID))
+	return v, s.db.classify(err)
+}
+
+func (s conversations) State(ctx context.Context, convID, userID int64) (*store.ConvView, error) {
+	v, err := scanView(s.db.readRow(ctx, stateSelect+`WHERE m.conv_id = ? AND m.user_id = ?`, convID, userID))
 	return v, s.db.classify(err)
 }
 

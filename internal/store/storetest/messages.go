@@ -85,6 +85,12 @@ func testAppendAndRead(t *testing.T, s store.Store) {
 	}
 	_, err = s.Conversations().View(ctx, c.ID, 3)
 	mustNotFound(t, err)
+	st, err := s.Conversations().State(ctx, c.ID, 2)
+	if err != nil || st.Unread != 0 || st.Conv.LastSeq != 2 || st.PeerID != 1 {
+		t.Fatalf("state: %v %+v", err, st)
+	}
+	_, err = s.Conversations().State(ctx, c.ID, 3)
+	mustNotFound(t, err)
 }
 
 func testAppendIdempotent(t *testing.T, s store.Store) {
