@@ -192,7 +192,7 @@ func (s *Service) Verify(ctx context.Context, app *tenant.App, tok string) (*ten
 		return nil, errBadToken
 	}
 	if p.Kind == auth.KindApp {
-		return &tenant.Principal{App: app, Admin: true}, nil
+		return &tenant.Principal{App: app, Admin: true, ExpiresAt: p.ExpiresAt}, nil
 	}
 	u, err := s.st.Users().GetByID(ctx, app.ID, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -204,5 +204,5 @@ func (s *Service) Verify(ctx context.Context, app *tenant.App, tok string) (*ten
 	if !u.Activated || u.TokenEpoch != p.Epoch {
 		return nil, errBadToken
 	}
-	return &tenant.Principal{App: app, UserID: u.ID, Username: u.Username}, nil
+	return &tenant.Principal{App: app, UserID: u.ID, Username: u.Username, ExpiresAt: p.ExpiresAt}, nil
 }

@@ -127,6 +127,9 @@ type Principal struct {
 	Username string
 	// Resource is the device a user acts from (WebSocket sessions).
 	Resource string
+	// ExpiresAt is when the presented token expires (Unix seconds; 0 =
+	// never). Long-lived sessions end then.
+	ExpiresAt int64
 }
 
 // Anonymous reports whether no token was presented.

@@ -137,6 +137,7 @@ type session struct {
 	done      bool // the connection is closed
 
 	badFrames int
+	expiry    *time.Timer // ends the session when its token expires
 }
 
 var resourceRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
@@ -157,6 +158,9 @@ func (s *session) start() bool {
 func (s *session) readLoop() {
 	g := s.g
 	defer func() {
+		if s.expiry != nil {
+			s.expiry.Stop()
+		}
 		g.Hub.unregister(s)
 		g.Hub.metrics.WSConnections.Dec()
 	}()
@@ -315,6 +319,11 @@ func (s *session) authenticate() bool {
 	if refused {
 		return fail(protocol.CloseTooMany, req.ID, errs.New(protocol.ErrTooManyDevices,
 			"%d devices are online already, the app's limit", app.Settings.Devices()))
+	}
+	if p.ExpiresAt > 0 {
+		s.expiry = time.AfterFunc(time.Until(time.Unix(p.ExpiresAt, 0)), func() {
+			s.shutdown(protocol.CloseAuthFailed, "token expired: get a new token and reconnect", notify)
+		})
 	}
 	ok, _ := json.Marshal(protocol.AuthOK{T: protocol.FrameAuthOK, ID: req.ID, User: p.Username, Resource: p.Resource,
 		ServerTime: time.Now().UnixMilli(), Heartbeat: int(g.Cfg.Heartbeat.D() / time.Second), Version: protocol.Version})

@@ -422,3 +422,17 @@ func TestWS_SlowConsumer(t *testing.T) {
 		t.Fatalf("close %d, want 4008", code)
 	}
 }
+
+func TestWS_TokenExpiryEndsSession(t *testing.T) {
+	e := setup(t, tenant.Settings{}, "alice")
+	r := e.s.Do(t, "POST", "/acme/chat/token", "", map[string]any{"grant_type": "password", "username": "alice", "password": "pw", "ttl": 2})
+	c := e.dial(t)
+	c.send(map[string]any{"t": "auth", "token": r.Str("access_token"), "resource": "r1"})
+	c.next("auth_ok")
+	if k := c.next("kicked"); k["code"] != float64(protocol.CloseAuthFailed) {
+		t.Fatalf("kicked: %v", k)
+	}
+	if code := c.closed(); code != protocol.CloseAuthFailed {
+		t.Fatalf("close %d, want 4001", code)
+	}
+}
