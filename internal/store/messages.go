@@ -155,14 +155,13 @@ type ConversationStore interface {
 	// MarkDelivered raises delivered_seq to seq (never lowers it; capped at
 	// last_seq). It reports whether anything changed.
 	MarkDelivered(ctx context.Context, convID, userID, seq int64) (bool, error)
-	// MarkRead raises read_seq (and delivered_seq) to seq, capped at
-	// last_seq, recounts unread, and stamps version on the reader and the
-	// peer. It returns the reader's new view and whether anything changed.
+	// MarkRead raises read_seq (and delivered_seq) to seq (the caller caps
+	// it at last_seq) and stamps version on the reader and the peer. It returns the reader's new view and whether anything changed.
 	MarkRead(ctx context.Context, convID, userID, seq, version int64) (*ConvView, bool, error)
 	// SetPinned pins or unpins the conversation for the user.
 	SetPinned(ctx context.Context, convID, userID int64, pinned bool, version int64) (*ConvView, error)
 	// Clear hides everything so far for the user (cleared_seq = read_seq =
-	// last_seq, unread 0).
+	// delivered_seq = last_seq, so nothing is unread).
 	Clear(ctx context.Context, convID, userID, version int64) (*ConvView, error)
 	// Undelivered counts incoming messages above the user's delivered_seq,
 	// over all conversations.

@@ -165,7 +165,7 @@ func (s conversations) Clear(ctx context.Context, convID, userID, version int64)
 		cleared_seq = (SELECT last_seq FROM conversations WHERE id = ?),
 		read_seq = (SELECT last_seq FROM conversations WHERE id = ?),
 		delivered_seq = (SELECT last_seq FROM conversations WHERE id = ?),
-		unread = 0, version = ? WHERE conv_id = ? AND user_id = ?`, convID, convID, convID, version, convID, userID)
+		version = ? WHERE conv_id = ? AND user_id = ?`, convID, convID, convID, version, convID, userID)
 }
 
 func (s conversations) Undelivered(ctx context.Context, appID, userID int64) (int64, error) {

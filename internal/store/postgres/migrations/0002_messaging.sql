@@ -18,7 +18,6 @@ CREATE TABLE conversation_members (
 	read_seq      BIGINT NOT NULL DEFAULT 0,
 	delivered_seq BIGINT NOT NULL DEFAULT 0,
 	cleared_seq   BIGINT NOT NULL DEFAULT 0,
-	unread        BIGINT NOT NULL DEFAULT 0,
 	pinned        BOOLEAN NOT NULL DEFAULT FALSE,
 	version       BIGINT NOT NULL,
 	updated       BIGINT NOT NULL,

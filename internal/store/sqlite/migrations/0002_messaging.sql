@@ -18,7 +18,6 @@ CREATE TABLE conversation_members (
 	read_seq      INTEGER NOT NULL DEFAULT 0,
 	delivered_seq INTEGER NOT NULL DEFAULT 0,
 	cleared_seq   INTEGER NOT NULL DEFAULT 0,
-	unread        INTEGER NOT NULL DEFAULT 0,
 	pinned        BOOLEAN NOT NULL DEFAULT FALSE,
 	version       INTEGER NOT NULL,
 	updated       INTEGER NOT NULL,
