@@ -152,8 +152,8 @@ type ConversationStore interface {
 	// List returns the user's views that are not cleared (last_seq >
 	// cleared_seq): pinned first, then most recently updated; offset paging.
 	List(ctx context.Context, appID, userID int64, offset, limit int) ([]ConvView, error)
-	// MarkDelivered raises delivered_seq to seq (never lowers it; capped at
-	// last_seq). It reports whether anything changed.
+	// MarkDelivered raises delivered_seq to seq (never lowers it; the caller
+	// caps seq at last_seq). It reports whether anything changed.
 	MarkDelivered(ctx context.Context, convID, userID, seq int64) (bool, error)
 	// MarkRead raises read_seq (and delivered_seq) to seq (the caller caps
 	// it at last_seq) and stamps version on the reader and the peer. It returns the reader's new view and whether anything changed.
