@@ -97,10 +97,6 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Writer and Reader expose the pools to backend-specific code and tests.
-func (db *DB) Writer() *sql.DB { return db.w }
-func (db *DB) Reader() *sql.DB { return db.r }
-
 // rebind turns '?' placeholders into $n for numbered dialects. Queries never
 // contain a literal '?', so a plain scan is enough.
 func (db *DB) rebind(q string) string {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/store"
-	"github.com/parleyim/parley/internal/users"
 	"github.com/parleyim/parley/protocol"
 )
 
@@ -181,5 +180,3 @@ func queryInt(c *call, name string) (int, error) {
 	}
 	return n, nil
 }
-
-func normalize(name string) (string, error) { return users.NormalizeUsername(name) }

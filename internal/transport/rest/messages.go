@@ -6,6 +6,7 @@ import (
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/users"
 	"github.com/parleyim/parley/protocol"
 )
 
@@ -341,7 +342,7 @@ func (s *Server) userChannels(c *call) (any, error) {
 
 func (s *Server) selfOrAdminUser(c *call) (string, error) {
 	name := c.r.PathValue("username")
-	canon, err := normalize(name)
+	canon, err := users.NormalizeUsername(name)
 	if err != nil {
 		return "", err
 	}

@@ -7,7 +7,6 @@ package ws
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"sync"
 
 	"github.com/parleyim/parley/internal/bus"
@@ -159,5 +158,3 @@ func (h *Hub) Devices(_ context.Context, appID, userID int64) ([]presence.Device
 	}
 	return out, nil
 }
-
-func codeLabel(code int) string { return strconv.Itoa(code) }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 
@@ -476,7 +477,7 @@ func (s *session) shutdown(code int, reason string, mode closeMode) {
 	}
 	s.mu.Unlock()
 	if code != protocol.CloseNormal {
-		s.g.Hub.metrics.WSCloses.WithLabelValues(codeLabel(code)).Inc()
+		s.g.Hub.metrics.WSCloses.WithLabelValues(strconv.Itoa(code)).Inc()
 	}
 }
 
