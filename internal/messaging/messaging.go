@@ -201,69 +201,118 @@ type copyTo struct {
 }
 
 func (s *Service) send(ctx context.Context, app *tenant.App, fromID int64, fromName string, cp copyTo, to []string, req SendRequest) ([]Result, error) {
-	body, ext, err := validate(app, &req)
+	results, ops, err := s.prepare(ctx, app, fromID, fromName, cp, to, req)
 	if err != nil {
 		return nil, err
 	}
+	if len(ops) > 0 {
+		batch := make([]*store.AppendOp, len(ops))
+		for k, op := range ops {
+			batch[k] = &op.AppendOp
+		}
+		if err := s.st.Messages().Append(ctx, batch); err != nil {
+			return nil, err
+		}
+	}
+	for _, op := range ops {
+		r := &results[op.i]
+		r.Ack, r.Err = s.ackOf(&op.AppendOp) // published by OnCommit (duplicates were delivered the first time)
+	}
+	return results, nil
+}
+
+// SendAsync is Send for transports that pipeline requests: it validates the
+// message, queues it for storage and returns. reply is called exactly once
+// with the outcome: at once for a rejected or online-only message, else
+// after the commit, on the store's announcer goroutine (so it must not
+// block). Messages that one caller sends with SendAsync one after another to
+// the same peer are stored in that order.
+func (s *Service) SendAsync(ctx context.Context, p *tenant.Principal, req SendRequest, reply func(*protocol.Ack, error)) {
+	if p.Anonymous() || p.Admin {
+		reply(nil, errs.New(protocol.ErrForbidden, "send needs a user token"))
+		return
+	}
+	results, ops, err := s.prepare(ctx, p.App, p.UserID, p.Username, copyTo{devices: true, skip: p.Resource}, []string{req.To}, req)
+	if err != nil {
+		reply(nil, err)
+		return
+	}
+	if len(ops) == 0 {
+		reply(results[0].Ack, results[0].Err)
+		return
+	}
+	if err := s.st.Messages().Submit(ctx, &ops[0].AppendOp, func(op *store.AppendOp) { reply(s.ackOf(op)) }); err != nil {
+		reply(nil, err)
+	}
+}
+
+// pendingOp is an op to store for results[i].
+type pendingOp struct {
+	store.AppendOp
+	i int
+}
+
+// prepare validates a send and resolves its recipients: results holds the
+// outcome of recipients settled already (rejected, or online-only), ops the
+// messages to store.
+func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fromName string, cp copyTo, to []string,
+	req SendRequest) ([]Result, []*pendingOp, error) {
+	body, ext, err := validate(app, &req)
+	if err != nil {
+		return nil, nil, err
+	}
 	results := make([]Result, len(to))
-	var ops []*store.AppendOp
-	var opIdx []int
+	var ops []*pendingOp
 	for i, name := range to {
 		results[i].To = name
-		u, err := s.users.Lookup(ctx, app, name)
+		uid, uname, err := s.users.Resolve(ctx, app, name)
 		if err != nil {
 			results[i].Err = err
 			continue
 		}
-		if u.ID == fromID {
+		if uid == fromID {
 			results[i].Err = errs.New(protocol.ErrIllegalArgument, "cannot send a message to yourself")
 			continue
 		}
-		s.remember(u.ID, u.Username)
+		s.remember(uid, uname)
 		now := s.now().UnixMilli()
-		it := store.Item{ID: s.ids.Next(), AppID: app.ID, Kind: store.ItemMsg, From: fromID, To: u.ID, Type: req.Type,
+		it := store.Item{ID: s.ids.Next(), AppID: app.ID, Kind: store.ItemMsg, From: fromID, To: uid, Type: req.Type,
 			Body: body, Ext: ext, ClientMsgID: req.ClientMsgID, Created: now}
 		if req.RouteOnline {
 			// Not stored: hand it to online devices only.
-			item := s.wireItem(&it, fromName, u.Username)
+			item := s.wireItem(&it, fromName, uname)
 			item.Online = true
 			frame := encodeItem(item)
-			s.publish(ctx, app.ID, u.ID, "", frame)
+			s.publish(ctx, app.ID, uid, "", frame)
 			if cp.devices {
 				s.publish(ctx, app.ID, fromID, cp.skip, frame)
 			}
 			results[i].Ack = &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10), TS: now}
 			continue
 		}
-		target := u.Username
-		ops = append(ops, &store.AppendOp{Item: it, OnCommit: func(op *store.AppendOp) {
+		target := uname
+		ops = append(ops, &pendingOp{i: i, AppendOp: store.AppendOp{Item: it, OnCommit: func(op *store.AppendOp) {
 			// Announce in commit order, so live pushes arrive in seq order.
+			// The sender's context may be over: the message is stored.
 			frame := encodeItem(s.wireItem(&op.Item, fromName, target))
-			s.publish(ctx, app.ID, op.Item.To, "", frame)
+			s.publish(context.Background(), app.ID, op.Item.To, "", frame)
 			if cp.devices {
-				s.publish(ctx, app.ID, fromID, cp.skip, frame)
+				s.publish(context.Background(), app.ID, fromID, cp.skip, frame)
 			}
-		}})
-		opIdx = append(opIdx, i)
+		}}})
 	}
-	if len(ops) > 0 {
-		if err := s.st.Messages().Append(ctx, ops); err != nil {
-			return nil, err
-		}
+	return results, ops, nil
+}
+
+// ackOf is the answer to a stored (or failed) op.
+func (s *Service) ackOf(op *store.AppendOp) (*protocol.Ack, error) {
+	if op.Err != nil {
+		s.log.Error("append message", "err", op.Err)
+		return nil, op.Err
 	}
-	for k, op := range ops {
-		i := opIdx[k]
-		if op.Err != nil {
-			s.log.Error("append message", "err", op.Err)
-			results[i].Err = op.Err
-			continue
-		}
-		it := &op.Item
-		ack := &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10),
-			ConvID: strconv.FormatInt(it.ConvID, 10), Seq: it.Seq, TS: it.Created, Duplicate: op.Duplicate}
-		results[i].Ack = ack // published by OnCommit (duplicates were delivered the first time)
-	}
-	return results, nil
+	it := &op.Item
+	return &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10),
+		ConvID: strconv.FormatInt(it.ConvID, 10), Seq: it.Seq, TS: it.Created, Duplicate: op.Duplicate}, nil
 }
 
 // publish hands a frame to the bus for one user's devices. Failures are

@@ -81,10 +81,9 @@ type AppendOp struct {
 	// OnCommit, if set, is called once the op is committed (not for
 	// duplicates or failures), on the store's single announcer goroutine,
 	// possibly after Append has returned. It must not block (publish and
-	// return). With one writer (SQLite) calls come in commit order, so one
-	// conversation's items are announced in seq order; with several
-	// (PostgreSQL) two batches may announce out of order, which clients
-	// repair by pulling the gap.
+	// return). One conversation's items are announced in seq order: all of
+	// a conversation's messages go through the same writer, whose commits
+	// are announced in order.
 	OnCommit func(op *AppendOp)
 }
 
@@ -122,6 +121,13 @@ type MessageStore interface {
 	// as a whole (nothing stored). An op's item is committed before Append
 	// returns.
 	Append(ctx context.Context, ops []*AppendOp) error
+	// Submit queues one op, as Append would store it, and returns once it
+	// is queued; done is then called exactly once, after OnCommit, with
+	// op's outcome (op.Err, op.Duplicate) set. It must not block. Ops that
+	// one caller submits one after another into the same conversation are
+	// stored in that order, so a connection can pipeline its sends. An
+	// error return means the op was not queued (done is not called).
+	Submit(ctx context.Context, op *AppendOp, done func(*AppendOp)) error
 	// Item returns one item of the app.
 	Item(ctx context.Context, appID, id int64) (*Item, error)
 	// Items returns up to limit items with seq > afterSeq, in seq order.

@@ -38,6 +38,7 @@ type Service struct {
 	st     store.Store
 	hasher *auth.Hasher
 	now    func() time.Time
+	cache  resolveCache
 
 	// OnRevoke, if set, runs after a user is deactivated or deleted (the
 	// composition root closes the user's connections).
@@ -323,6 +324,7 @@ func (s *Service) Delete(ctx context.Context, p *tenant.Principal, username stri
 		return nil, notFound(name)
 	}
 	if err == nil {
+		s.forget(p.App.ID, u.Username)
 		s.revoked(ctx, p.App.ID, u.ID)
 	}
 	return u, err
@@ -340,6 +342,7 @@ func (s *Service) DeleteOldest(ctx context.Context, p *tenant.Principal, limit i
 		return nil, err
 	}
 	for _, u := range list {
+		s.forget(p.App.ID, u.Username)
 		s.revoked(ctx, p.App.ID, u.ID)
 	}
 	page := &Page{Users: list}

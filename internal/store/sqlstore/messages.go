@@ -170,43 +170,58 @@ func (t txq) appendOne(op *store.AppendOp) error {
 }
 
 func (s messages) Append(ctx context.Context, ops []*store.AppendOp) error {
-	// One group-commit request per op: ops from concurrent callers share
-	// transactions, and a failing op is isolated by the writer's retry.
+	// One group-commit request per op: they share transactions with other
+	// callers' ops, and a failing op is isolated by the writer's retry.
 	var wg sync.WaitGroup
+	var queueErr error
 	for _, op := range ops {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			input := op.Item
-			var after func()
-			if op.OnCommit != nil {
-				after = func() {
-					if !op.Duplicate {
-						op.OnCommit(op)
-					}
-				}
-			}
-			var key int64 // lock order: the conversation, once known
-			a, b := pair(input.From, input.To)
-			if v, ok := s.db.convIDs.Load(convKey{input.AppID, a, b}); ok {
-				key = v.(int64)
-			}
-			op.Err = s.db.writeThen(ctx, key, func(ctx context.Context, tx *sql.Tx) error {
-				op.Item = input // a rerun starts from the caller's input
-				return txq{ctx, s.db, tx}.appendOne(op)
-			}, after)
-			if op.Err == nil {
-				s.db.convIDs.Store(convKey{op.Item.AppID, a, b}, op.Item.ConvID)
-			}
-		}()
+		if err := s.Submit(ctx, op, func(*store.AppendOp) { wg.Done() }); err != nil {
+			wg.Done()
+			op.Err, queueErr = err, err
+		}
 	}
 	wg.Wait()
 	for _, op := range ops {
-		if op.Err == nil || !errors.Is(op.Err, errClosed) {
+		if op.Err == nil || !errors.Is(op.Err, queueErr) {
 			return nil
 		}
 	}
-	return errClosed
+	return queueErr
+}
+
+// route sends all messages of one 1:1 conversation to the same writer, so
+// they commit (and are announced) in submission order.
+func route(appID, a, b int64) uint64 {
+	h := uint64(appID)*0x9E3779B97F4A7C15 ^ uint64(a)*0xBF58476D1CE4E5B9 ^ uint64(b)*0x94D049BB133111EB
+	return h ^ h>>31
+}
+
+func (s messages) Submit(ctx context.Context, op *store.AppendOp, done func(*store.AppendOp)) error {
+	input := op.Item
+	a, b := pair(input.From, input.To)
+	var key int64 // lock order: the conversation, once known
+	if v, ok := s.db.convIDs.Load(convKey{input.AppID, a, b}); ok {
+		key = v.(int64)
+	}
+	var after func()
+	if op.OnCommit != nil {
+		after = func() {
+			if !op.Duplicate {
+				op.OnCommit(op)
+			}
+		}
+	}
+	return s.db.submit(ctx, route(input.AppID, a, b), key, func(ctx context.Context, tx *sql.Tx) error {
+		op.Item = input // a rerun starts from the caller's input
+		return txq{ctx, s.db, tx}.appendOne(op)
+	}, after, func(err error) {
+		op.Err = err
+		if err == nil {
+			s.db.convIDs.Store(convKey{op.Item.AppID, a, b}, op.Item.ConvID)
+		}
+		done(op)
+	})
 }
 
 func (s messages) Item(ctx context.Context, appID, id int64) (*store.Item, error) {

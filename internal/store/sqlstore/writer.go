@@ -12,14 +12,25 @@ import (
 	"github.com/parleyim/parley/internal/store"
 )
 
-// Group commit. Hot writes (messages, receipts) go through write(): worker
-// goroutines take whatever requests are waiting (up to maxBatch) and run them
-// in one transaction, so one commit (one fsync on SQLite) covers many
-// messages under load, while a lone request still commits at once. If the
-// batch fails, each request is retried alone so one bad request cannot fail
-// the others, and each caller gets its own outcome.
+// Group commit. Hot writes (messages, receipts) go through submit(): each
+// request is routed to one writer goroutine by its route key; a writer takes
+// whatever requests are queued (up to maxBatch) and runs them in one
+// transaction, so one commit (one fsync on SQLite) covers many writes under
+// load, while a lone request still commits at once. If the batch fails,
+// each request is retried alone so one bad request cannot fail the others,
+// and each caller gets its own outcome.
+//
+// Order: requests with the same route key go to the same writer's FIFO
+// queue, so they commit in submission order. Callers that need an order (one
+// conversation's messages, pipelined by one connection) give them the same
+// route. Completions run on one announcer goroutine, in commit order.
 
-const maxBatch = 256
+const (
+	maxBatch = 512
+	// queueLen is each writer's queue: submitters block (backpressure) when
+	// it is full.
+	queueLen = 2048
+)
 
 var errClosed = errors.New("store: closed")
 
@@ -33,25 +44,29 @@ type writeReq struct {
 	// after runs once the request's transaction has committed, in commit
 	// order, on the announcer goroutine.
 	after func()
-	done  chan error
+	// done receives the outcome, on the announcer goroutine, after after.
+	// It must not block.
+	done func(error)
 }
 
 type writers struct {
-	ch   chan *writeReq
-	quit chan struct{}
-	wg   sync.WaitGroup
-	// announce carries post-commit hooks, in commit order, to one goroutine,
-	// so encoding and publishing do not take the writers' time.
+	mu     sync.RWMutex // held for reading while queueing; closing takes it
+	closed bool
+	queues []chan *writeReq
+	wg     sync.WaitGroup
+	// announce carries completions, in commit order, to one goroutine, so
+	// encoding, publishing and answering do not take the writers' time.
 	announce     chan func()
 	announceDone chan struct{}
 }
 
 func (db *DB) startWriters(n int) {
-	db.wr = &writers{ch: make(chan *writeReq), quit: make(chan struct{}),
-		announce: make(chan func(), 4096), announceDone: make(chan struct{})}
+	db.wr = &writers{announce: make(chan func(), 4096), announceDone: make(chan struct{})}
 	for range n {
+		q := make(chan *writeReq, queueLen)
+		db.wr.queues = append(db.wr.queues, q)
 		db.wr.wg.Add(1)
-		go db.writeLoop()
+		go db.writeLoop(q)
 	}
 	go func() {
 		defer close(db.wr.announceDone)
@@ -61,50 +76,81 @@ func (db *DB) startWriters(n int) {
 	}()
 }
 
+// stopWriters stops taking requests, lets the writers commit what is
+// queued, and waits for every completion to run.
 func (db *DB) stopWriters() {
-	if db.wr != nil {
-		close(db.wr.quit)
-		db.wr.wg.Wait()
-		close(db.wr.announce)
-		<-db.wr.announceDone
+	if db.wr == nil {
+		return
+	}
+	db.wr.mu.Lock()
+	if db.wr.closed {
+		db.wr.mu.Unlock()
+		return
+	}
+	db.wr.closed = true
+	for _, q := range db.wr.queues {
+		close(q)
+	}
+	db.wr.mu.Unlock()
+	db.wr.wg.Wait()
+	close(db.wr.announce)
+	<-db.wr.announceDone
+}
+
+// submit queues fn for the writer chosen by route and returns once it is
+// queued (nil) or could not be (the store is closed, or ctx ended while the
+// queue was full). Once queued, done will be called exactly once. fn may run
+// twice (alone, after a failed batch), so it must set its outputs afresh on
+// every run.
+func (db *DB) submit(ctx context.Context, route uint64, key int64, fn func(ctx context.Context, tx *sql.Tx) error,
+	after func(), done func(error)) error {
+	db.wr.mu.RLock()
+	defer db.wr.mu.RUnlock()
+	if db.wr.closed {
+		return errClosed
+	}
+	r := &writeReq{key: key, fn: fn, after: after, done: done}
+	q := db.wr.queues[route%uint64(len(db.wr.queues))]
+	select {
+	case q <- r:
+		return nil
+	default:
+	}
+	select {
+	case q <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
 // write runs fn in a (possibly shared) write transaction and returns once it
-// is committed or failed. fn may run twice (alone, after a failed batch), so
-// it must set its outputs afresh on every run.
+// is committed or failed. Writes on one conversation pass its ID as key.
 func (db *DB) write(ctx context.Context, key int64, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return db.writeThen(ctx, key, fn, nil)
-}
-
-// writeThen is write with a hook that runs right after the commit.
-func (db *DB) writeThen(ctx context.Context, key int64, fn func(ctx context.Context, tx *sql.Tx) error, after func()) error {
-	r := &writeReq{key: key, fn: fn, after: after, done: make(chan error, 1)}
-	select {
-	case db.wr.ch <- r:
-	case <-db.wr.quit:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	ch := make(chan error, 1)
+	if err := db.submit(ctx, uint64(key), key, fn, nil, func(err error) { ch <- err }); err != nil {
+		return err
 	}
-	// Taken by a worker: it will answer, and the write may commit, so wait.
-	return <-r.done
+	// Queued: it will be answered, and it may commit, so wait.
+	return <-ch
 }
 
-func (db *DB) writeLoop() {
+func (db *DB) writeLoop(q chan *writeReq) {
 	defer db.wr.wg.Done()
 	batch := make([]*writeReq, 0, maxBatch)
 	for {
-		select {
-		case <-db.wr.quit:
+		r, ok := <-q
+		if !ok {
 			return
-		case r := <-db.wr.ch:
-			batch = append(batch[:0], r)
 		}
+		batch = append(batch[:0], r)
 	drain:
 		for len(batch) < maxBatch {
 			select {
-			case r := <-db.wr.ch:
+			case r, ok := <-q:
+				if !ok {
+					break drain
+				}
 				batch = append(batch, r)
 			default:
 				break drain
@@ -112,6 +158,22 @@ func (db *DB) writeLoop() {
 		}
 		sort.SliceStable(batch, func(i, j int) bool { return batch[i].key < batch[j].key })
 		db.runBatch(batch)
+	}
+}
+
+// complete hands a request's outcome to the announcer.
+func (db *DB) complete(r *writeReq, err error) {
+	after, done := r.after, r.done
+	if err != nil {
+		after = nil
+	}
+	db.wr.announce <- func() {
+		if after != nil {
+			after()
+		}
+		if done != nil {
+			done(err)
+		}
 	}
 }
 
@@ -124,15 +186,12 @@ func (db *DB) runBatch(batch []*writeReq) {
 	}
 	if err == nil {
 		for _, r := range batch {
-			if r.after != nil {
-				db.wr.announce <- r.after
-			}
-			r.done <- nil
+			db.complete(r, nil)
 		}
 		return
 	}
 	for _, r := range batch {
-		r.done <- db.runAlone(ctx, r)
+		db.complete(r, db.runAlone(ctx, r))
 	}
 }
 
@@ -144,9 +203,6 @@ func (db *DB) runAlone(ctx context.Context, r *writeReq) error {
 	err := db.classify(db.runTx(ctx, []*writeReq{r}))
 	if errors.Is(err, store.ErrConflict) {
 		err = db.classify(db.runTx(ctx, []*writeReq{r}))
-	}
-	if err == nil && r.after != nil {
-		db.wr.announce <- r.after
 	}
 	return err
 }

@@ -43,6 +43,10 @@ type Gateway struct {
 // maxBadFrames closes a connection that keeps sending garbage.
 const maxBadFrames = 20
 
+// MaxPipelinedSends is how many sends one connection may have waiting for
+// their acks; the next send is read once one is acked (docs/protocol.md).
+const MaxPipelinedSends = 64
+
 // Init prepares the gateway; call once before serving.
 func (g *Gateway) Init() {
 	g.all = map[*session]struct{}{}
@@ -65,7 +69,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	s := &session{g: g, conn: conn, maxQueue: g.Cfg.SendQueue}
+	s := &session{g: g, conn: conn, maxQueue: g.Cfg.SendQueue, sendSlots: make(chan struct{}, MaxPipelinedSends)}
 	g.allMu.Lock()
 	if g.closing {
 		g.allMu.Unlock()
@@ -139,6 +143,11 @@ type session struct {
 
 	badFrames int
 	expiry    *time.Timer // ends the session when its token expires
+
+	// Pipelined sends: a slot per send waiting for its ack, and a count that
+	// other requests wait on, so their replies follow earlier sends' acks.
+	sendSlots chan struct{}
+	sending   sync.WaitGroup
 }
 
 var resourceRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
@@ -188,8 +197,33 @@ func (s *session) readLoop() {
 			continue
 		}
 		g.Hub.metrics.WSFramesIn.WithLabelValues(req.T).Inc()
+		if req.T == protocol.FrameSend {
+			s.send(req)
+			continue
+		}
+		s.sending.Wait()
 		s.enqueue(s.handle(req))
 	}
+}
+
+// send starts a pipelined send: its ack is queued when it is stored, while
+// the connection's next frames are read.
+func (s *session) send(req *protocol.Request) {
+	s.sendSlots <- struct{}{}
+	s.sending.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel() // the context covers queueing; the store owns the rest
+	id := req.ID
+	s.g.Messages.SendAsync(ctx, s.p, messaging.SendRequest{To: req.To, ChatType: req.ChatType, Type: req.Type,
+		Body: req.Body, Ext: req.Ext, ClientMsgID: req.ClientMsgID, RouteOnline: req.RouteType == protocol.RouteOnline},
+		func(ack *protocol.Ack, err error) {
+			if ack != nil {
+				ack.ID = id
+			}
+			s.enqueue(s.replyFrame(id, protocol.FrameSend, ack, err))
+			<-s.sendSlots
+			s.sending.Done()
+		})
 }
 
 // readFailed maps a read error to the close the client sees.
@@ -352,14 +386,6 @@ func (s *session) handle(req *protocol.Request) []byte {
 		err = errs.New(protocol.ErrNotAuthenticated, "already authenticated")
 	case protocol.FramePing:
 		reply = protocol.Pong{T: protocol.FramePong, ID: req.ID, TS: time.Now().UnixMilli()}
-	case protocol.FrameSend:
-		var ack *protocol.Ack
-		ack, err = m.Send(ctx, s.p, messaging.SendRequest{To: req.To, ChatType: req.ChatType, Type: req.Type,
-			Body: req.Body, Ext: req.Ext, ClientMsgID: req.ClientMsgID, RouteOnline: req.RouteType == protocol.RouteOnline})
-		if err == nil {
-			ack.ID = req.ID
-			reply = ack
-		}
 	case protocol.FrameSync:
 		var res *protocol.SyncResult
 		if res, err = m.Sync(ctx, s.p, req.Since, req.Latest); err == nil {
@@ -412,13 +438,19 @@ func (s *session) handle(req *protocol.Request) []byte {
 	default:
 		err = errs.New(protocol.ErrUnknownFrame, "unknown frame kind %q", req.T)
 	}
+	return s.replyFrame(req.ID, req.T, reply, err)
+}
+
+// replyFrame encodes a request's reply, or its error: domain errors as they
+// are, anything else as an internal error (logged, not shown).
+func (s *session) replyFrame(id, kind string, reply any, err error) []byte {
 	if err != nil {
 		e, isDomain := errs.As(err)
 		if !isDomain {
-			s.log.Error("request failed", "frame", req.T, "err", err)
+			s.log.Error("request failed", "frame", kind, "err", err)
 			e = errs.New(protocol.ErrInternal, "internal error")
 		}
-		return errorFrame(req.ID, e)
+		return errorFrame(id, e)
 	}
 	b, _ := json.Marshal(reply)
 	return b
