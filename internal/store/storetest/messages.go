@@ -46,6 +46,7 @@ var messageTests = []struct {
 	{"Conversations_SyncAndList", testConversations},
 	{"Conversations_Receipts", testReceipts},
 	{"Messages_OnCommit", testOnCommit},
+	{"Messages_SubmitPipelined", testSubmitPipelined},
 }
 
 func testAppendAndRead(t *testing.T, s store.Store) {
@@ -385,5 +386,103 @@ func testOnCommit(t *testing.T, s store.Store) {
 	}
 	if len(seen) != 100 {
 		t.Fatal("an item was announced twice")
+	}
+}
+
+// testSubmitPipelined: callers queue many ops without waiting (as a
+// connection pipelining its sends does). Each caller's ops into one
+// conversation are stored in submission order, every op is answered once,
+// a conversation's items are announced in seq order, and a retry queued
+// right behind its original is a duplicate.
+func testSubmitPipelined(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	const senders, perSender = 4, 150
+	var mu sync.Mutex
+	announced := map[int64][]int64{} // conv -> seqs in announcement order
+	answered := map[*store.AppendOp]int{}
+	var wg sync.WaitGroup
+	results := make([][]*store.AppendOp, senders)
+	for w := range senders {
+		from := int64(100 + w)
+		go func() {
+			for i := range perSender {
+				to := int64(200 + i%2) // two conversations per sender, interleaved
+				op := msgOp(a.ID, from, to, fmt.Sprintf("p%d-%d", w, i))
+				op.OnCommit = func(op *store.AppendOp) {
+					mu.Lock()
+					announced[op.Item.ConvID] = append(announced[op.Item.ConvID], op.Item.Seq)
+					mu.Unlock()
+				}
+				ops := []*store.AppendOp{op}
+				if i%50 == 7 {
+					ops = append(ops, msgOp(a.ID, from, to, fmt.Sprintf("p%d-%d", w, i))) // an immediate retry
+				}
+				for _, op := range ops {
+					wg.Add(1)
+					err := s.Messages().Submit(ctx, op, func(op *store.AppendOp) {
+						mu.Lock()
+						answered[op]++
+						mu.Unlock()
+						wg.Done()
+					})
+					if err != nil {
+						t.Errorf("submit: %v", err)
+						wg.Done()
+					}
+				}
+				mu.Lock()
+				results[w] = append(results[w], ops...)
+				mu.Unlock()
+			}
+		}()
+	}
+	// Wait until all were submitted (wg.Add happens before each submit).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := 0
+		for _, r := range results {
+			n += len(r)
+		}
+		mu.Unlock()
+		if n >= senders*(perSender+3) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	for w, ops := range results {
+		last := map[int64]int64{}
+		for _, op := range ops {
+			if answered[op] != 1 {
+				t.Fatalf("op answered %d times", answered[op])
+			}
+			if op.Err != nil {
+				t.Fatalf("sender %d: %v", w, op.Err)
+			}
+			c := op.Item.ConvID
+			if op.Duplicate {
+				if op.Item.Seq != last[c] {
+					t.Fatalf("retry got seq %d, original %d", op.Item.Seq, last[c])
+				}
+				continue
+			}
+			if op.Item.Seq <= last[c] {
+				t.Fatalf("sender %d: seq %d after %d in conversation %d: not in submission order", w, op.Item.Seq, last[c], c)
+			}
+			last[c] = op.Item.Seq
+		}
+	}
+	if len(announced) != senders*2 {
+		t.Fatalf("%d conversations announced, want %d", len(announced), senders*2)
+	}
+	for c, seqs := range announced {
+		for i, seq := range seqs {
+			if seq != int64(i+1) {
+				t.Fatalf("conversation %d announced %v: want 1, 2, 3, ... in order", c, seqs[:i+1])
+			}
+		}
 	}
 }

@@ -316,6 +316,23 @@ func testUsersDelete(t *testing.T, s store.Store) {
 	if err := s.Users().Create(ctx, again); err != nil {
 		t.Fatal(err)
 	}
+	// IDs are never reused, not even the newest one's: a new user must not
+	// inherit a deleted user's conversations.
+	newest, err := s.Users().Get(ctx, a.ID, "u0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Users().Delete(ctx, a.ID, "u0"); err != nil {
+		t.Fatal(err)
+	}
+	next := mkUser(a.ID, "u0")
+	next.UUID = "fresher"
+	if err := s.Users().Create(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	if next.ID <= newest.ID {
+		t.Fatalf("new user got ID %d, the deleted newest user had %d", next.ID, newest.ID)
+	}
 }
 
 func testUsersConcurrentCreate(t *testing.T, s store.Store) {

@@ -116,3 +116,34 @@ func TestMessages_REST(t *testing.T) {
 		}
 	})
 }
+
+// TestMessages_DeletedRecipient: recipients are resolved through a cache;
+// deleting a user (and re-creating the name) takes effect at once.
+func TestMessages_DeletedRecipient(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		app := s.App(t, "acme", "chat", tenant.Settings{})
+		admin := s.AppToken(t, app)
+		base := "/acme/chat"
+		for _, u := range []string{"alice", "bob"} {
+			expect(t, s.Do(t, "POST", base+"/users", admin, map[string]string{"username": u, "password": "pw"}), 200, "")
+		}
+		send := func() *servertest.Response {
+			return s.Do(t, "POST", base+"/messages/users", admin, map[string]any{
+				"from": "alice", "to": []string{"bob"}, "type": "txt", "body": map[string]string{"msg": "hi"}})
+		}
+		r := send()
+		if r.Body["data"].(map[string]any)["bob"] == nil {
+			t.Fatalf("first send: %s", r.Raw)
+		}
+		expect(t, s.Do(t, "DELETE", base+"/users/bob", admin, nil), 200, "")
+		if r := send(); !strings.Contains(fmt.Sprint(r.Body["failed"]), "not found") {
+			t.Fatalf("send to a deleted user: %s", r.Raw)
+		}
+		expect(t, s.Do(t, "POST", base+"/users", admin, map[string]string{"username": "bob", "password": "pw"}), 200, "")
+		send()
+		r = s.Do(t, "GET", base+"/users/bob/offline_msg_count", admin, nil)
+		if r.Body["data"].(map[string]any)["bob"] != float64(1) {
+			t.Fatalf("the new bob should have exactly the one message sent after he was created: %s", r.Raw)
+		}
+	})
+}

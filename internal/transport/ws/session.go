@@ -45,6 +45,8 @@ const maxBadFrames = 20
 
 // MaxPipelinedSends is how many sends one connection may have waiting for
 // their acks; the next send is read once one is acked (docs/protocol.md).
+// It is also at most half of ws.send_queue, so a client's own acks cannot
+// overflow its queue.
 const MaxPipelinedSends = 64
 
 // Init prepares the gateway; call once before serving.
@@ -69,7 +71,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	s := &session{g: g, conn: conn, maxQueue: g.Cfg.SendQueue, sendSlots: make(chan struct{}, MaxPipelinedSends)}
+	s := &session{g: g, conn: conn, maxQueue: g.Cfg.SendQueue, sendSlots: make(chan struct{}, min(MaxPipelinedSends, g.Cfg.SendQueue/2))}
 	g.allMu.Lock()
 	if g.closing {
 		g.allMu.Unlock()

@@ -436,3 +436,77 @@ func TestWS_TokenExpiryEndsSession(t *testing.T) {
 		t.Fatalf("close %d, want 4001", code)
 	}
 }
+
+// TestWS_PipelinedSends: a client sends without waiting for acks. Messages
+// are stored in the order sent (per conversation), each send is acked once,
+// an immediate retry is a duplicate, and a later request's reply comes after
+// the acks of the sends before it.
+func TestWS_PipelinedSends(t *testing.T) {
+	e := setup(t, tenant.Settings{}, "alice", "bob", "carol")
+	alice := e.login(t, "alice", "phone")
+	bob := e.login(t, "bob", "phone")
+	const n = 200
+	frames := make(chan map[string]any, 4*n)
+	go func() {
+		for {
+			alice.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, b, err := alice.conn.ReadMessage()
+			if err != nil {
+				close(frames)
+				return
+			}
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			frames <- m
+		}
+	}()
+	for i := range n {
+		to := []string{"bob", "carol"}[i%2]
+		f := text(to, fmt.Sprint("c", i), fmt.Sprint("m", i))
+		f["id"] = fmt.Sprint("s", i)
+		alice.send(f)
+		if i == 10 {
+			f["id"] = "retry"
+			alice.send(f)
+		}
+	}
+	alice.send(map[string]any{"t": "conversations", "id": "list"})
+	acks := map[string]map[string]any{}
+	for f := range frames {
+		if f["t"] == "conversations" || f["id"] == "list" {
+			if len(acks) != n+1 {
+				t.Fatalf("reply to a later request after %d of %d acks", len(acks), n+1)
+			}
+			break
+		}
+		if f["t"] == "error" {
+			t.Fatalf("error frame: %v", f)
+		}
+		if f["t"] == "ack" {
+			if acks[f["id"].(string)] != nil {
+				t.Fatalf("ack %v twice", f["id"])
+			}
+			acks[f["id"].(string)] = f
+		}
+	}
+	if len(acks) != n+1 {
+		t.Fatalf("%d acks, want %d", len(acks), n+1)
+	}
+	if r, o := acks["retry"], acks["s10"]; r["duplicate"] != true || r["msg_id"] != o["msg_id"] {
+		t.Fatalf("retry %v, original %v", r, o)
+	}
+	last := map[any]float64{}
+	for i := range n {
+		a := acks[fmt.Sprint("s", i)]
+		if seq := a["seq"].(float64); seq != last[a["conv_id"]]+1 {
+			t.Fatalf("send %d got seq %v after %v: not in send order", i, seq, last[a["conv_id"]])
+		}
+		last[a["conv_id"]] = a["seq"].(float64)
+	}
+	for i := 0; i < n; i += 2 {
+		it := bob.next("item")["item"].(map[string]any)
+		if body := it["body"].(map[string]any); body["msg"] != fmt.Sprint("m", i) {
+			t.Fatalf("bob got %v, want m%d", body["msg"], i)
+		}
+	}
+}
