@@ -55,11 +55,18 @@ const (
 	ItemRecall = "recall"
 )
 
-// Message types accepted today; the body model is open for more.
+// Message types (docs/protocol.md, "Message types"). The body model is
+// open: fields a type does not define pass through untouched.
 const (
-	MsgText   = "txt"
-	MsgCmd    = "cmd"
-	MsgCustom = "custom"
+	MsgText    = "txt"
+	MsgCmd     = "cmd"
+	MsgCustom  = "custom"
+	MsgImage   = "img"
+	MsgAudio   = "audio"
+	MsgVideo   = "video"
+	MsgFile    = "file"
+	MsgLoc     = "loc"
+	MsgCombine = "combine"
 )
 
 // Receipt kinds.

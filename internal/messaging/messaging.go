@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -48,6 +47,10 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 
+	// Released, if set, is told about files a recall left unreferenced
+	// (internal/files deletes them).
+	Released func(ctx context.Context, fileIDs []int64)
+
 	namesMu sync.RWMutex
 	names   map[int64]string // user ID -> username (immutable per ID)
 }
@@ -71,78 +74,40 @@ type SendRequest struct {
 	SyncDevice bool
 }
 
-var customEventRE = regexp.MustCompile(`^[a-zA-Z0-9\-_/.]{1,32}$`)
-
 // validate checks the type, body and ext of a message and returns the
-// compacted body and ext.
-func validate(app *tenant.App, req *SendRequest) (body, ext []byte, err error) {
+// compacted body and ext, and the UUIDs of uploaded files it references.
+func validate(app *tenant.App, req *SendRequest) (body, ext []byte, files []string, err error) {
 	if req.ChatType != "" && req.ChatType != protocol.ChatTypeChat {
-		return nil, nil, errs.New(protocol.ErrIllegalArgument, "chat_type %q is not supported here; use chat", req.ChatType)
+		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "chat_type %q is not supported here; use chat", req.ChatType)
 	}
 	var fields map[string]json.RawMessage
-	if len(req.Body) == 0 || json.Unmarshal(req.Body, &fields) != nil || fields == nil {
-		return nil, nil, errs.New(protocol.ErrIllegalArgument, "body must be a JSON object")
+	if _, known := bodyFields[req.Type]; known && (len(req.Body) == 0 || json.Unmarshal(req.Body, &fields) != nil || fields == nil) {
+		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "body must be a JSON object")
 	}
-	str := func(key string, required bool) error {
-		raw, ok := fields[key]
-		if !ok {
-			if required {
-				return errs.New(protocol.ErrIllegalArgument, "%s message body needs %s", req.Type, key)
-			}
-			return nil
-		}
-		var v string
-		if json.Unmarshal(raw, &v) != nil {
-			return errs.New(protocol.ErrIllegalArgument, "body.%s must be a string", key)
-		}
-		return nil
-	}
-	switch req.Type {
-	case protocol.MsgText:
-		err = str("msg", true)
-	case protocol.MsgCmd:
-		err = str("action", true)
-	case protocol.MsgCustom:
-		var ev string
-		if raw, ok := fields["customEvent"]; ok {
-			if json.Unmarshal(raw, &ev) != nil || !customEventRE.MatchString(ev) {
-				return nil, nil, errs.New(protocol.ErrIllegalArgument, "body.customEvent must match [a-zA-Z0-9-_/.]{1,32}")
-			}
-		}
-		if raw, ok := fields["customExts"]; ok {
-			var m map[string]string
-			if json.Unmarshal(raw, &m) != nil || len(m) > 16 {
-				return nil, nil, errs.New(protocol.ErrIllegalArgument, "body.customExts must be an object of at most 16 string values")
-			}
-		}
-	case "":
-		return nil, nil, errs.New(protocol.ErrIllegalArgument, "type must be provided")
-	default:
-		return nil, nil, errs.New(protocol.ErrIllegalArgument, "message type %q is not supported; use txt, cmd or custom", req.Type)
-	}
+	files, err = checkBody(app, req.Type, fields)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, req.Body); err != nil {
-		return nil, nil, errs.New(protocol.ErrIllegalArgument, "body is not valid JSON")
+		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "body is not valid JSON")
 	}
 	body = bytes.Clone(buf.Bytes())
 	if len(req.Ext) > 0 && string(req.Ext) != "null" {
 		var m map[string]json.RawMessage
-		if json.Unmarshal(req.Ext, &m) != nil {
-			return nil, nil, errs.New(protocol.ErrIllegalArgument, "ext must be a JSON object")
+		if json.Unmarshal(req.Ext, &m) != nil || m == nil {
+			return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "ext must be a JSON object")
 		}
 		buf.Reset()
 		json.Compact(&buf, req.Ext)
 		ext = bytes.Clone(buf.Bytes())
 	} else if string(req.Ext) == "null" {
-		return nil, nil, errs.New(protocol.ErrIllegalArgument, "ext may not be null")
+		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "ext may not be null")
 	}
 	if limit := app.Settings.MessageBytes(); len(body)+len(ext) > limit {
-		return nil, nil, errs.New(protocol.ErrMessageTooLarge, "body and ext are %d bytes, the limit is %d", len(body)+len(ext), limit)
+		return nil, nil, nil, errs.New(protocol.ErrMessageTooLarge, "body and ext are %d bytes, the limit is %d", len(body)+len(ext), limit)
 	}
-	return body, ext, nil
+	return body, ext, files, nil
 }
 
 // Send sends one 1:1 message as the caller (a user on a device).
@@ -257,7 +222,11 @@ type pendingOp struct {
 // messages to store.
 func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fromName string, cp copyTo, to []string,
 	req SendRequest) ([]Result, []*pendingOp, error) {
-	body, ext, err := validate(app, &req)
+	body, ext, uuids, err := validate(app, &req)
+	if err != nil {
+		return nil, nil, err
+	}
+	fileIDs, err := s.attachments(ctx, app, uuids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -291,7 +260,7 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 			continue
 		}
 		target := uname
-		ops = append(ops, &pendingOp{i: i, AppendOp: store.AppendOp{Item: it, OnCommit: func(op *store.AppendOp) {
+		ops = append(ops, &pendingOp{i: i, AppendOp: store.AppendOp{Item: it, Files: fileIDs, OnCommit: func(op *store.AppendOp) {
 			// Announce in commit order, so live pushes arrive in seq order.
 			// The sender's context may be over: the message is stored.
 			frame := encodeItem(s.wireItem(&op.Item, fromName, target))
@@ -302,6 +271,26 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 		}}})
 	}
 	return results, ops, nil
+}
+
+// attachments resolves the uploads a message body references to file IDs.
+func (s *Service) attachments(ctx context.Context, app *tenant.App, uuids []string) ([]int64, error) {
+	if len(uuids) == 0 {
+		return nil, nil
+	}
+	ids, err := s.st.Files().IDs(ctx, app.ID, uuids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, 0, len(uuids))
+	for _, u := range uuids {
+		id, ok := ids[u]
+		if !ok {
+			return nil, errs.New(protocol.ErrIllegalArgument, "the body names file %s, which is not an upload of this app (upload it to /chatfiles first)", u)
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 // ackOf is the answer to a stored (or failed) op.

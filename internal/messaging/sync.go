@@ -293,6 +293,9 @@ func (s *Service) Recall(ctx context.Context, p *tenant.Principal, msgID string,
 		}
 		return nil, err
 	}
+	if len(op.Files) > 0 && s.Released != nil {
+		s.Released(ctx, op.Files)
+	}
 	w := s.toWire(ctx, &op.Event)
 	frame := encodeItem(w)
 	s.publish(ctx, p.App.ID, op.Event.From, "", frame)

@@ -85,6 +85,8 @@ type AppendOp struct {
 	// a conversation's messages go through the same writer, whose commits
 	// are announced in order.
 	OnCommit func(op *AppendOp)
+	// Files are uploaded files (IDs) the message references.
+	Files []int64
 }
 
 // RecallOp recalls one item. The caller fills AppID, TargetID, RecallID (the
@@ -100,6 +102,8 @@ type RecallOp struct {
 	Created  int64
 	Target   Item
 	Event    Item
+	// Files are the files the target referenced (references removed).
+	Files []int64
 }
 
 // HistoryQuery pages through a conversation's messages (recall events are

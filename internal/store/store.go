@@ -28,6 +28,7 @@ type Store interface {
 	Admins() AdminStore
 	Messages() MessageStore
 	Conversations() ConversationStore
+	Files() FileStore
 	// Ping checks the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Backend names the implementation ("sqlite", "postgres").

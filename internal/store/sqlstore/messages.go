@@ -56,6 +56,8 @@ const (
 	qInsertItem   = `INSERT INTO items (` + itemCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qItemByID     = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND id = ?`
 	qRecallMark   = `UPDATE items SET recalled = ?, body = '', ext = '' WHERE id = ?`
+	qFileRef      = `INSERT INTO file_refs (file_id, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING`
+	qFileUnref    = `DELETE FROM file_refs WHERE item_id = ? RETURNING file_id`
 )
 
 func pair(a, b int64) (int64, int64) {
@@ -163,6 +165,11 @@ func (t txq) appendOne(op *store.AppendOp) error {
 	if _, err := t.exec(qInsertItem, it.ID, it.AppID, it.ConvID, it.Seq, it.Kind, it.From, it.To, it.Type,
 		string(it.Body), string(it.Ext), it.ClientMsgID, int64(0), false, it.Created); err != nil {
 		return err
+	}
+	for _, f := range op.Files {
+		if _, err := t.exec(qFileRef, f, it.ID); err != nil {
+			return err
+		}
 	}
 	// Members' rows are not touched: the conversation's last_item_id is
 	// their change stamp for messages, and unread is counted when read.
@@ -324,6 +331,20 @@ func (s messages) Recall(ctx context.Context, op *store.RecallOp) error {
 			return err
 		}
 		op.Event = ev
-		return nil
+		// The recalled message no longer holds its files.
+		op.Files = op.Files[:0]
+		rows, err := tx.QueryContext(ctx, s.db.rebind(qFileUnref), target.ID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var f int64
+			if err := rows.Scan(&f); err != nil {
+				return err
+			}
+			op.Files = append(op.Files, f)
+		}
+		return rows.Err()
 	})
 }

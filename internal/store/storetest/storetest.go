@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"Users_Delete", testUsersDelete},
 		{"Users_ConcurrentCreate", testUsersConcurrentCreate},
 		{"Admins", testAdmins},
+		{"Files", testFiles},
 	}
 	tests = append(tests, messageTests...)
 	for _, tc := range tests {
