@@ -24,13 +24,13 @@ import (
 
 // Field kinds.
 const (
-	fString = iota // a JSON string
-	fURL           // an http(s) URL string
-	fCount         // a non-negative integer (JSON number)
-	fCoord         // a number or a numeric string
-	fSize          // {"width": n, "height": n}
-	fStringMap     // an object of string values (≤16)
-	fEvent         // a customEvent name
+	fString    = iota // a JSON string
+	fURL              // an http(s) URL string
+	fCount            // a non-negative integer (JSON number)
+	fCoord            // a number or a numeric string
+	fSize             // {"width": n, "height": n}
+	fStringMap        // an object of string values (≤16)
+	fEvent            // a customEvent name
 )
 
 type field struct {
