@@ -19,6 +19,11 @@ var (
 	// ErrTooLarge: the content was longer than the limit given to Put.
 	// Nothing is left stored.
 	ErrTooLarge = errors.New("blob: content larger than the limit")
+	// ErrInvalidKey: the key breaks the rules on Store (every method checks
+	// it before any I/O).
+	ErrInvalidKey = errors.New("blob: invalid key")
+	// ErrRange: Get's offset is beyond the object's size.
+	ErrRange = errors.New("blob: offset beyond the end")
 )
 
 // Info describes a stored object.
@@ -31,18 +36,22 @@ type Info struct {
 
 // Store holds objects by key. Keys are relative slash-separated paths of
 // [A-Za-z0-9._-] segments (no "..", no leading slash); implementations
-// reject others. Implementations are safe for concurrent use.
+// reject others with ErrInvalidKey (see CheckKey). Implementations are safe
+// for concurrent use.
 type Store interface {
 	// Put stores r under key, streaming (never holding the whole content in
 	// memory), reading at most limit bytes: longer content fails with
 	// ErrTooLarge. An existing object under key is replaced. A Put that
-	// fails for any reason (limit, r's error, ctx) leaves nothing under key
-	// (and no partial object elsewhere). Readers never see a partly written
-	// object.
+	// fails for any reason (limit, r's error, ctx) leaves nothing new under
+	// key — the key stays absent, or keeps its previous object — and no
+	// partial object elsewhere. Readers never see a partly written object.
+	// contentType must be printable ASCII of at most 255 bytes (see
+	// CheckContentType); empty means "application/octet-stream".
 	Put(ctx context.Context, key string, r io.Reader, limit int64, contentType string) (Info, error)
 	// Get returns the content from byte offset off, n bytes (n < 0: to the
-	// end), and the object's Info. off beyond the size is an error;
-	// n past the end is cut to the size.
+	// end), and the object's Info. off < 0 or beyond the size is ErrRange (off
+	// equal to the size gives empty content); n past the end is cut to the
+	// size.
 	Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, Info, error)
 	// Stat returns an object's Info.
 	Stat(ctx context.Context, key string) (Info, error)

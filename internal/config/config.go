@@ -30,6 +30,7 @@ type Config struct {
 	Debug    Debug    `toml:"debug"`
 	SQLite   SQLite   `toml:"sqlite"`
 	Postgres Postgres `toml:"postgres"`
+	Blob     Blob     `toml:"blob"`
 }
 
 // Log configures logging.
@@ -84,6 +85,21 @@ type Postgres struct {
 	MaxConns int `toml:"max_conns" doc:"Connections per node to PostgreSQL."`
 }
 
+// Blob configures where file contents (attachments) are stored; their
+// metadata is in the database.
+type Blob struct {
+	Driver      string `toml:"driver" doc:"Where file contents are stored: local (a directory) or s3 (an S3-compatible object store)."`
+	Dir         string `toml:"dir" doc:"Directory of the local driver. Empty: <data>/files."`
+	S3Endpoint  string `toml:"s3_endpoint" doc:"S3 server as host:port (TLS per s3_tls) or a URL (http://host:port, https://host), e.g. s3.eu-west-1.amazonaws.com."`
+	S3Bucket    string `toml:"s3_bucket" doc:"Bucket; created at start if missing."`
+	S3Region    string `toml:"s3_region" doc:"Region, e.g. eu-west-1. Empty: asked from the server."`
+	S3AccessKey string `toml:"s3_access_key" doc:"Access key ID."`
+	S3SecretKey string `toml:"s3_secret_key" secret:"true" doc:"Secret access key."`
+	S3TLS       bool   `toml:"s3_tls" doc:"Use HTTPS when s3_endpoint has no scheme."`
+	S3PathStyle bool   `toml:"s3_path_style" doc:"Path-style addressing (host/bucket/key): true for MinIO, versitygw, Ceph and most self-hosted stores; false: virtual-hosted style (bucket.host/key), as AWS wants."`
+	S3Prefix    string `toml:"s3_prefix" doc:"Prefix put before every object key (e.g. parley/), to share a bucket. Empty: none."`
+}
+
 // Default returns the documented defaults.
 func Default() Config {
 	return Config{
@@ -111,6 +127,7 @@ func Default() Config {
 		Console:  Console{OwnerUsername: "owner"},
 		SQLite:   SQLite{Synchronous: "full"},
 		Postgres: Postgres{MaxConns: 16},
+		Blob:     Blob{Driver: "local", S3TLS: true},
 	}
 }
 
@@ -184,6 +201,24 @@ func (c *Config) Validate() error {
 	}
 	if c.Postgres.MaxConns < 1 {
 		bad("postgres.max_conns", "must be at least 1")
+	}
+	switch c.Blob.Driver {
+	case "local":
+	case "s3":
+		if c.Blob.S3Endpoint == "" {
+			bad("blob.s3_endpoint", "must be set for driver s3")
+		} else if u, err := url.Parse(c.Blob.S3Endpoint); strings.Contains(c.Blob.S3Endpoint, "://") &&
+			(err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "") {
+			bad("blob.s3_endpoint", "want host:port or http(s)://host:port, got %q", c.Blob.S3Endpoint)
+		}
+		if c.Blob.S3Bucket == "" {
+			bad("blob.s3_bucket", "must be set for driver s3")
+		}
+		if c.Blob.S3AccessKey == "" || c.Blob.S3SecretKey == "" {
+			bad("blob", "s3_access_key and s3_secret_key must be set for driver s3")
+		}
+	default:
+		bad("blob.driver", "want local or s3, got %q", c.Blob.Driver)
 	}
 	return errors.Join(errs...)
 }

@@ -65,6 +65,13 @@ func TestLoad_Errors(t *testing.T) {
 		{"unknown file key", nil, nil, "lisen = \"x\"\n", []string{"unknown setting \"lisen\""}},
 		{"weak kdf", []string{"--auth-kdf-memory-kib", "8"}, nil, "", []string{"auth.kdf_memory_kib"}},
 		{"short owner password", []string{"--console-owner-password", "short"}, nil, "", []string{"console.owner_password"}},
+		{"unknown blob driver", []string{"--blob-driver", "ftp"}, nil, "", []string{"blob.driver"}},
+		{"s3 without settings", []string{"--blob-driver", "s3"}, nil, "",
+			[]string{"blob.s3_endpoint", "blob.s3_bucket", "s3_access_key and s3_secret_key"}},
+		{"s3 endpoint with a path", []string{"--blob-driver", "s3", "--blob-s3-endpoint", "http://h:9000/bucket",
+			"--blob-s3-bucket", "b", "--blob-s3-access-key", "a", "--blob-s3-secret-key", "s"}, nil, "", []string{"blob.s3_endpoint: want host:port"}},
+		{"s3 endpoint scheme", nil, map[string]string{"PARLEY_BLOB_DRIVER": "s3", "PARLEY_BLOB_S3_ENDPOINT": "ftp://h",
+			"PARLEY_BLOB_S3_BUCKET": "b", "PARLEY_BLOB_S3_ACCESS_KEY": "a", "PARLEY_BLOB_S3_SECRET_KEY": "s"}, "", []string{"blob.s3_endpoint"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,10 +94,26 @@ func TestLoad_Errors(t *testing.T) {
 	}
 }
 
+func TestLoad_BlobS3(t *testing.T) {
+	c, _, err := Load("parley", []string{"--blob-s3-path-style", "true", "--blob-s3-endpoint", "http://127.0.0.1:7070"},
+		env(map[string]string{"PARLEY_BLOB_DRIVER": "s3", "PARLEY_BLOB_S3_BUCKET": "files",
+			"PARLEY_BLOB_S3_ACCESS_KEY": "ak", "PARLEY_BLOB_S3_SECRET_KEY": "sk", "PARLEY_BLOB_S3_PREFIX": "parley/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default().Blob
+	want.Driver, want.S3Endpoint, want.S3Bucket, want.S3PathStyle, want.S3Prefix = "s3", "http://127.0.0.1:7070", "files", true, "parley/"
+	want.S3AccessKey, want.S3SecretKey = "ak", "sk"
+	if c.Blob != want {
+		t.Fatalf("got %+v\nwant %+v", c.Blob, want)
+	}
+}
+
 func TestSample_HidesSecrets(t *testing.T) {
 	c := Default()
 	c.Console.OwnerPassword = "super-secret-password"
-	if strings.Contains(Sample(c), "super-secret-password") {
+	c.Blob.S3SecretKey = "s3-secret-key-value"
+	if out := Sample(c); strings.Contains(out, "super-secret-password") || strings.Contains(out, "s3-secret-key-value") {
 		t.Fatal("sample leaked a secret")
 	}
 }
