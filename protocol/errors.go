@@ -77,6 +77,14 @@ var (
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "Only the sender may recall a message (admins may recall any), and cmd messages cannot be recalled."}
 	ErrTooManyDevices = ErrorKind{"too_many_devices", "forbidden_op", 403,
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The user already has the app's maximum number of devices online and the app refuses new ones (device_overflow = reject)."}
+	ErrFileTooLarge = ErrorKind{"file_too_large", "request_entity_too_large", 413,
+		"RequestEntityTooLargeException", "The uploaded file exceeds the app's file size limit (10 MB by default). Nothing is stored."}
+	ErrFileNotFound = ErrorKind{"file_not_found", "service_resource_not_found", 404,
+		"FileNotFoundException", "No uploaded file with this UUID in the app (never uploaded, or deleted with its message)."}
+	ErrFileAccessDenied = ErrorKind{"file_access_denied", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The file was uploaded with restrict-access: download it with its share-secret (or as its uploader or an app admin)."}
+	ErrBadImage = ErrorKind{"bad_image", "illegal_argument", 400,
+		"java.lang.IllegalArgumentException", "The upload looks like an image (JPEG, PNG, GIF, WebP) but cannot be decoded, or is larger than 64 megapixels."}
 	ErrUnavailable = ErrorKind{"service_unavailable", "service_unavailable", 503,
 		"ServiceUnavailableException", "The server is shutting down or its storage is unreachable; retry on another node."}
 )
@@ -88,6 +96,7 @@ var Registry = []ErrorKind{
 	ErrMethodNotAllowed, ErrConflict, ErrUnsupportedMedia, ErrRateLimited, ErrInternal, ErrUnavailable,
 	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrMessageNotFound,
 	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrTooManyDevices,
+	ErrFileTooLarge, ErrFileNotFound, ErrFileAccessDenied, ErrBadImage,
 }
 
 // ErrorBody is the REST error envelope (Easemob-compatible).

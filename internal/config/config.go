@@ -98,6 +98,7 @@ type Blob struct {
 	S3TLS       bool   `toml:"s3_tls" doc:"Use HTTPS when s3_endpoint has no scheme."`
 	S3PathStyle bool   `toml:"s3_path_style" doc:"Path-style addressing (host/bucket/key): true for MinIO, versitygw, Ceph and most self-hosted stores; false: virtual-hosted style (bucket.host/key), as AWS wants."`
 	S3Prefix    string `toml:"s3_prefix" doc:"Prefix put before every object key (e.g. parley/), to share a bucket. Empty: none."`
+	OrphanAfter Duration `toml:"orphan_after" doc:"An upload that no message references after this long is deleted (files of recalled messages go at once)."`
 }
 
 // Default returns the documented defaults.
@@ -127,7 +128,7 @@ func Default() Config {
 		Console:  Console{OwnerUsername: "owner"},
 		SQLite:   SQLite{Synchronous: "full"},
 		Postgres: Postgres{MaxConns: 16},
-		Blob:     Blob{Driver: "local", S3TLS: true},
+		Blob:     Blob{Driver: "local", S3TLS: true, OrphanAfter: Duration(24 * time.Hour)},
 	}
 }
 
@@ -201,6 +202,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Postgres.MaxConns < 1 {
 		bad("postgres.max_conns", "must be at least 1")
+	}
+	if c.Blob.OrphanAfter.D() < time.Minute {
+		bad("blob.orphan_after", "must be at least 1m")
 	}
 	switch c.Blob.Driver {
 	case "local":

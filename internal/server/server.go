@@ -19,8 +19,10 @@ import (
 
 	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/auth"
+	"github.com/parleyim/parley/internal/blob"
 	"github.com/parleyim/parley/internal/bus"
 	"github.com/parleyim/parley/internal/config"
+	"github.com/parleyim/parley/internal/files"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/idgen"
 	"github.com/parleyim/parley/internal/messaging"
@@ -64,6 +66,7 @@ type Server struct {
 	cfg   config.Config
 	log   *slog.Logger
 	store store.Store
+	blobs blob.Store
 	api   *rest.Server
 	gw    *ws.Gateway
 	bus   bus.Bus
@@ -73,6 +76,7 @@ type Server struct {
 	Apps     *tenant.Service
 	Users    *users.Service
 	Messages *messaging.Service
+	Files    *files.Service
 }
 
 // New builds a node: opens storage (applying migrations), creates the owner
@@ -85,11 +89,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st}
+	blobs, err := blob.Open(ctx, cfg.Blob, cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, blobs: blobs}
 	hasher := auth.NewHasher(auth.KDFParams{Time: cfg.Auth.KDFTime, MemoryKiB: cfg.Auth.KDFMemoryKiB,
 		Threads: uint8(cfg.Auth.KDFThreads)}, cfg.Auth.KDFParallel)
 	if err := admin.EnsureOwner(ctx, st, hasher, cfg.DataDir, cfg.Console.OwnerUsername, cfg.Console.OwnerPassword,
 		log.With("component", "admin")); err != nil {
+		blobs.Close()
 		st.Close()
 		return nil, fmt.Errorf("console owner: %w", err)
 	}
@@ -105,6 +115,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.Users = users.NewService(st, hasher)
 	ident := identity.NewService(st, s.Users, hasher, cfg.Auth.AppTokenTTL.D(), cfg.Auth.UserTokenTTL.D())
 	s.Messages = messaging.New(st, s.bus, idgen.New(cfg.NodeID), s.Users, log.With("component", "messaging"))
+	s.Files = files.New(st, blobs, log.With("component", "files"))
+	s.Messages.Released = s.Files.Release
 	s.Users.OnRevoke = func(ctx context.Context, appID, userID int64) {
 		if err := s.Messages.Kick(ctx, appID, userID, "", protocol.CloseKicked, "user deactivated or deleted"); err != nil {
 			log.Warn("kick revoked user", "err", err)
@@ -116,7 +128,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.gw.Init()
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: admin.NewService(st, hasher),
-		Messages: s.Messages, Presence: hub,
+		Messages: s.Messages, Files: s.Files, Presence: hub,
 		Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        st.Ping,
@@ -132,6 +144,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	s.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		blobs.Close()
 		st.Close()
 		return nil, err
 	}
@@ -159,6 +172,9 @@ func (s *Server) Run(ctx context.Context) error {
 		defer dbg.Close()
 		s.log.Info("pprof profiles served", "addr", s.cfg.Debug.Listen)
 	}
+	jobs, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	go s.Files.RunCollector(jobs, s.cfg.Blob.OrphanAfter.D(), collectEvery(s.cfg.Blob.OrphanAfter.D()))
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	var serveErr error
@@ -177,9 +193,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	err = errors.Join(serveErr, err, s.store.Close())
+	stopJobs()
+	err = errors.Join(serveErr, err, s.blobs.Close(), s.store.Close())
 	s.log.Info("shutdown complete", "err", err)
 	return err
+}
+
+// collectEvery is how often orphan uploads are looked for: a tenth of
+// their grace period, between a minute and an hour.
+func collectEvery(orphanAfter time.Duration) time.Duration {
+	return min(max(orphanAfter/10, time.Minute), time.Hour)
 }
 
 func debugMux() *http.ServeMux {
@@ -194,5 +217,5 @@ func debugMux() *http.ServeMux {
 
 // Close releases resources of a server that was built but not run.
 func (s *Server) Close() error {
-	return errors.Join(s.ln.Close(), s.store.Close())
+	return errors.Join(s.ln.Close(), s.blobs.Close(), s.store.Close())
 }

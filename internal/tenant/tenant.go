@@ -38,6 +38,8 @@ type Settings struct {
 	RecallWindowSeconds int `json:"recall_window_seconds,omitempty"`
 	// MaxMessageBytes bounds body+ext of a message (0: DefaultMaxMessageBytes).
 	MaxMessageBytes int `json:"max_message_bytes,omitempty"`
+	// MaxFileBytes bounds one uploaded file (0: DefaultMaxFileBytes).
+	MaxFileBytes int64 `json:"max_file_bytes,omitempty"`
 }
 
 // Defaults for Settings fields left at zero.
@@ -45,6 +47,8 @@ const (
 	DefaultMaxDevices      = 4
 	DefaultRecallWindow    = 2 * time.Minute
 	DefaultMaxMessageBytes = 5 * 1024
+	DefaultMaxFileBytes    = 10 << 20
+	MaxFileBytesLimit      = 2 << 30
 	OverflowKickOldest     = "kick_oldest"
 	OverflowReject         = "reject"
 )
@@ -76,6 +80,14 @@ func (s Settings) MessageBytes() int {
 	return DefaultMaxMessageBytes
 }
 
+// FileBytes returns the effective upload size limit.
+func (s Settings) FileBytes() int64 {
+	if s.MaxFileBytes > 0 {
+		return s.MaxFileBytes
+	}
+	return DefaultMaxFileBytes
+}
+
 // Validate checks the settings.
 func (s Settings) Validate() error {
 	switch {
@@ -87,6 +99,8 @@ func (s Settings) Validate() error {
 		return errs.New(protocol.ErrIllegalArgument, "recall_window_seconds must be 0..604800 (7 days)")
 	case s.MaxMessageBytes < 0 || s.MaxMessageBytes > 60*1024:
 		return errs.New(protocol.ErrIllegalArgument, "max_message_bytes must be 0..61440")
+	case s.MaxFileBytes < 0 || s.MaxFileBytes > MaxFileBytesLimit:
+		return errs.New(protocol.ErrIllegalArgument, "max_file_bytes must be 0..%d (2 GiB)", int64(MaxFileBytesLimit))
 	}
 	return nil
 }

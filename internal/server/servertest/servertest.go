@@ -193,3 +193,14 @@ func (b *LogBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// UseS3 points cfg's file storage at the S3-compatible server of
+// $PARLEY_TEST_S3, under a prefix of the test's own (skipped without it,
+// unless PARLEY_REQUIRE_S3=1).
+func UseS3(t testing.TB, cfg *config.Config) {
+	t.Helper()
+	o := testutil.S3Options(t)
+	cfg.Blob = config.Blob{Driver: "s3", S3Endpoint: o.Endpoint, S3Bucket: o.Bucket, S3Region: o.Region,
+		S3AccessKey: o.AccessKey, S3SecretKey: o.SecretKey, S3PathStyle: o.PathStyle, S3Prefix: o.Prefix,
+		OrphanAfter: cfg.Blob.OrphanAfter}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/files"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
@@ -39,6 +40,7 @@ type Deps struct {
 	Users    *users.Service
 	Admins   *admin.Service
 	Messages *messaging.Service
+	Files    *files.Service // nil: no file routes
 	Presence presence.Directory
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
@@ -61,6 +63,7 @@ func New(d Deps) *Server {
 	s := &Server{Deps: d, mux: http.NewServeMux(), mgmt: http.NewServeMux()}
 	s.routes()
 	s.messageRoutes()
+	s.fileRoutes()
 	s.managementRoutes()
 	return s
 }

@@ -1,0 +1,145 @@
+package rest
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/files"
+	"github.com/parleyim/parley/protocol"
+)
+
+// multipartOverhead is what an upload request may carry besides the file
+// (part headers, boundaries, small form fields).
+const multipartOverhead = 64 << 10
+
+func (s *Server) fileRoutes() {
+	if s.Files == nil {
+		return
+	}
+	s.app("POST /{org}/{app}/chatfiles", s.uploadFile)
+	s.mux.HandleFunc("GET /{org}/{app}/chatfiles/{uuid}", s.downloadFile)
+	s.mux.HandleFunc("HEAD /{org}/{app}/chatfiles/{uuid}", s.downloadFile)
+}
+
+// fileEntity is the upload answer (Easemob's entity, plus Parley's fields).
+type fileEntity struct {
+	UUID        string `json:"uuid"`
+	Type        string `json:"type"`
+	ShareSecret string `json:"share-secret"`
+	FileLength  int64  `json:"file_length"`
+	ContentType string `json:"content_type"`
+	Filename    string `json:"filename,omitempty"`
+	Restricted  bool   `json:"restrict_access"`
+	Thumbnail   bool   `json:"thumbnail"`
+	Width       int    `json:"width,omitempty"`
+	Height      int    `json:"height,omitempty"`
+	URL         string `json:"url"`
+}
+
+// POST /{org}/{app}/chatfiles, multipart/form-data with the file in the part
+// "file"; headers restrict-access, thumbnail-width, thumbnail-height.
+func (s *Server) uploadFile(c *call) (any, error) {
+	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return nil, errs.New(protocol.ErrUnsupportedMedia, "upload with Content-Type multipart/form-data, the file in the part named file")
+	}
+	up := files.Upload{Restrict: strings.EqualFold(strings.TrimSpace(c.r.Header.Get("restrict-access")), "true")}
+	for _, h := range []struct {
+		name string
+		dst  *int
+	}{{"thumbnail-width", &up.ThumbWidth}, {"thumbnail-height", &up.ThumbHeight}} {
+		if v := strings.TrimSpace(c.r.Header.Get(h.name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > files.MaxThumbnail {
+				return nil, errs.New(protocol.ErrIllegalArgument, "%s must be a whole number 1..%d", h.name, files.MaxThumbnail)
+			}
+			*h.dst = n
+		}
+	}
+	c.r.Body = http.MaxBytesReader(nil, c.r.Body, c.p.App.Settings.FileBytes()+multipartOverhead)
+	mr, err := c.r.MultipartReader()
+	if err != nil {
+		return nil, errs.New(protocol.ErrInvalidBody, "not a multipart body: %v", err)
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, errs.New(protocol.ErrInvalidBody, "the multipart body has no part named file")
+		}
+		if err != nil {
+			if errors.As(err, new(*http.MaxBytesError)) {
+				return nil, errs.New(protocol.ErrFileTooLarge, "the file is larger than %d bytes, the app's limit", c.p.App.Settings.FileBytes())
+			}
+			return nil, errs.New(protocol.ErrInvalidBody, "the multipart body is truncated or malformed: %v", err)
+		}
+		if part.FormName() != "file" {
+			part.Close() // other fields are skipped
+			continue
+		}
+		up.Name, up.DeclaredType, up.Body = part.FileName(), part.Header.Get("Content-Type"), part
+		f, err := s.Files.Store(c.ctx(), c.p, up)
+		if err != nil {
+			return nil, err
+		}
+		e := c.env("post", "/chatfiles")
+		e.Entities = []any{fileEntity{UUID: f.UUID, Type: "chatfile", ShareSecret: f.Secret, FileLength: f.Size,
+			ContentType: f.ContentType, Filename: f.Name, Restricted: f.Restricted, Thumbnail: f.ThumbSize > 0,
+			Width: f.Width, Height: f.Height, URL: strings.TrimSuffix(e.URI, "/") + "/" + f.UUID}}
+		return e, nil
+	}
+}
+
+// GET /{org}/{app}/chatfiles/{uuid}: the file's bytes (ranges supported).
+// share-secret (header or query) opens a restricted file; thumbnail: true
+// (header or query) asks for the thumbnail.
+func (s *Server) downloadFile(w http.ResponseWriter, r *http.Request) {
+	c := &call{r: r, start: startOf(r), reqID: w.Header().Get("X-Request-Id")}
+	app, err := s.Apps.Resolve(c.ctx(), r.PathValue("org"), r.PathValue("app"))
+	if err == nil {
+		c.p, err = s.Identity.Authenticate(c.ctx(), app, r.Header.Get("Authorization"))
+	}
+	q, qerr := url.ParseQuery(r.URL.RawQuery)
+	if err == nil && qerr != nil {
+		err = errs.New(protocol.ErrIllegalArgument, "malformed query string: %v", qerr)
+	}
+	if err != nil {
+		s.writeError(w, c, err)
+		return
+	}
+	secret := r.Header.Get("share-secret")
+	if secret == "" {
+		secret = q.Get("share-secret")
+	}
+	thumb := strings.EqualFold(r.Header.Get("thumbnail"), "true") || strings.EqualFold(q.Get("thumbnail"), "true")
+	d, err := s.Files.Open(c.ctx(), app, c.p, r.PathValue("uuid"), secret, thumb)
+	if err != nil {
+		s.writeError(w, c, err)
+		return
+	}
+	defer d.Close()
+	h := w.Header()
+	h.Set("Content-Type", d.ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	disp := "attachment"
+	if files.Inline(d.ContentType) {
+		disp = "inline"
+	}
+	if d.File.Name != "" {
+		disp = mime.FormatMediaType(disp, map[string]string{"filename": d.File.Name})
+	}
+	h.Set("Content-Disposition", disp)
+	if d.File.Restricted {
+		h.Set("Cache-Control", "private, no-store")
+	} else {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable") // a UUID's bytes never change
+	}
+	h.Set("ETag", `"`+d.File.UUID+map[bool]string{true: "-t", false: ""}[d.Thumbnail && d.File.ThumbSize > 0]+`"`)
+	http.ServeContent(w, r, "", d.Modified, d.Content)
+}
