@@ -88,16 +88,16 @@ type Postgres struct {
 // Blob configures where file contents (attachments) are stored; their
 // metadata is in the database.
 type Blob struct {
-	Driver      string `toml:"driver" doc:"Where file contents are stored: local (a directory) or s3 (an S3-compatible object store)."`
-	Dir         string `toml:"dir" doc:"Directory of the local driver. Empty: <data>/files."`
-	S3Endpoint  string `toml:"s3_endpoint" doc:"S3 server as host:port (TLS per s3_tls) or a URL (http://host:port, https://host), e.g. s3.eu-west-1.amazonaws.com."`
-	S3Bucket    string `toml:"s3_bucket" doc:"Bucket; created at start if missing."`
-	S3Region    string `toml:"s3_region" doc:"Region, e.g. eu-west-1. Empty: asked from the server."`
-	S3AccessKey string `toml:"s3_access_key" doc:"Access key ID."`
-	S3SecretKey string `toml:"s3_secret_key" secret:"true" doc:"Secret access key."`
-	S3TLS       bool   `toml:"s3_tls" doc:"Use HTTPS when s3_endpoint has no scheme."`
-	S3PathStyle bool   `toml:"s3_path_style" doc:"Path-style addressing (host/bucket/key): true for MinIO, versitygw, Ceph and most self-hosted stores; false: virtual-hosted style (bucket.host/key), as AWS wants."`
-	S3Prefix    string `toml:"s3_prefix" doc:"Prefix put before every object key (e.g. parley/), to share a bucket. Empty: none."`
+	Driver      string   `toml:"driver" doc:"Where file contents are stored: local (a directory) or s3 (an S3-compatible object store)."`
+	Dir         string   `toml:"dir" doc:"Directory of the local driver. Empty: <data>/files."`
+	S3Endpoint  string   `toml:"s3_endpoint" doc:"S3 server as host:port (TLS per s3_tls) or a URL (http://host:port, https://host), e.g. s3.eu-west-1.amazonaws.com."`
+	S3Bucket    string   `toml:"s3_bucket" doc:"Bucket; created at start if missing."`
+	S3Region    string   `toml:"s3_region" doc:"Region, e.g. eu-west-1. Empty: asked from the server."`
+	S3AccessKey string   `toml:"s3_access_key" doc:"Access key ID."`
+	S3SecretKey string   `toml:"s3_secret_key" secret:"true" doc:"Secret access key."`
+	S3TLS       bool     `toml:"s3_tls" doc:"Use HTTPS when s3_endpoint has no scheme."`
+	S3PathStyle bool     `toml:"s3_path_style" doc:"Path-style addressing (host/bucket/key): true for MinIO, versitygw, Ceph and most self-hosted stores; false: virtual-hosted style (bucket.host/key), as AWS wants."`
+	S3Prefix    string   `toml:"s3_prefix" doc:"Prefix put before every object key (e.g. parley/), to share a bucket. Empty: none."`
 	OrphanAfter Duration `toml:"orphan_after" doc:"An upload that no message references after this long is deleted (files of recalled messages go at once)."`
 }
 
