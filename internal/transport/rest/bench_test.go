@@ -1,7 +1,13 @@
 package rest_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
 	"sync/atomic"
 	"testing"
 
@@ -99,5 +105,74 @@ func BenchmarkToken(b *testing.B) {
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
 			})
 		}
+	}
+}
+
+// BenchmarkFiles uploads and downloads a 10 MB file over real HTTP, with
+// local-disk and S3 storage (MB/s from b.SetBytes). The upload is
+// incompressible random bytes, so no thumbnail work is involved.
+//
+//	go test ./internal/transport/rest -run '^$' -bench Files -benchtime 20x
+func BenchmarkFiles(b *testing.B) {
+	const size = 10 << 20
+	content := make([]byte, size)
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for i := range content {
+		content[i] = byte(rnd.Uint32())
+	}
+	for _, store := range []string{"local", "s3"} {
+		b.Run(store, func(b *testing.B) {
+			cfg := servertest.Config(b, "sqlite")
+			cfg.Log.Level = "error"
+			if store == "s3" {
+				servertest.UseS3(b, &cfg)
+			}
+			s := servertest.Start(b, cfg)
+			app := s.App(b, "bench", "app", tenant.Settings{MaxFileBytes: size})
+			tok := s.AppToken(b, app)
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			pw, _ := mw.CreateFormFile("file", "blob.bin")
+			pw.Write(content)
+			mw.Close()
+			upload := func() string {
+				req, _ := http.NewRequest("POST", s.URL+"/bench/app/chatfiles", bytes.NewReader(body.Bytes()))
+				req.Header.Set("Authorization", "Bearer "+tok)
+				req.Header.Set("Content-Type", mw.FormDataContentType())
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer res.Body.Close()
+				var out struct {
+					Entities []struct{ UUID string } `json:"entities"`
+				}
+				if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
+					b.Fatalf("upload: %d %v", res.StatusCode, err)
+				}
+				return out.Entities[0].UUID
+			}
+			b.Run("upload", func(b *testing.B) {
+				b.SetBytes(size)
+				for b.Loop() {
+					upload()
+				}
+			})
+			id := upload()
+			b.Run("download", func(b *testing.B) {
+				b.SetBytes(size)
+				for b.Loop() {
+					res, err := http.Get(s.URL + "/bench/app/chatfiles/" + id)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, _ := io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if n != size {
+						b.Fatalf("downloaded %d bytes", n)
+					}
+				}
+			})
+		})
 	}
 }
