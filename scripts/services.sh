@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the local services the test suite uses are up: PostgreSQL on
-# 127.0.0.1:5432 (trust auth, user postgres). Starts it if it is installed
-# but stopped. Prints what it did; exits non-zero if a service is missing.
+# 127.0.0.1:5432 (trust auth, user postgres), started if it is installed but
+# stopped; versitygw (an S3-compatible gateway over a local folder) on
+# 127.0.0.1:7070, installed with `go install` if missing and started if not
+# answering. Safe to run again: a running service is left alone. Prints what
+# it did; exits non-zero if a required service is missing.
 set -euo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -19,4 +22,42 @@ else
   echo "services: PostgreSQL is not reachable on 127.0.0.1:5432" >&2
   echo "  install it, or run the suite without it: PARLEY_REQUIRE_POSTGRES=0 scripts/test.sh" >&2
   [ "${PARLEY_REQUIRE_POSTGRES:-1}" = 1 ] && exit 1
+fi
+
+# versitygw: the S3 server for the blob store's tests. Address and
+# credentials match PARLEY_TEST_S3 in scripts/test.sh.
+VGW_VERSION=v1.8.0
+VGW_ADDR=127.0.0.1:7070
+VGW_ACCESS=parley
+VGW_SECRET=parley-test-secret
+VGW_HOME=${TMPDIR:-/tmp}/parley-versitygw
+
+# Up means: answers an S3 ListBuckets signed with our credentials.
+vgw_up() {
+  curl -fs -o /dev/null --max-time 2 --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$VGW_ACCESS:$VGW_SECRET" "http://$VGW_ADDR/" \
+    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+}
+
+if ! vgw_up; then
+  gobin="$(go env GOPATH)/bin"
+  vgw=$(command -v versitygw || true)
+  if [ -z "$vgw" ] && [ -x "$gobin/versitygw" ]; then vgw="$gobin/versitygw"; fi
+  if [ -z "$vgw" ]; then
+    echo "services: installing versitygw $VGW_VERSION into $gobin (go install, about a minute)"
+    GOBIN="$gobin" go install "github.com/versity/versitygw/cmd/versitygw@$VGW_VERSION"
+    vgw="$gobin/versitygw"
+  fi
+  mkdir -p "$VGW_HOME/data"
+  echo "services: starting versitygw on $VGW_ADDR (data $VGW_HOME/data, log $VGW_HOME/log)"
+  nohup setsid "$vgw" --access "$VGW_ACCESS" --secret "$VGW_SECRET" --port "$VGW_ADDR" --quiet \
+    posix "$VGW_HOME/data" >"$VGW_HOME/log" 2>&1 </dev/null &
+  for _ in $(seq 100); do vgw_up && break; sleep 0.1; done
+fi
+if vgw_up; then
+  echo "services: versitygw (S3) is up on $VGW_ADDR"
+else
+  echo "services: versitygw (S3) is not answering on $VGW_ADDR (log: $VGW_HOME/log)" >&2
+  echo "  run the suite without it: PARLEY_REQUIRE_S3=0 scripts/test.sh" >&2
+  if [ "${PARLEY_REQUIRE_S3:-1}" = 1 ]; then exit 1; fi
 fi
