@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		f    func(t *testing.T, s blob.Store)
 	}{
 		{"RoundTrip", testRoundTrip},
+		{"Streams", testStreams},
 		{"ContentType", testContentType},
 		{"Stat", testStat},
 		{"Ranges", testRanges},
@@ -181,6 +183,39 @@ func testRoundTrip(t *testing.T, s blob.Store) {
 				t.Fatalf("Get info = %+v", ginfo)
 			}
 		})
+	}
+}
+
+// testStreams: Put of content far larger than any buffer allocates much
+// less than the content in all (so it never holds it whole), and Get
+// streams it back.
+func testStreams(t *testing.T, s blob.Store) {
+	const size = 192 * mib
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := s.Put(context.Background(), "stream", content(11, size), size, ""); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/2 {
+		t.Errorf("Put of %d MiB allocated %d MiB: not streaming", size/mib, alloc/mib)
+	}
+	rc, _, err := s.Get(context.Background(), "stream", 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&before)
+	got, n := sum(t, rc)
+	runtime.ReadMemStats(&after)
+	rc.Close()
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/2 {
+		t.Errorf("reading a %d MiB Get allocated %d MiB: not streaming", size/mib, alloc/mib)
+	}
+	if want, _ := sum(t, content(11, size)); got != want || n != size {
+		t.Fatalf("Get returned %d bytes that differ from the %d put", n, int64(size))
+	}
+	if err := s.Delete(context.Background(), "stream"); err != nil {
+		t.Fatal(err)
 	}
 }
 
