@@ -6,13 +6,13 @@
 # user postgres, trust auth). They are required unless PARLEY_REQUIRE_POSTGRES=0.
 # S3 blob-store tests use $PARLEY_TEST_S3, http://ACCESS:SECRET@HOST:PORT/BUCKET
 # (default: the versitygw that scripts/services.sh starts). They are required
-# unless PARLEY_REQUIRE_S3=0.
+# unless PARLEY_REQUIRE_S3=0 (with PARLEY_TEST_S3= they are skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export PARLEY_TEST_POSTGRES=${PARLEY_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 export PARLEY_REQUIRE_POSTGRES=${PARLEY_REQUIRE_POSTGRES:-1}
-export PARLEY_TEST_S3=${PARLEY_TEST_S3:-http://parley:parley-test-secret@127.0.0.1:7070/parley-test}
+export PARLEY_TEST_S3=${PARLEY_TEST_S3-http://parley:parley-test-secret@127.0.0.1:7070/parley-test}
 export PARLEY_REQUIRE_S3=${PARLEY_REQUIRE_S3:-1}
 
 scripts/services.sh
