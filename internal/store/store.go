@@ -29,6 +29,7 @@ type Store interface {
 	Messages() MessageStore
 	Conversations() ConversationStore
 	Files() FileStore
+	Social() SocialStore
 	// Ping checks the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Backend names the implementation ("sqlite", "postgres").

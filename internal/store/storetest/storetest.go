@@ -34,6 +34,10 @@ func Run(t *testing.T, open Opener) {
 		{"Users_ConcurrentCreate", testUsersConcurrentCreate},
 		{"Admins", testAdmins},
 		{"Files", testFiles},
+		{"Social_Contacts", testContacts},
+		{"Social_Blocks", testBlocks},
+		{"Social_ProfilesAndPresence", testProfilesAndPresence},
+		{"Social_MutesAndEvents", testMutesAndEvents},
 	}
 	tests = append(tests, messageTests...)
 	for _, tc := range tests {
