@@ -1,8 +1,11 @@
 package parley
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 
 	"github.com/parleyim/parley/protocol"
 )
@@ -78,18 +81,29 @@ func terminalClose(code int) bool {
 	return false
 }
 
-// restError maps a REST error body to an *Error whose Code is a registry ID
-// (the Easemob "error" string is shared by several kinds, so the HTTP status
-// picks the kind).
-func restError(status int, body *protocol.ErrorBody) *Error {
-	for _, k := range protocol.Registry {
-		if k.Error == body.Error && k.Status == status {
-			return &Error{Code: k.ID, Message: body.ErrorDescription}
-		}
+// restError maps a REST error body to an *Error whose Code is a registry ID.
+// The Easemob "error" string is shared by several kinds, so the HTTP status
+// and the exception name narrow it down; where they still leave a choice
+// (forbidden_op is five kinds with one exception), the kinds the caller
+// expects from the endpoint win, then the registry's order.
+func restError(status int, body *protocol.ErrorBody, prefer ...protocol.ErrorKind) *Error {
+	match := func(k protocol.ErrorKind, byStatus, byException bool) bool {
+		return k.Error == body.Error && (!byStatus || k.Status == status) &&
+			(!byException || k.Exception == body.Exception)
 	}
-	for _, k := range protocol.Registry {
-		if k.Error == body.Error {
-			return &Error{Code: k.ID, Message: body.ErrorDescription}
+	for _, pass := range []struct {
+		kinds                 []protocol.ErrorKind
+		byStatus, byException bool
+	}{
+		{prefer, true, false},
+		{protocol.Registry, true, true},
+		{protocol.Registry, true, false},
+		{protocol.Registry, false, false},
+	} {
+		for _, k := range pass.kinds {
+			if match(k, pass.byStatus, pass.byException) {
+				return &Error{Code: k.ID, Message: body.ErrorDescription}
+			}
 		}
 	}
 	code := body.Error
@@ -97,4 +111,15 @@ func restError(status int, body *protocol.ErrorBody) *Error {
 		code = fmt.Sprintf("http_%d", status)
 	}
 	return &Error{Code: code, Message: body.ErrorDescription}
+}
+
+// responseError reads a failed REST response into an *Error (what names
+// the call, for bodies that are not the API's error shape).
+func responseError(resp *http.Response, what string, prefer ...protocol.ErrorKind) *Error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var eb protocol.ErrorBody
+	if json.Unmarshal(raw, &eb) != nil || eb.Error == "" {
+		return &Error{Code: fmt.Sprintf("http_%d", resp.StatusCode), Message: what + " failed: " + resp.Status}
+	}
+	return restError(resp.StatusCode, &eb, prefer...)
 }

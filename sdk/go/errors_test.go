@@ -67,3 +67,31 @@ func TestTerminal(t *testing.T) {
 		}
 	}
 }
+
+// Kinds that share an error string are told apart by status, exception and
+// what the endpoint can fail with.
+func TestRestError_Prefer(t *testing.T) {
+	notFound := protocol.ErrorBody{Error: "service_resource_not_found", Exception: protocol.ErrFileNotFound.Exception}
+	forbidden := protocol.ErrorBody{Error: "forbidden_op", Exception: protocol.ErrForbidden.Exception}
+	badArg := protocol.ErrorBody{Error: "illegal_argument", Exception: protocol.ErrIllegalArgument.Exception}
+	tests := []struct {
+		name   string
+		status int
+		body   protocol.ErrorBody
+		prefer []protocol.ErrorKind
+		want   protocol.ErrorKind
+	}{
+		{"exception decides", 404, notFound, nil, protocol.ErrFileNotFound},
+		{"unknown route", 404, protocol.ErrorBody{Error: "service_resource_not_found", Exception: "ResourceNotFoundException"}, nil, protocol.ErrNotFound},
+		{"registry order", 403, forbidden, nil, protocol.ErrForbidden},
+		{"the endpoint's kind", 403, forbidden, []protocol.ErrorKind{protocol.ErrFileAccessDenied}, protocol.ErrFileAccessDenied},
+		{"preferred kind needs its status", 400, forbidden, []protocol.ErrorKind{protocol.ErrFileAccessDenied}, protocol.ErrForbidden},
+		{"bad image", 400, badArg, []protocol.ErrorKind{protocol.ErrFileTooLarge, protocol.ErrBadImage}, protocol.ErrBadImage},
+		{"too large", 413, protocol.ErrorBody{Error: "request_entity_too_large"}, nil, protocol.ErrFileTooLarge},
+	}
+	for _, tt := range tests {
+		if e := restError(tt.status, &tt.body, tt.prefer...); e.Code != tt.want.ID {
+			t.Errorf("%s: %s, want %s", tt.name, e.Code, tt.want.ID)
+		}
+	}
+}

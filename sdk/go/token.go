@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-
-	"github.com/parleyim/parley/protocol"
 )
 
 // fetchToken gets a user token with the password grant:
@@ -31,16 +29,12 @@ func fetchToken(ctx context.Context, hc *http.Client, base, org, app, username, 
 		return "", fmt.Errorf("parley: token request: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", responseError(resp, "token request")
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return "", fmt.Errorf("parley: token request: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var eb protocol.ErrorBody
-		if json.Unmarshal(raw, &eb) != nil || eb.Error == "" {
-			return "", &Error{Code: fmt.Sprintf("http_%d", resp.StatusCode), Message: "token request failed"}
-		}
-		return "", restError(resp.StatusCode, &eb)
 	}
 	var ok struct {
 		AccessToken string `json:"access_token"`
