@@ -20,6 +20,7 @@ import (
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/messaging"
+	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
 )
@@ -30,6 +31,7 @@ type Gateway struct {
 	Apps     *tenant.Service
 	Identity *identity.Service
 	Messages *messaging.Service
+	Social   *social.Service
 	Cfg      config.WS
 	Log      *slog.Logger
 
@@ -71,7 +73,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	s := &session{g: g, conn: conn, maxQueue: g.Cfg.SendQueue, sendSlots: make(chan struct{}, min(MaxPipelinedSends, g.Cfg.SendQueue/2))}
+	s := &session{g: g, conn: conn, maxQueue: g.Cfg.SendQueue, sendSlots: make(chan struct{}, min(MaxPipelinedSends, g.Cfg.SendQueue/2)),
+		room: make(chan struct{}, 1)}
 	g.allMu.Lock()
 	if g.closing {
 		g.allMu.Unlock()
@@ -150,6 +153,9 @@ type session struct {
 	// other requests wait on, so their replies follow earlier sends' acks.
 	sendSlots chan struct{}
 	sending   sync.WaitGroup
+	// room is signalled when the writer takes the queue, so a pipelining
+	// reader can wait for the queue to drain instead of overflowing it.
+	room chan struct{}
 }
 
 var resourceRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
@@ -211,6 +217,20 @@ func (s *session) readLoop() {
 // send starts a pipelined send: its ack is queued when it is stored, while
 // the connection's next frames are read.
 func (s *session) send(req *protocol.Request) {
+	// Flow control: acks of pipelined sends must not fill the queue while
+	// the client is slow to read them; wait for the writer to catch up.
+	for {
+		s.mu.Lock()
+		full := !s.closing && len(s.queue) >= s.maxQueue/2
+		s.mu.Unlock()
+		if !full {
+			break
+		}
+		select {
+		case <-s.room:
+		case <-time.After(time.Second):
+		}
+	}
 	s.sendSlots <- struct{}{}
 	s.sending.Add(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -438,9 +458,107 @@ func (s *session) handle(req *protocol.Request) []byte {
 			reply = ok
 		}
 	default:
-		err = errs.New(protocol.ErrUnknownFrame, "unknown frame kind %q", req.T)
+		reply, err = s.people(ctx, req)
 	}
 	return s.replyFrame(req.ID, req.T, reply, err)
+}
+
+// people handles the social frames: contacts, blocks, attributes,
+// presence and events.
+func (s *session) people(ctx context.Context, req *protocol.Request) (any, error) {
+	so, p := s.g.Social, s.p
+	ok := protocol.OK{T: protocol.FrameOK, ID: req.ID}
+	done := func(err error) (any, error) {
+		if err != nil {
+			return nil, err
+		}
+		return ok, nil
+	}
+	switch req.T {
+	case protocol.FrameContactRequest:
+		return done(so.RequestContact(ctx, p, req.To, req.Reason))
+	case protocol.FrameContactAccept:
+		return done(so.AcceptContact(ctx, p, req.User))
+	case protocol.FrameContactDecline:
+		return done(so.DeclineContact(ctx, p, req.User))
+	case protocol.FrameContactRemove:
+		return done(so.RemoveContact(ctx, p, "", req.User))
+	case protocol.FrameContactRemark:
+		return done(so.SetRemark(ctx, p, "", req.User, *req.Remark))
+	case protocol.FrameContacts:
+		limit := req.Limit
+		if limit == 0 {
+			limit = 100
+		}
+		list, next, err := so.Contacts(ctx, p, "", req.Cursor, limit)
+		if err != nil {
+			return nil, err
+		}
+		return protocol.ContactsResult{T: protocol.FrameContactsResult, ID: req.ID, Contacts: list, Cursor: next}, nil
+	case protocol.FrameContactRequests:
+		list, err := so.ContactRequests(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		return protocol.ContactRequestsResult{T: protocol.FrameContactRequestsReply, ID: req.ID, Requests: list}, nil
+	case protocol.FrameBlock:
+		_, missing, err := so.Block(ctx, p, "", req.Users)
+		if err == nil && len(missing) > 0 {
+			err = errs.New(protocol.ErrUserNotFound, "no such users: %v (the others are blocked)", missing)
+		}
+		return done(err)
+	case protocol.FrameUnblock:
+		_, err := so.Unblock(ctx, p, "", req.User)
+		return done(err)
+	case protocol.FrameBlocks:
+		limit := req.Limit
+		if limit == 0 {
+			limit = social.MaxBlocked
+		}
+		list, next, err := so.Blocked(ctx, p, "", req.Cursor, limit)
+		if err != nil {
+			return nil, err
+		}
+		return protocol.BlocksResult{T: protocol.FrameBlocksResult, ID: req.ID, Users: list, Cursor: next}, nil
+	case protocol.FrameAttrsSet:
+		attrs, err := so.SetAttrs(ctx, p, "", req.Attrs)
+		if err != nil {
+			return nil, err
+		}
+		return protocol.AttrsResult{T: protocol.FrameAttrsResult, ID: req.ID, Attrs: map[string]map[string]string{p.Username: attrs}}, nil
+	case protocol.FrameAttrsGet:
+		attrs, err := so.Attrs(ctx, p, req.Users, req.Keys)
+		if err != nil {
+			return nil, err
+		}
+		return protocol.AttrsResult{T: protocol.FrameAttrsResult, ID: req.ID, Attrs: attrs}, nil
+	case protocol.FrameAttrsDelete:
+		return done(so.DeleteAttrs(ctx, p, ""))
+	case protocol.FramePresencePublish:
+		return done(so.PublishStatus(ctx, p, "", *req.Status))
+	case protocol.FramePresenceSub:
+		list, err := so.Subscribe(ctx, p, "", req.Users, req.Expiry)
+		if err != nil {
+			return nil, err
+		}
+		return protocol.PresenceResult{T: protocol.FramePresenceResult, ID: req.ID, Presence: list}, nil
+	case protocol.FramePresenceUnsub:
+		return done(so.Unsubscribe(ctx, p, "", req.Users))
+	case protocol.FramePresenceGet:
+		list, err := so.Presence(ctx, p, req.Users)
+		if err != nil {
+			return nil, err
+		}
+		return protocol.PresenceResult{T: protocol.FramePresenceResult, ID: req.ID, Presence: list}, nil
+	case protocol.FrameEvents:
+		res, err := so.Events(ctx, p, req.Since, req.Limit)
+		if err != nil {
+			return nil, err
+		}
+		res.ID = req.ID
+		return res, nil
+	}
+	return nil, errs.New(protocol.ErrUnknownFrame, "unknown frame kind %q", req.T)
 }
 
 // replyFrame encodes a request's reply, or its error: domain errors as they
@@ -522,6 +640,10 @@ func (s *session) writeLoop() {
 		s.mu.Lock()
 		q := s.queue
 		s.queue = nil
+		select {
+		case s.room <- struct{}{}:
+		default:
+		}
 		if len(q) == 0 {
 			if s.closing {
 				s.mu.Unlock()

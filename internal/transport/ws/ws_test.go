@@ -452,6 +452,7 @@ func TestWS_PipelinedSends(t *testing.T) {
 			alice.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 			_, b, err := alice.conn.ReadMessage()
 			if err != nil {
+				t.Logf("read: %v", err)
 				close(frames)
 				return
 			}
