@@ -47,6 +47,10 @@ type Client struct {
 	// overtakes an older message.
 	sendMu sync.Mutex
 
+	// refreshMu makes concurrent REST calls that need a token share one
+	// password grant.
+	refreshMu sync.Mutex
+
 	mu       sync.Mutex
 	user     string
 	resource string

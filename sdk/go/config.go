@@ -61,7 +61,9 @@ type Config struct {
 	// with its first sync (1-100, default 20).
 	SyncLatest int
 
-	// HTTPClient fetches tokens. Nil: http.DefaultClient.
+	// HTTPClient fetches tokens and uploads and downloads files. A Timeout
+	// on it also bounds large transfers; contexts bound each call. Nil:
+	// http.DefaultClient.
 	HTTPClient *http.Client
 }
 

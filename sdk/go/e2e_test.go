@@ -40,6 +40,13 @@ func TestE2E(t *testing.T) {
 		{"ResourceReplaced", testResourceReplaced},
 		{"DeviceLimit", testDeviceLimit},
 		{"Refusals", testRefusals},
+		{"MessageTypes", testMessageTypes},
+		{"UploadDownload", testUploadDownload},
+		{"RestrictedFile", testRestrictedFile},
+		{"UploadCancel", testUploadCancel},
+		{"RecallFile", testRecallFile},
+		{"FileTokenRefresh", testFileTokenRefresh},
+		{"FileRefusals", testFileRefusals},
 	}
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {

@@ -30,3 +30,18 @@ func DropConnection(c *Client) {
 		cn.abort("test hook: connection dropped")
 	}
 }
+
+// SetToken replaces the Client's user token (use it to make the server
+// refuse the next REST call's token).
+func SetToken(c *Client, token string) {
+	c.mu.Lock()
+	c.token = token
+	c.mu.Unlock()
+}
+
+// Token returns the Client's user token.
+func Token(c *Client) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}

@@ -16,11 +16,13 @@ type OutgoingMessage struct {
 	To string
 	// ChatType defaults to "chat" (1:1).
 	ChatType string
-	// Type is the message type: "txt" (Body {"msg": "..."}), "cmd"
-	// ({"action": "..."}), "custom" ({"customEvent": "...", "customExts": {...}}).
+	// Type is the message type: txt, cmd, custom, img, audio, video, file,
+	// loc or combine (protocol.MsgText, ...). It may be left empty when Body
+	// is a typed Body (TextBody, ImageBody, ...), which names its type.
 	Type string
-	// Body and Ext are sent as is when they are json.RawMessage or []byte,
-	// and as JSON otherwise. Ext may be nil.
+	// Body is a typed Body, or any other value sent as JSON; json.RawMessage
+	// and []byte are sent as is. Ext (may be nil) is sent the same way; its
+	// keys, em_* included, reach the recipient untouched.
 	Body any
 	Ext  any
 	// ClientMsgID is the idempotency key; generated when empty. Reuse it to
@@ -34,8 +36,17 @@ type OutgoingMessage struct {
 
 // request builds the send frame (without an id).
 func (m *OutgoingMessage) request() (protocol.Request, error) {
-	if m.To == "" || m.Type == "" {
-		return protocol.Request{}, errors.New("parley: a message needs To and Type")
+	typ := m.Type
+	if b, ok := m.Body.(Body); ok {
+		switch {
+		case typ == "":
+			typ = b.MsgType()
+		case typ != b.MsgType():
+			return protocol.Request{}, fmt.Errorf("parley: Type %q does not match the %T body (%s)", typ, b, b.MsgType())
+		}
+	}
+	if m.To == "" || typ == "" {
+		return protocol.Request{}, errors.New("parley: a message needs To and Type (or a typed Body)")
 	}
 	body, err := rawJSON(m.Body)
 	if err != nil {
@@ -48,7 +59,7 @@ func (m *OutgoingMessage) request() (protocol.Request, error) {
 	if err != nil {
 		return protocol.Request{}, fmt.Errorf("parley: message ext: %w", err)
 	}
-	r := protocol.Request{T: protocol.FrameSend, To: m.To, ChatType: m.ChatType, Type: m.Type,
+	r := protocol.Request{T: protocol.FrameSend, To: m.To, ChatType: m.ChatType, Type: typ,
 		Body: body, Ext: ext, ClientMsgID: m.ClientMsgID}
 	if r.ChatType == "" {
 		r.ChatType = protocol.ChatTypeChat
@@ -159,7 +170,25 @@ func (c *Client) Send(ctx context.Context, m OutgoingMessage) (*protocol.Ack, er
 
 // SendText sends a text message to a user.
 func (c *Client) SendText(ctx context.Context, to, text string) (*protocol.Ack, error) {
-	return c.Send(ctx, OutgoingMessage{To: to, Type: protocol.MsgText, Body: map[string]string{"msg": text}})
+	return c.Send(ctx, OutgoingMessage{To: to, Body: TextBody{Msg: text}})
+}
+
+// SendImage sends an uploaded image to a user (body: f.ImageBody(), with
+// the share-secret if f is restricted). Recalling the message deletes the
+// upload unless another message refers to it.
+func (c *Client) SendImage(ctx context.Context, to string, f *File) (*protocol.Ack, error) {
+	return c.Send(ctx, OutgoingMessage{To: to, Body: f.ImageBody()})
+}
+
+// SendFile sends an uploaded file to a user as a file message (body:
+// f.FileBody()).
+func (c *Client) SendFile(ctx context.Context, to string, f *File) (*protocol.Ack, error) {
+	return c.Send(ctx, OutgoingMessage{To: to, Body: f.FileBody()})
+}
+
+// SendLocation sends a location to a user.
+func (c *Client) SendLocation(ctx context.Context, to string, loc LocationBody) (*protocol.Ack, error) {
+	return c.Send(ctx, OutgoingMessage{To: to, Body: loc})
 }
 
 // settle completes o and takes it out of the outbox, unless it is already
