@@ -18,4 +18,12 @@
 // Requests (Send, Recall, MarkRead, History, ...) take a context, wait for
 // the server's reply and return failures as *Error, whose Code is an ID of
 // the protocol error registry (package protocol).
+//
+// Every message type has a typed body (TextBody, ImageBody, AudioBody,
+// VideoBody, FileBody, LocationBody, CombineBody, CmdBody, CustomBody) to
+// send, and MessageEvent.Body decodes received bodies into them. Upload
+// streams an attachment to the server with the user's token (progress,
+// cancellation, restricted files, thumbnails); the File it returns builds
+// the message body (SendImage, SendFile, File.AudioBody, ...), and
+// Download fetches files by URL or UUID, from the configured server only.
 package parley
