@@ -85,6 +85,18 @@ var (
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The file was uploaded with restrict-access: download it with its share-secret (or as its uploader or an app admin)."}
 	ErrBadImage = ErrorKind{"bad_image", "illegal_argument", 400,
 		"java.lang.IllegalArgumentException", "The upload looks like an image (JPEG, PNG, GIF, WebP) but cannot be decoded, or is larger than 64 megapixels."}
+	ErrBlocked = ErrorKind{"blocked", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The recipient has blocked the sender: the message or friend request is refused and nothing is stored."}
+	ErrUserMuted = ErrorKind{"user_muted", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The sender is muted for this chat type (POST /mutes) until the time given; nothing is stored."}
+	ErrNotContacts = ErrorKind{"not_contacts", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The app allows messages between friends only (friends_only setting), and the users are not friends."}
+	ErrContactLimit = ErrorKind{"contact_limit", "exceed_limit", 403,
+		"ExceedLimitException", "A contact, block-list or presence-subscription limit is reached (3,000 friends, 500 blocked, 3,000 subscriptions per user by default)."}
+	ErrAttrsTooLarge = ErrorKind{"attributes_too_large", "exceed_limit", 400,
+		"ExceedLimitException", "A user's attributes would exceed 2 KB in total (keys plus values), or a standard attribute its own length."}
+	ErrRequestNotFound = ErrorKind{"contact_request_not_found", "service_resource_not_found", 404,
+		"ContactRequestNotFoundException", "No pending friend request from that user."}
 	ErrUnavailable = ErrorKind{"service_unavailable", "service_unavailable", 503,
 		"ServiceUnavailableException", "The server is shutting down or its storage is unreachable; retry on another node."}
 )
@@ -97,6 +109,7 @@ var Registry = []ErrorKind{
 	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrMessageNotFound,
 	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrTooManyDevices,
 	ErrFileTooLarge, ErrFileNotFound, ErrFileAccessDenied, ErrBadImage,
+	ErrBlocked, ErrUserMuted, ErrNotContacts, ErrContactLimit, ErrAttrsTooLarge, ErrRequestNotFound,
 }
 
 // ErrorBody is the REST error envelope (Easemob-compatible).

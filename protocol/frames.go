@@ -25,6 +25,26 @@ const (
 	FrameConversations = "conversations"
 	FrameConvPin       = "conv_pin"
 	FrameConvDelete    = "conv_delete"
+
+	// Social graph, profiles and presence (docs/protocol.md, "People").
+	FrameContactRequest  = "contact_request"
+	FrameContactAccept   = "contact_accept"
+	FrameContactDecline  = "contact_decline"
+	FrameContactRemove   = "contact_remove"
+	FrameContactRemark   = "contact_remark"
+	FrameContacts        = "contacts"
+	FrameContactRequests = "contact_requests"
+	FrameBlock           = "block"
+	FrameUnblock         = "unblock"
+	FrameBlocks          = "blocks"
+	FrameAttrsSet        = "attrs_set"
+	FrameAttrsGet        = "attrs_get"
+	FrameAttrsDelete     = "attrs_delete"
+	FramePresencePublish = "presence_publish"
+	FramePresenceSub     = "presence_subscribe"
+	FramePresenceUnsub   = "presence_unsubscribe"
+	FramePresenceGet     = "presence_get"
+	FrameEvents          = "events"
 )
 
 // Server-to-client frame kinds.
@@ -41,6 +61,28 @@ const (
 	FrameItems      = "items"
 	FrameConvList   = "conversations_result"
 	FrameKicked     = "kicked"
+
+	FrameEvent                = "event"
+	FrameContactsResult       = "contacts_result"
+	FrameContactRequestsReply = "contact_requests_result"
+	FrameBlocksResult         = "blocks_result"
+	FrameAttrsResult          = "attrs_result"
+	FramePresenceResult       = "presence_result"
+	FrameEventsResult         = "events_result"
+)
+
+// Event kinds (docs/protocol.md, "Events"). All but presence are stored, so
+// devices that were offline get them with an events request.
+const (
+	EventContactRequest  = "contact_request"  // from asked to (both users' devices)
+	EventContactAccepted = "contact_accepted" // to accepted from's request (both)
+	EventContactDeclined = "contact_declined" // to declined from's request (both)
+	EventContactAdded    = "contact_added"    // from and to became friends without a request (both)
+	EventContactRemoved  = "contact_removed"  // from removed to (both)
+	EventBlocked         = "blocked"          // the user blocked users (their own devices)
+	EventUnblocked       = "unblocked"        // the user unblocked users (their own devices)
+	EventAttrs           = "attrs"            // the user's attributes changed (their own devices)
+	EventPresence        = "presence"         // a subscribed user's presence changed (live only)
 )
 
 // Chat types.
@@ -130,6 +172,16 @@ type Request struct {
 	Time      int64  `json:"time,omitempty"`      // history: start at this time (ms) instead of msg_id
 	Cursor    string `json:"cursor,omitempty"`
 	Pinned    *bool  `json:"pinned,omitempty"`
+
+	// people: contacts, blocks, attributes, presence
+	User   string            `json:"user,omitempty"`
+	Users  []string          `json:"users,omitempty"`
+	Reason string            `json:"reason,omitempty"`
+	Remark *string           `json:"remark,omitempty"`
+	Attrs  map[string]string `json:"attrs,omitempty"`
+	Keys   []string          `json:"keys,omitempty"`
+	Status *string           `json:"status,omitempty"`
+	Expiry int64             `json:"expiry,omitempty"` // presence_subscribe: seconds
 }
 
 // MaxFrameBytes is the largest frame a server accepts.
@@ -179,7 +231,8 @@ func DecodeRequest(b []byte) (*Request, error) {
 	switch r.T {
 	case FrameAuth:
 		err = need(r.Token != "", "token")
-	case FramePing, FrameSync, FrameConversations:
+	case FramePing, FrameSync, FrameConversations, FrameContacts, FrameContactRequests, FrameBlocks,
+		FrameAttrsDelete, FrameEvents:
 	case FrameSend:
 		if err = need(r.To != "", "to"); err == nil {
 			if err = need(r.Type != "", "type"); err == nil {
@@ -199,6 +252,26 @@ func DecodeRequest(b []byte) (*Request, error) {
 		if err = need(r.ConvID != "", "conv_id"); err == nil {
 			err = need(r.Pinned != nil, "pinned")
 		}
+	case FrameContactRequest:
+		err = need(r.To != "", "to")
+	case FrameContactAccept, FrameContactDecline, FrameContactRemove, FrameUnblock:
+		err = need(r.User != "", "user")
+	case FrameContactRemark:
+		if err = need(r.User != "", "user"); err == nil {
+			err = need(r.Remark != nil, "remark")
+		}
+	case FrameBlock, FramePresenceUnsub, FramePresenceGet:
+		err = need(len(r.Users) > 0, "users")
+	case FramePresenceSub:
+		if err = need(len(r.Users) > 0, "users"); err == nil {
+			err = need(r.Expiry > 0, "expiry")
+		}
+	case FrameAttrsSet:
+		err = need(len(r.Attrs) > 0, "attrs")
+	case FrameAttrsGet:
+		err = need(len(r.Users) > 0, "users")
+	case FramePresencePublish:
+		err = need(r.Status != nil, "status")
 	case "":
 		err = badFrame("frame has no kind (field t)")
 	default:
@@ -352,4 +425,94 @@ type Kicked struct {
 	T      string `json:"t"`
 	Code   int    `json:"code"`
 	Reason string `json:"reason"`
+}
+
+// Event is a per-user event: pushed live as {"t":"event","event":{...}} and
+// returned by events requests (docs/protocol.md, "Events").
+type Event struct {
+	ID       string            `json:"id,omitempty"` // the events cursor; empty for live-only events
+	Kind     string            `json:"kind"`
+	From     string            `json:"from,omitempty"`
+	To       string            `json:"to,omitempty"`
+	Reason   string            `json:"reason,omitempty"`
+	Users    []string          `json:"users,omitempty"`
+	Attrs    map[string]string `json:"attrs,omitempty"`
+	Presence *Presence         `json:"presence,omitempty"`
+	TS       int64             `json:"ts"`
+}
+
+// EventFrame pushes one event.
+type EventFrame struct {
+	T     string `json:"t"`
+	Event *Event `json:"event"`
+}
+
+// EventsResult answers events.
+type EventsResult struct {
+	T      string   `json:"t"`
+	ID     string   `json:"id,omitempty"`
+	Events []*Event `json:"events"`
+	Next   string   `json:"next"`
+	More   bool     `json:"more"`
+}
+
+// Presence is a user's presence.
+type Presence struct {
+	User    string   `json:"user"`
+	Online  bool     `json:"online"`
+	Devices []string `json:"devices,omitempty"` // online resources
+	Status  string   `json:"status,omitempty"`  // custom status text
+	Updated int64    `json:"updated,omitempty"` // when status was last set (ms)
+	Expiry  int64    `json:"expiry,omitempty"`  // presence_subscribe: when the subscription ends (ms)
+}
+
+// PresenceResult answers presence_get and presence_subscribe.
+type PresenceResult struct {
+	T        string      `json:"t"`
+	ID       string      `json:"id,omitempty"`
+	Presence []*Presence `json:"presence"`
+}
+
+// ContactInfo is one friend.
+type ContactInfo struct {
+	User   string `json:"user"`
+	Remark string `json:"remark,omitempty"`
+	Since  int64  `json:"since"`
+}
+
+// ContactsResult answers contacts.
+type ContactsResult struct {
+	T        string         `json:"t"`
+	ID       string         `json:"id,omitempty"`
+	Contacts []*ContactInfo `json:"contacts"`
+	Cursor   string         `json:"cursor,omitempty"` // empty on the last page
+}
+
+// ContactRequestInfo is a pending friend request to the caller.
+type ContactRequestInfo struct {
+	From   string `json:"from"`
+	Reason string `json:"reason,omitempty"`
+	TS     int64  `json:"ts"`
+}
+
+// ContactRequestsResult answers contact_requests.
+type ContactRequestsResult struct {
+	T        string                `json:"t"`
+	ID       string                `json:"id,omitempty"`
+	Requests []*ContactRequestInfo `json:"requests"`
+}
+
+// BlocksResult answers blocks.
+type BlocksResult struct {
+	T      string   `json:"t"`
+	ID     string   `json:"id,omitempty"`
+	Users  []string `json:"users"`
+	Cursor string   `json:"cursor,omitempty"`
+}
+
+// AttrsResult answers attrs_get (and attrs_set, with the caller's result).
+type AttrsResult struct {
+	T     string                       `json:"t"`
+	ID    string                       `json:"id,omitempty"`
+	Attrs map[string]map[string]string `json:"attrs"`
 }

@@ -47,6 +47,10 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 
+	// Gate, if set, decides whether a user may send to another (blocks,
+	// mutes, friends-only apps: internal/social). App-token sends skip it.
+	Gate Gate
+
 	// Released, if set, is told about files a recall left unreferenced
 	// (internal/files deletes them).
 	Released func(ctx context.Context, fileIDs []int64)
@@ -115,7 +119,7 @@ func (s *Service) Send(ctx context.Context, p *tenant.Principal, req SendRequest
 	if p.Anonymous() || p.Admin {
 		return nil, errs.New(protocol.ErrForbidden, "send needs a user token")
 	}
-	acks, err := s.send(ctx, p.App, p.UserID, p.Username, copyTo{devices: true, skip: p.Resource}, []string{req.To}, req)
+	acks, err := s.send(ctx, p.App, p.UserID, p.Username, copyTo{devices: true, skip: p.Resource, gated: true}, []string{req.To}, req)
 	if err != nil {
 		return nil, err
 	}
@@ -159,10 +163,17 @@ func (s *Service) SendAs(ctx context.Context, p *tenant.Principal, from string, 
 	return s.send(ctx, p.App, sender.ID, sender.Username, copyTo{devices: req.SyncDevice}, to, req)
 }
 
-// copyTo says whether the sender's devices get a copy, and which one not.
+// Gate decides whether a user may send a 1:1 message to another.
+type Gate interface {
+	CheckSend(ctx context.Context, app *tenant.App, from, to int64) error
+}
+
+// copyTo says whether the sender's devices get a copy, and which one not;
+// gated sends are a user's own and pass the Gate.
 type copyTo struct {
 	devices bool
 	skip    string
+	gated   bool
 }
 
 func (s *Service) send(ctx context.Context, app *tenant.App, fromID int64, fromName string, cp copyTo, to []string, req SendRequest) ([]Result, error) {
@@ -197,7 +208,7 @@ func (s *Service) SendAsync(ctx context.Context, p *tenant.Principal, req SendRe
 		reply(nil, errs.New(protocol.ErrForbidden, "send needs a user token"))
 		return
 	}
-	results, ops, err := s.prepare(ctx, p.App, p.UserID, p.Username, copyTo{devices: true, skip: p.Resource}, []string{req.To}, req)
+	results, ops, err := s.prepare(ctx, p.App, p.UserID, p.Username, copyTo{devices: true, skip: p.Resource, gated: true}, []string{req.To}, req)
 	if err != nil {
 		reply(nil, err)
 		return
@@ -242,6 +253,12 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 		if uid == fromID {
 			results[i].Err = errs.New(protocol.ErrIllegalArgument, "cannot send a message to yourself")
 			continue
+		}
+		if cp.gated && s.Gate != nil {
+			if err := s.Gate.CheckSend(ctx, app, fromID, uid); err != nil {
+				results[i].Err = err
+				continue
+			}
 		}
 		s.remember(uid, uname)
 		now := s.now().UnixMilli()

@@ -27,6 +27,7 @@ import (
 	"github.com/parleyim/parley/internal/idgen"
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
+	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/postgres"
 	"github.com/parleyim/parley/internal/store/sqlite"
@@ -77,6 +78,7 @@ type Server struct {
 	Users    *users.Service
 	Messages *messaging.Service
 	Files    *files.Service
+	Social   *social.Service
 }
 
 // New builds a node: opens storage (applying migrations), creates the owner
@@ -114,7 +116,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.Apps = tenant.NewService(st)
 	s.Users = users.NewService(st, hasher)
 	ident := identity.NewService(st, s.Users, hasher, cfg.Auth.AppTokenTTL.D(), cfg.Auth.UserTokenTTL.D())
-	s.Messages = messaging.New(st, s.bus, idgen.New(cfg.NodeID), s.Users, log.With("component", "messaging"))
+	ids := idgen.New(cfg.NodeID) // one generator per node: IDs must not collide
+	s.Messages = messaging.New(st, s.bus, ids, s.Users, log.With("component", "messaging"))
 	s.Files = files.New(st, blobs, log.With("component", "files"))
 	s.Messages.Released = s.Files.Release
 	s.Users.OnRevoke = func(ctx context.Context, appID, userID int64) {
@@ -123,12 +126,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		}
 	}
 	hub := ws.NewHub(s.bus, log.With("component", "ws"), metrics)
-	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Cfg: cfg.WS,
+	s.Social = social.New(st, s.bus, s.Users, ids, hub, log.With("component", "social"))
+	s.Messages.Gate = s.Social
+	hub.OnPresence = s.Social.ConnectionChanged
+	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Cfg: cfg.WS,
 		Log: log.With("component", "ws")}
 	s.gw.Init()
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: admin.NewService(st, hasher),
-		Messages: s.Messages, Files: s.Files, Presence: hub,
+		Messages: s.Messages, Files: s.Files, Social: s.Social, Presence: hub,
 		Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        st.Ping,
@@ -175,6 +181,7 @@ func (s *Server) Run(ctx context.Context) error {
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	go s.Files.RunCollector(jobs, s.cfg.Blob.OrphanAfter.D(), collectEvery(s.cfg.Blob.OrphanAfter.D()))
+	go s.Social.RunJanitor(jobs)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	var serveErr error
@@ -194,6 +201,7 @@ func (s *Server) Run(ctx context.Context) error {
 		serveErr = nil
 	}
 	stopJobs()
+	s.Social.Close()
 	err = errors.Join(serveErr, err, s.blobs.Close(), s.store.Close())
 	s.log.Info("shutdown complete", "err", err)
 	return err
@@ -217,5 +225,6 @@ func debugMux() *http.ServeMux {
 
 // Close releases resources of a server that was built but not run.
 func (s *Server) Close() error {
+	s.Social.Close()
 	return errors.Join(s.ln.Close(), s.blobs.Close(), s.store.Close())
 }

@@ -111,6 +111,8 @@ type UserStore interface {
 	CreateBatch(ctx context.Context, users []*User) ([]error, error)
 	Get(ctx context.Context, appID int64, username string) (*User, error)
 	GetByID(ctx context.Context, appID, id int64) (*User, error)
+	// Names maps those of ids that are users of the app to their usernames.
+	Names(ctx context.Context, appID int64, ids []int64) (map[int64]string, error)
 	// List returns up to limit users with ID > afterID, ordered by ID
 	// (creation order).
 	List(ctx context.Context, appID, afterID int64, limit int) ([]User, error)

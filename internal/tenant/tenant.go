@@ -40,6 +40,8 @@ type Settings struct {
 	MaxMessageBytes int `json:"max_message_bytes,omitempty"`
 	// MaxFileBytes bounds one uploaded file (0: DefaultMaxFileBytes).
 	MaxFileBytes int64 `json:"max_file_bytes,omitempty"`
+	// FriendsOnly delivers 1:1 messages between friends only.
+	FriendsOnly bool `json:"friends_only,omitempty"`
 }
 
 // Defaults for Settings fields left at zero.

@@ -119,6 +119,37 @@ func (s users) GetByID(ctx context.Context, appID, id int64) (*store.User, error
 	return u, s.db.classify(err)
 }
 
+func (s users) Names(ctx context.Context, appID int64, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := []any{appID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := s.db.r.QueryContext(ctx, s.db.rebind(`SELECT id, username FROM users WHERE app_id = ? AND id IN (?`+
+			strings.Repeat(", ?", len(chunk)-1)+`)`), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = name
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func (s users) List(ctx context.Context, appID, afterID int64, limit int) ([]store.User, error) {
 	rows, err := s.db.read(ctx, (`SELECT ` + userCols + ` FROM users WHERE app_id = ? AND id > ? ORDER BY id LIMIT ?`),
 		appID, afterID, limit)

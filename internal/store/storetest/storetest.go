@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"Users_Update", testUsersUpdate},
 		{"Users_Activation", testUsersActivation},
 		{"Users_Delete", testUsersDelete},
+		{"Users_Names", testUsersNames},
 		{"Users_ConcurrentCreate", testUsersConcurrentCreate},
 		{"Admins", testAdmins},
 		{"Files", testFiles},
@@ -292,6 +293,29 @@ func testUsersActivation(t *testing.T, s store.Store) {
 	}
 	_, err = s.Users().SetActivated(ctx, a.ID, "ghost", true, false, 1)
 	mustNotFound(t, err)
+}
+
+func testUsersNames(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	b := mkApp(t, s, "acme", "other")
+	var ids []int64
+	for i := range 3 {
+		u := mkUser(a.ID, fmt.Sprintf("n%d", i))
+		if err := s.Users().Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	other := mkUser(b.ID, "x")
+	other.UUID = "other-x"
+	s.Users().Create(ctx, other)
+	got, err := s.Users().Names(ctx, a.ID, append(ids, other.ID, 999999))
+	if err != nil || len(got) != 3 || got[ids[0]] != "n0" || got[ids[2]] != "n2" {
+		t.Fatalf("names: %v %v", err, got)
+	}
+	if got, _ := s.Users().Names(ctx, a.ID, nil); len(got) != 0 {
+		t.Fatalf("no ids: %v", got)
+	}
 }
 
 func testUsersDelete(t *testing.T, s store.Store) {

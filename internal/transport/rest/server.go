@@ -28,6 +28,7 @@ import (
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
+	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/internal/users"
 	"github.com/parleyim/parley/protocol"
@@ -41,6 +42,7 @@ type Deps struct {
 	Admins   *admin.Service
 	Messages *messaging.Service
 	Files    *files.Service // nil: no file routes
+	Social   *social.Service
 	Presence presence.Directory
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
@@ -64,6 +66,7 @@ func New(d Deps) *Server {
 	s.routes()
 	s.messageRoutes()
 	s.fileRoutes()
+	s.socialRoutes()
 	s.managementRoutes()
 	return s
 }

@@ -33,6 +33,10 @@ type Hub struct {
 
 	mu    sync.Mutex
 	users map[userKey]*userEntry
+
+	// OnPresence, if set, is told when a user's first device connects and
+	// when their last disconnects (it must not block).
+	OnPresence func(appID, userID int64)
 }
 
 var _ presence.Directory = (*Hub)(nil)
@@ -77,7 +81,11 @@ func (h *Hub) register(s *session, limit int, reject bool) (evicted []*session, 
 		evicted = append(evicted, kept[:n]...)
 		kept = kept[n:]
 	}
+	first := len(e.sessions) == 0
 	e.sessions = append(kept, s)
+	if first && h.OnPresence != nil {
+		h.OnPresence(k.app, k.user)
+	}
 	return evicted, false, nil
 }
 
@@ -104,6 +112,9 @@ func (h *Hub) dropIfEmpty(k userKey, e *userEntry) {
 			e.sub.Unsubscribe()
 		}
 		delete(h.users, k)
+		if h.OnPresence != nil {
+			h.OnPresence(k.app, k.user)
+		}
 	}
 }
 

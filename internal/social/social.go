@@ -1,0 +1,269 @@
+// Package social is the people side of Parley: friends and friend
+// requests, block lists, user attributes, presence (subscriptions and a
+// custom status) and global mutes, plus the per-user event stream that
+// carries their changes to every device, including devices that were
+// offline. It also answers messaging's question "may this user send to that
+// one?" (Gate). It knows nothing of transports.
+package social
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleyim/parley/internal/bus"
+	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/idgen"
+	"github.com/parleyim/parley/internal/messaging"
+	"github.com/parleyim/parley/internal/presence"
+	"github.com/parleyim/parley/internal/store"
+	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/users"
+	"github.com/parleyim/parley/protocol"
+)
+
+// Limits (docs/rest.md and docs/protocol.md, "People").
+const (
+	MaxContacts      = 3000 // friends per user
+	MaxBlocked       = 500  // block list per user
+	MaxRemarkChars   = 100
+	MaxReasonChars   = 256
+	MaxBatchUsers    = 100 // usernames per batch call (block, attributes, presence)
+	MaxImport        = 10  // usernames per contacts import
+	MaxSubscriptions = 3000
+	MaxExpirySeconds = 30 * 24 * 3600
+	MaxStatusBytes   = 1024
+	// EventRetention is how long stored events are kept; a device offline
+	// longer reloads its lists instead.
+	EventRetention = 30 * 24 * time.Hour
+	// cacheTTL bounds how stale another node's view of a block list or mute
+	// can be (this node's own changes clear its cache at once).
+	cacheTTL = 10 * time.Second
+)
+
+// Service is the social domain service.
+type Service struct {
+	st    store.Store
+	bus   bus.Bus
+	users *users.Service
+	ids   *idgen.Gen
+	dir   presence.Directory
+	log   *slog.Logger
+	now   func() time.Time
+
+	blocks   cache[int64, map[int64]bool] // owner -> blocked
+	mutes    cache[int64, store.Mute]     // user -> mute (zero: none)
+	friends  cache[[2]int64, bool]        // (a, b) -> friends
+	presence chan presenceChange
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// New builds the service and starts its presence notifier.
+func New(st store.Store, b bus.Bus, u *users.Service, ids *idgen.Gen, dir presence.Directory, log *slog.Logger) *Service {
+	s := &Service{st: st, bus: b, users: u, ids: ids, dir: dir, log: log, now: time.Now,
+		presence: make(chan presenceChange, 4096), stop: make(chan struct{})}
+	s.wg.Add(1)
+	go s.notifyPresence()
+	return s
+}
+
+// Close stops the background work.
+func (s *Service) Close() {
+	close(s.stop)
+	s.wg.Wait()
+}
+
+// cache is a small map with expiring entries.
+type cache[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]cached[V]
+}
+
+type cached[V any] struct {
+	v       V
+	expires time.Time
+}
+
+func (c *cache[K, V]) get(k K, now time.Time) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || now.After(e.expires) {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+func (c *cache[K, V]) put(k K, v V, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = map[K]cached[V]{}
+	}
+	c.m[k] = cached[V]{v: v, expires: now.Add(cacheTTL)}
+}
+
+func (c *cache[K, V]) drop(k K) {
+	c.mu.Lock()
+	delete(c.m, k)
+	c.mu.Unlock()
+}
+
+// self resolves the user a call acts on: a user token acts on itself (and
+// may name itself), an app token on the named user.
+func (s *Service) self(ctx context.Context, p *tenant.Principal, username string) (int64, string, error) {
+	if p.Anonymous() {
+		return 0, "", errs.New(protocol.ErrUnauthorized, "this call needs a token")
+	}
+	if !p.Admin {
+		if username != "" {
+			if n, err := users.NormalizeUsername(username); err != nil {
+				return 0, "", err
+			} else if n != p.Username {
+				return 0, "", errs.New(protocol.ErrForbidden, "a user token may only act for its own user")
+			}
+		}
+		return p.UserID, p.Username, nil
+	}
+	if username == "" {
+		return 0, "", errs.New(protocol.ErrIllegalArgument, "username must be provided")
+	}
+	return s.users.Resolve(ctx, p.App, username)
+}
+
+// userOnly refuses app tokens for calls that are a user's own action.
+func userOnly(p *tenant.Principal) error {
+	if p.Anonymous() || p.Admin {
+		return errs.New(protocol.ErrForbidden, "this call needs a user token")
+	}
+	return nil
+}
+
+// resolveMany resolves usernames (at most max), returning IDs in order and
+// the names that are not users.
+func (s *Service) resolveMany(ctx context.Context, app *tenant.App, names []string, max int) (ids []int64, canon []string, missing []string, err error) {
+	if len(names) == 0 {
+		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "usernames must list at least one user")
+	}
+	if len(names) > max {
+		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "at most %d usernames per call, got %d", max, len(names))
+	}
+	seen := map[int64]bool{}
+	for _, n := range names {
+		id, name, err := s.users.Resolve(ctx, app, n)
+		if errs.Is(err, protocol.ErrUserNotFound) {
+			missing = append(missing, n)
+			continue
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+			canon = append(canon, name)
+		}
+	}
+	return ids, canon, missing, nil
+}
+
+// names maps user IDs to usernames (deleted users are left out).
+func (s *Service) names(ctx context.Context, appID int64, ids []int64) (map[int64]string, error) {
+	return s.st.Users().Names(ctx, appID, ids)
+}
+
+// event builds a stored event for one user.
+func (s *Service) event(appID, userID int64, e protocol.Event) store.Event {
+	now := s.now().UnixMilli()
+	e.TS = now
+	id := s.ids.Next()
+	e.ID = strconv.FormatInt(id, 10)
+	b, _ := json.Marshal(e)
+	return store.Event{ID: id, AppID: appID, UserID: userID, Payload: b, Created: now}
+}
+
+// publish pushes stored events to their users' online devices (skipping
+// the device that caused them). Failures only cost the live push: devices
+// get the events on their next events request.
+func (s *Service) publish(appID int64, skip string, evs []store.Event) {
+	for _, e := range evs {
+		frame := append(append([]byte(`{"t":"event","event":`), e.Payload...), '}')
+		if err := s.bus.Publish(context.Background(), messaging.UserSubject(appID, e.UserID), messaging.EncodeDeliver(skip, frame)); err != nil {
+			s.log.Warn("publish event", "err", err)
+		}
+	}
+}
+
+// Events returns the caller's events after the cursor (docs/protocol.md,
+// "Events"): "" (everything retained), "<stamp>" (a new round: rewound by
+// messaging.SyncWindow, so events committed late are not missed; clients
+// drop IDs they have), "c<stamp>" (the next page of a round).
+func (s *Service) Events(ctx context.Context, p *tenant.Principal, since string, limit int) (*protocol.EventsResult, error) {
+	if err := userOnly(p); err != nil {
+		return nil, err
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	if limit < 1 || limit > messaging.MaxPageLimit {
+		return nil, errs.New(protocol.ErrIllegalArgument, "limit must be 1..%d", messaging.MaxPageLimit)
+	}
+	var after int64
+	if since != "" && since != "0" {
+		exact := strings.HasPrefix(since, "c")
+		v, err := strconv.ParseInt(strings.TrimPrefix(since, "c"), 10, 64)
+		if err != nil || v < 0 {
+			return nil, errs.New(protocol.ErrIllegalArgument, "since %q is not a cursor this server issued", since)
+		}
+		after = v
+		if !exact {
+			after = max(0, v-idgen.FromTime(time.UnixMilli(idgen.Epoch).Add(messaging.SyncWindow)))
+		}
+	}
+	evs, err := s.st.Social().Events(ctx, p.UserID, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	res := &protocol.EventsResult{T: protocol.FrameEventsResult, Events: []*protocol.Event{}}
+	if len(evs) > limit {
+		evs, res.More = evs[:limit], true
+	}
+	top := after
+	for _, e := range evs {
+		var w protocol.Event
+		if json.Unmarshal(e.Payload, &w) == nil {
+			res.Events = append(res.Events, &w)
+		}
+		top = e.ID
+	}
+	if res.More {
+		res.Next = "c" + strconv.FormatInt(top, 10)
+	} else {
+		res.Next = strconv.FormatInt(max(top, idgen.FromTime(s.now())), 10)
+	}
+	return res, nil
+}
+
+// RunJanitor prunes old events daily until ctx ends.
+func (s *Service) RunJanitor(ctx context.Context) {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.st.Social().PruneEvents(ctx, s.now().Add(-EventRetention).UnixMilli()); err != nil {
+			s.log.Warn("prune events", "err", err)
+		} else if n > 0 {
+			s.log.Info("pruned old events", "events", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
