@@ -119,4 +119,7 @@ type ErrorBody struct {
 	Timestamp        int64  `json:"timestamp"`
 	Duration         int64  `json:"duration"`
 	ErrorDescription string `json:"error_description"`
+	// Code is the error's Parley ID (the first column of docs/errors.md), a
+	// Parley addition: several kinds share Easemob's error and exception.
+	Code string `json:"code,omitempty"`
 }

@@ -62,7 +62,13 @@ func (s *Server) uploadFile(c *call) (any, error) {
 			*h.dst = n
 		}
 	}
-	c.r.Body = http.MaxBytesReader(nil, c.r.Body, c.p.App.Settings.FileBytes()+multipartOverhead)
+	limit := c.p.App.Settings.FileBytes()
+	if c.r.ContentLength > limit+multipartOverhead {
+		// Refuse before reading: a client that sent Expect: 100-continue
+		// sends nothing, and no one is cut off mid-upload.
+		return nil, errs.New(protocol.ErrFileTooLarge, "the request is %d bytes; the app's file limit is %d", c.r.ContentLength, limit)
+	}
+	c.r.Body = http.MaxBytesReader(nil, c.r.Body, limit+multipartOverhead)
 	mr, err := c.r.MultipartReader()
 	if err != nil {
 		return nil, errs.New(protocol.ErrInvalidBody, "not a multipart body: %v", err)

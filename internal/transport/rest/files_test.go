@@ -413,3 +413,15 @@ func TestFiles_Lifecycle(t *testing.T) {
 		}
 	})
 }
+
+// TestFiles_EarlyRefusal: an upload whose declared length is over the limit
+// is refused before its body is read.
+func TestFiles_EarlyRefusal(t *testing.T) {
+	s := servertest.StartBackend(t, "sqlite")
+	e := newFilesEnv(t, s, tenant.Settings{MaxFileBytes: 1000})
+	r := e.upload(t, e.alice, "big.bin", "", bytes.Repeat([]byte("z"), 200_000), nil)
+	expect(t, r, 413, "request_entity_too_large")
+	if r.Str("code") != "file_too_large" {
+		t.Fatalf("code: %s", r.Raw)
+	}
+}

@@ -26,7 +26,7 @@ func expect(t *testing.T, r *servertest.Response, status int, errCode string) {
 		if r.Str("error") != errCode {
 			t.Fatalf("error %q, want %q: %s", r.Str("error"), errCode, r.Raw)
 		}
-		for _, k := range []string{"exception", "error_description", "timestamp", "duration"} {
+		for _, k := range []string{"exception", "error_description", "timestamp", "duration", "code"} {
 			if _, ok := r.Body[k]; !ok {
 				t.Fatalf("error body lacks %q: %s", k, r.Raw)
 			}

@@ -183,7 +183,7 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
 	}
 	writeJSON(w, e.Kind.Status, protocol.ErrorBody{
 		Error: e.Kind.Error, Exception: e.Kind.Exception, Timestamp: time.Now().UnixMilli(),
-		Duration: time.Since(c.start).Milliseconds(), ErrorDescription: e.Description,
+		Duration: time.Since(c.start).Milliseconds(), ErrorDescription: e.Description, Code: e.Kind.ID,
 	})
 }
 
