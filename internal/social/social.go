@@ -201,7 +201,8 @@ func (s *Service) publish(appID int64, skip string, evs []store.Event) {
 }
 
 // Events returns the caller's events after the cursor (docs/protocol.md,
-// "Events"): "" (everything retained), "<stamp>" (a new round: rewound by
+// "Events"): "" (everything retained), "now" (nothing: just a cursor for
+// what comes next), "<stamp>" (a new round: rewound by
 // messaging.SyncWindow, so events committed late are not missed; clients
 // drop IDs they have), "c<stamp>" (the next page of a round).
 func (s *Service) Events(ctx context.Context, p *tenant.Principal, since string, limit int) (*protocol.EventsResult, error) {
@@ -213,6 +214,11 @@ func (s *Service) Events(ctx context.Context, p *tenant.Principal, since string,
 	}
 	if limit < 1 || limit > messaging.MaxPageLimit {
 		return nil, errs.New(protocol.ErrIllegalArgument, "limit must be 1..%d", messaging.MaxPageLimit)
+	}
+	if since == "now" {
+		// A cursor for "from now on", for devices that want no history.
+		return &protocol.EventsResult{T: protocol.FrameEventsResult, Events: []*protocol.Event{},
+			Next: strconv.FormatInt(idgen.FromTime(s.now()), 10)}, nil
 	}
 	var after int64
 	if since != "" && since != "0" {
