@@ -2,6 +2,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/parleyim/parley/internal/config"
@@ -23,10 +25,12 @@ Usage:
   parley serve [flags]                  run the server (flags: parley config)
   parley app create [flags] ORG APP     create an app; prints its credentials as JSON
         --open-registration             let clients register users without an app token
+        --setting KEY=VALUE             any app setting (docs/rest.md), repeatable:
+                                        e.g. --setting friends_only=true --setting max_devices=2
   parley app list [flags]               list apps as JSON
   parley app rotate-secret [flags] ORG APP
                                         new client secret; every token of the app is revoked
-  parley app set [flags] ORG APP --open-registration=true|false
+  parley app set [flags] ORG APP --open-registration=true|false --setting KEY=VALUE ...
   parley chat [flags]                   terminal chat client: --url --org --app --user --password
   parley bench SCENARIO [flags]         load-test the messaging core: throughput, latency, idle, sync, all
   parley config                         print every setting with its default, env var and flag
@@ -100,15 +104,20 @@ func appCmd(args []string, stdout, stderr io.Writer, getenv func(string) string)
 	}
 	sub := args[0]
 	var openReg *bool
-	var rest []string
-	for _, a := range args[1:] {
-		switch a {
-		case "--open-registration", "--open-registration=true":
+	var rest, settings []string
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--open-registration" || a == "--open-registration=true":
 			v := true
 			openReg = &v
-		case "--open-registration=false":
+		case a == "--open-registration=false":
 			v := false
 			openReg = &v
+		case a == "--setting" && i+1 < len(args):
+			i++
+			settings = append(settings, args[i])
+		case strings.HasPrefix(a, "--setting="):
+			settings = append(settings, strings.TrimPrefix(a, "--setting="))
 		default:
 			rest = append(rest, a)
 		}
@@ -141,6 +150,9 @@ func appCmd(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		if openReg != nil {
 			set.OpenRegistration = *openReg
 		}
+		if err := applySettings(&set, settings); err != nil {
+			return err
+		}
 		created, err := apps.Create(ctx, pos[0], pos[1], set)
 		if err != nil {
 			return err
@@ -167,6 +179,9 @@ func appCmd(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		if openReg != nil {
 			set.OpenRegistration = *openReg
 		}
+		if err := applySettings(&set, settings); err != nil {
+			return err
+		}
 		a, err = apps.SetSettings(ctx, pos[0], pos[1], set)
 		if err != nil {
 			return err
@@ -187,6 +202,37 @@ func appCmd(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		return enc.Encode(out)
 	}
 	return fmt.Errorf("unknown app command %q", sub)
+}
+
+// applySettings applies --setting key=value pairs (the JSON names of
+// tenant.Settings; values are JSON, or plain strings).
+func applySettings(set *tenant.Settings, pairs []string) error {
+	if len(pairs) == 0 {
+		return nil
+	}
+	cur, _ := json.Marshal(set)
+	var m map[string]json.RawMessage
+	json.Unmarshal(cur, &m)
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--setting %q: want key=value", p)
+		}
+		if !json.Valid([]byte(v)) {
+			b, _ := json.Marshal(v)
+			v = string(b)
+		}
+		m[k] = json.RawMessage(v)
+	}
+	b, _ := json.Marshal(m)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var out tenant.Settings
+	if err := dec.Decode(&out); err != nil {
+		return fmt.Errorf("--setting: %v", err)
+	}
+	*set = out
+	return nil
 }
 
 func appInfo(a *tenant.App) map[string]any {

@@ -163,9 +163,13 @@ func TestMain_Commands(t *testing.T) {
 		{[]string{"app", "create", "--data", t.TempDir(), "only-org"}, 1, "", "want 2 arguments"},
 		{[]string{"app", "create", "--data", t.TempDir(), "bad org", "x"}, 1, "", "org_name"},
 		{[]string{"app", "list", "--data", t.TempDir()}, 0, "[]", ""},
+		{[]string{"app", "create", "--data", t.TempDir(), "--setting", "friends_only=true", "--setting=max_devices=2", "acme", "s"}, 0, "client_secret", ""},
+		{[]string{"app", "create", "--data", t.TempDir(), "--setting", "no_such=1", "acme", "s"}, 1, "", "unknown field"},
+		{[]string{"app", "create", "--data", t.TempDir(), "--setting", "max_devices=many", "acme", "s"}, 1, "", "--setting"},
+		{[]string{"app", "create", "--data", t.TempDir(), "--setting", "max_devices=1000", "acme", "s"}, 1, "", "max_devices"},
 	}
 	for _, tc := range tests {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+		t.Run(strings.Join(tc.args[:min(len(tc.args), 2)], " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
 			code := cli.Main(tc.args, &out, &errb, env)
 			if code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.err) {
