@@ -30,6 +30,7 @@ type Store interface {
 	Conversations() ConversationStore
 	Files() FileStore
 	Social() SocialStore
+	Groups() GroupStore
 	// Ping checks the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Backend names the implementation ("sqlite", "postgres").

@@ -149,9 +149,12 @@ func (t txq) appendOne(op *store.AppendOp) error {
 			return err
 		}
 	}
-	conv, err := t.conversation(it.AppID, it.From, it.To, it.Created, it.ID)
-	if err != nil {
-		return err
+	conv := it.ConvID // set by the caller for group streams
+	if conv == 0 {
+		var err error
+		if conv, err = t.conversation(it.AppID, it.From, it.To, it.Created, it.ID); err != nil {
+			return err
+		}
 	}
 	row, err := t.row(qNextSeq, it.ID, it.Created, conv)
 	if err != nil {
@@ -161,7 +164,9 @@ func (t txq) appendOne(op *store.AppendOp) error {
 		return err
 	}
 	it.ConvID = conv
-	it.Kind = store.ItemMsg
+	if it.Kind == "" {
+		it.Kind = store.ItemMsg
+	}
 	if _, err := t.exec(qInsertItem, it.ID, it.AppID, it.ConvID, it.Seq, it.Kind, it.From, it.To, it.Type,
 		string(it.Body), string(it.Ext), it.ClientMsgID, int64(0), false, it.Created); err != nil {
 		return err
@@ -208,7 +213,10 @@ func (s messages) Submit(ctx context.Context, op *store.AppendOp, done func(*sto
 	input := op.Item
 	a, b := pair(input.From, input.To)
 	var key int64 // lock order: the conversation, once known
-	if v, ok := s.db.convIDs.Load(convKey{input.AppID, a, b}); ok {
+	r := route(input.AppID, a, b)
+	if input.ConvID != 0 { // a group stream: known, and its own route
+		key, r = input.ConvID, uint64(input.ConvID)
+	} else if v, ok := s.db.convIDs.Load(convKey{input.AppID, a, b}); ok {
 		key = v.(int64)
 	}
 	var after func()
@@ -219,12 +227,12 @@ func (s messages) Submit(ctx context.Context, op *store.AppendOp, done func(*sto
 			}
 		}
 	}
-	return s.db.submit(ctx, route(input.AppID, a, b), key, func(ctx context.Context, tx *sql.Tx) error {
+	return s.db.submit(ctx, r, key, func(ctx context.Context, tx *sql.Tx) error {
 		op.Item = input // a rerun starts from the caller's input
 		return txq{ctx, s.db, tx}.appendOne(op)
 	}, after, func(err error) {
 		op.Err = err
-		if err == nil {
+		if err == nil && input.ConvID == 0 {
 			s.db.convIDs.Store(convKey{op.Item.AppID, a, b}, op.Item.ConvID)
 		}
 		done(op)

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"Social_Blocks", testBlocks},
 		{"Social_ProfilesAndPresence", testProfilesAndPresence},
 		{"Social_MutesAndEvents", testMutesAndEvents},
+		{"Groups", testGroups},
 	}
 	tests = append(tests, messageTests...)
 	for _, tc := range tests {

@@ -1,0 +1,69 @@
+-- Groups. A group's messages and notices are one conversation stream
+-- (conversations.kind = 'group', user_a = the group ID); each member has a
+-- conversation_members row there (read marks, unread), so storage per
+-- message does not grow with the group.
+CREATE TABLE chat_groups (
+	id                  BIGSERIAL PRIMARY KEY,
+	app_id              BIGINT NOT NULL REFERENCES apps(id),
+	conv_id             BIGINT NOT NULL,
+	name                TEXT NOT NULL DEFAULT '',
+	description         TEXT NOT NULL DEFAULT '',
+	avatar              TEXT NOT NULL DEFAULT '',
+	public              BOOLEAN NOT NULL DEFAULT FALSE,
+	max_users           BIGINT NOT NULL,
+	allow_invites       BOOLEAN NOT NULL DEFAULT FALSE,
+	members_only        BOOLEAN NOT NULL DEFAULT FALSE,
+	invite_need_confirm BOOLEAN NOT NULL DEFAULT TRUE,
+	owner               BIGINT NOT NULL,
+	custom              TEXT NOT NULL DEFAULT '',
+	announcement        TEXT NOT NULL DEFAULT '',
+	mute_all            BOOLEAN NOT NULL DEFAULT FALSE,
+	disabled            BOOLEAN NOT NULL DEFAULT FALSE,
+	members             BIGINT NOT NULL DEFAULT 0,
+	created             BIGINT NOT NULL,
+	updated             BIGINT NOT NULL
+);
+CREATE INDEX chat_groups_app ON chat_groups (app_id, id);
+
+-- Members with their role (owner, admin, member), mute and attributes.
+CREATE TABLE group_members (
+	group_id   BIGINT NOT NULL REFERENCES chat_groups(id) ON DELETE CASCADE,
+	user_id    BIGINT NOT NULL,
+	app_id     BIGINT NOT NULL,
+	role       TEXT NOT NULL,
+	mute_until BIGINT NOT NULL DEFAULT 0,
+	attrs      TEXT NOT NULL DEFAULT '{}',
+	joined     BIGINT NOT NULL,
+	PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX group_members_user ON group_members (user_id, group_id);
+
+-- Per-group user lists: 'block' (may not join) and 'allow' (may speak
+-- during mute-all).
+CREATE TABLE group_lists (
+	group_id BIGINT NOT NULL REFERENCES chat_groups(id) ON DELETE CASCADE,
+	kind     TEXT NOT NULL,
+	user_id  BIGINT NOT NULL,
+	created  BIGINT NOT NULL,
+	PRIMARY KEY (group_id, kind, user_id)
+);
+
+-- Pending join applications ('apply', by the user) and invitations
+-- ('invite', by inviter) waiting for an answer.
+CREATE TABLE group_requests (
+	group_id BIGINT NOT NULL REFERENCES chat_groups(id) ON DELETE CASCADE,
+	user_id  BIGINT NOT NULL,
+	kind     TEXT NOT NULL,
+	inviter  BIGINT NOT NULL DEFAULT 0,
+	reason   TEXT NOT NULL DEFAULT '',
+	created  BIGINT NOT NULL,
+	PRIMARY KEY (group_id, user_id, kind)
+);
+
+-- Group read receipts for messages sent with need_group_ack: who read.
+CREATE TABLE group_acks (
+	item_id BIGINT NOT NULL,
+	user_id BIGINT NOT NULL,
+	created BIGINT NOT NULL,
+	PRIMARY KEY (item_id, user_id)
+);
