@@ -57,6 +57,7 @@ type GroupMember struct {
 	UserID    int64
 	Role      string
 	MuteUntil int64 // Unix ms (0: not muted)
+	Shield    bool  // the member does not receive the group's messages live
 	Attrs     map[string]string
 	Joined    int64
 }
@@ -115,6 +116,8 @@ type GroupStore interface {
 	SetMute(ctx context.Context, groupID int64, userIDs []int64, until int64, notice *AppendOp) error
 	// Muted lists members muted at now.
 	Muted(ctx context.Context, groupID, now int64) ([]GroupMember, error)
+	// SetShield sets whether a member receives the group's messages live.
+	SetShield(ctx context.Context, groupID, userID int64, shield bool) error
 	// SetMemberAttrs replaces a member's attributes.
 	SetMemberAttrs(ctx context.Context, groupID, userID int64, attrs map[string]string) error
 

@@ -50,8 +50,11 @@ type Member struct {
 	ReadSeq      int64
 	DeliveredSeq int64
 	ClearedSeq   int64
-	Unread       int64
+	Unread       int64 // counted up to MaxUnread
 	Pinned       bool
+	// Mentioned: a message after ReadSeq mentions the user (em_at_list
+	// naming them, or @all).
+	Mentioned bool
 	// Version is the member's change stamp (a time-ordered ID). In a
 	// ConvView it is the later of the member's own changes (read marks,
 	// pins, clears, the peer's read marks) and the conversation's last
@@ -87,7 +90,14 @@ type AppendOp struct {
 	OnCommit func(op *AppendOp)
 	// Files are uploaded files (IDs) the message references.
 	Files []int64
+	// Mentions are group members the message mentions; MentionAll is @all.
+	Mentions   []int64
+	MentionAll bool
 }
+
+// MaxUnread caps unread counts (clients show "999+"), so counting stays
+// cheap in busy groups.
+const MaxUnread = 999
 
 // RecallOp recalls one item. The caller fills AppID, TargetID, RecallID (the
 // new recall item's ID) and Created; Recall fills Target (as it was before

@@ -15,7 +15,10 @@ const (
 	qRead      = `UPDATE conversation_members SET read_seq = ?,
 		delivered_seq = CASE WHEN delivered_seq < ? THEN ? ELSE delivered_seq END,
 		version = ? WHERE conv_id = ? AND user_id = ? AND read_seq < ?`
-	qReadPeer = `UPDATE conversation_members SET version = ? WHERE conv_id = ? AND user_id <> ?`
+	// A read mark reaches the peer of a 1:1 conversation only (group read
+	// receipts are per message: group_acks).
+	qReadPeer = `UPDATE conversation_members SET version = ? WHERE conv_id = ? AND user_id <> ?
+		AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_members.conv_id AND c.kind = 'chat')`
 )
 
 // Conversations implements store.Store.
@@ -26,11 +29,12 @@ func (db *DB) Conversations() store.ConversationStore { return conversations{db}
 // unread is counted from the stream, so a message touches no member row.
 const viewStamp = `CASE WHEN m.version > c.last_item_id THEN m.version ELSE c.last_item_id END`
 
-const unreadCount = `(SELECT COUNT(*) FROM items i WHERE i.conv_id = m.conv_id AND i.seq > m.read_seq AND i.kind = 'msg'
-		AND i.from_user <> m.user_id AND i.recalled = FALSE)`
+const unreadCount = `(SELECT COUNT(*) FROM (SELECT 1 FROM items i WHERE i.conv_id = m.conv_id AND i.seq > m.read_seq
+		AND i.kind = 'msg' AND i.from_user <> m.user_id AND i.recalled = FALSE LIMIT 999) u)`
 
 const viewSelect = `SELECT m.conv_id, m.user_id, m.read_seq, m.delivered_seq, m.cleared_seq,
 	` + unreadCount + `, m.pinned,
+	CASE WHEN m.mention_seq > m.read_seq OR c.mention_all_seq > m.read_seq THEN 1 ELSE 0 END,
 	` + viewStamp + `, m.updated, c.id, c.app_id, c.kind, c.user_a, c.user_b, c.last_seq, c.last_item_id, c.created, c.updated,
 	COALESCE(p.user_id, 0), COALESCE(p.read_seq, 0), COALESCE(p.delivered_seq, 0)
 	FROM conversation_members m JOIN conversations c ON c.id = m.conv_id
@@ -43,12 +47,14 @@ var stateSelect = strings.Replace(viewSelect, unreadCount, "0", 1)
 func scanView(row interface{ Scan(...any) error }) (*store.ConvView, error) {
 	var v store.ConvView
 	m, c := &v.Member, &v.Conv
-	err := row.Scan(&m.ConvID, &m.UserID, &m.ReadSeq, &m.DeliveredSeq, &m.ClearedSeq, &m.Unread, &m.Pinned, &m.Version,
+	var mentioned int
+	err := row.Scan(&m.ConvID, &m.UserID, &m.ReadSeq, &m.DeliveredSeq, &m.ClearedSeq, &m.Unread, &m.Pinned, &mentioned, &m.Version,
 		&m.Updated, &c.ID, &c.AppID, &c.Kind, &c.UserA, &c.UserB, &c.LastSeq, &c.LastItemID, &c.Created, &c.Updated,
 		&v.PeerID, &v.PeerReadSeq, &v.PeerDeliveredSeq)
 	if err != nil {
 		return nil, err
 	}
+	m.Mentioned = mentioned == 1
 	return &v, nil
 }
 

@@ -195,12 +195,12 @@ func prefixed(alias, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-const memberCols = `group_id, user_id, role, mute_until, attrs, joined`
+const memberCols = `group_id, user_id, role, mute_until, shield, attrs, joined`
 
 func scanMember(row interface{ Scan(...any) error }) (*store.GroupMember, error) {
 	var m store.GroupMember
 	var attrs string
-	if err := row.Scan(&m.GroupID, &m.UserID, &m.Role, &m.MuteUntil, &attrs, &m.Joined); err != nil {
+	if err := row.Scan(&m.GroupID, &m.UserID, &m.Role, &m.MuteUntil, &m.Shield, &attrs, &m.Joined); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(attrs), &m.Attrs); err != nil {
@@ -331,6 +331,17 @@ func (s groups) SetMute(ctx context.Context, groupID int64, userIDs []int64, unt
 
 func (s groups) Muted(ctx context.Context, groupID, now int64) ([]store.GroupMember, error) {
 	return s.members(ctx, `WHERE group_id = ? AND mute_until > ? ORDER BY user_id`, groupID, now)
+}
+
+func (s groups) SetShield(ctx context.Context, groupID, userID int64, shield bool) error {
+	res, err := s.db.exec(ctx, `UPDATE group_members SET shield = ? WHERE group_id = ? AND user_id = ?`, shield, groupID, userID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 func (s groups) SetMemberAttrs(ctx context.Context, groupID, userID int64, attrs map[string]string) error {

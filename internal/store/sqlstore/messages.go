@@ -176,6 +176,16 @@ func (t txq) appendOne(op *store.AppendOp) error {
 			return err
 		}
 	}
+	if op.MentionAll {
+		if _, err := t.exec(`UPDATE conversations SET mention_all_seq = ? WHERE id = ?`, it.Seq, conv); err != nil {
+			return err
+		}
+	}
+	for _, u := range op.Mentions {
+		if _, err := t.exec(`UPDATE conversation_members SET mention_seq = ? WHERE conv_id = ? AND user_id = ?`, it.Seq, conv, u); err != nil {
+			return err
+		}
+	}
 	// Members' rows are not touched: the conversation's last_item_id is
 	// their change stamp for messages, and unread is counted when read.
 	return nil

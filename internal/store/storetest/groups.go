@@ -55,6 +55,38 @@ func testGroups(t *testing.T, s store.Store) {
 		t.Fatalf("member view: %+v", v)
 	}
 
+	// Mentions flag the mentioned member's view until they read past it.
+	men := &store.AppendOp{Item: store.Item{ID: nextID.Add(1), AppID: a.ID, ConvID: g.ConvID, From: 1, Type: "txt", Body: []byte(`{"msg":"@3"}`), Created: 2},
+		Mentions: []int64{3}}
+	appendOK(t, s, men)
+	if v, _ := s.Conversations().View(ctx, g.ConvID, 3); !v.Mentioned || v.Unread != 2 {
+		t.Fatalf("mentioned member: %+v", v.Member)
+	}
+	if v, _ := s.Conversations().View(ctx, g.ConvID, 2); v.Mentioned {
+		t.Fatal("member 2 was not mentioned")
+	}
+	if _, _, err := s.Conversations().MarkRead(ctx, g.ConvID, 3, men.Item.Seq, nextID.Add(1)); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.Conversations().View(ctx, g.ConvID, 3); v.Mentioned || v.Unread != 0 {
+		t.Fatalf("after reading: %+v", v.Member)
+	}
+	all := &store.AppendOp{Item: store.Item{ID: nextID.Add(1), AppID: a.ID, ConvID: g.ConvID, From: 1, Type: "txt", Body: []byte(`{"msg":"@all"}`), Created: 2},
+		MentionAll: true}
+	appendOK(t, s, all)
+	for _, u := range []int64{2, 3} {
+		if v, _ := s.Conversations().View(ctx, g.ConvID, u); !v.Mentioned {
+			t.Fatalf("@all: member %d not flagged", u)
+		}
+	}
+	if err := gs.SetShield(ctx, g.ID, 2, true); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := gs.Member(ctx, g.ID, 2); !m.Shield {
+		t.Fatal("shield not stored")
+	}
+	mustNotFound(t, gs.SetShield(ctx, g.ID, 99, true))
+
 	// Adding beyond max_users adds nobody.
 	if _, err := gs.AddMembers(ctx, g, []store.GroupMember{{UserID: 4, Role: store.RoleMember}, {UserID: 5, Role: store.RoleMember}},
 		nextID.Add(1), noticeOp(g, 1, "member_joined")); !errors.Is(err, store.ErrConflict) {
@@ -69,14 +101,14 @@ func testGroups(t *testing.T, s store.Store) {
 	}
 	n := noticeOp(g, 1, "member_joined")
 	added, err := gs.AddMembers(ctx, g, []store.GroupMember{{UserID: 4, Role: store.RoleMember, Joined: 3}, {UserID: 2, Role: store.RoleMember}}, nextID.Add(1), n)
-	if err != nil || fmt.Sprint(added) != "[4]" || g.Members != 4 || n.Item.Seq != 2 || n.Item.Kind != store.ItemNotice {
+	if err != nil || fmt.Sprint(added) != "[4]" || g.Members != 4 || n.Item.Seq != 4 || n.Item.Kind != store.ItemNotice {
 		t.Fatalf("add: %v %v %+v %+v", err, added, g, n.Item)
 	}
 	if reqs, _ := gs.Requests(ctx, g.ID, store.RequestApply); len(reqs) != 0 {
 		t.Fatalf("a joined user's request should be gone: %+v", reqs)
 	}
 	// The newcomer does not inherit the history as unread.
-	if v, _ := s.Conversations().View(ctx, g.ConvID, 4); v.Unread != 0 || v.ReadSeq != 1 {
+	if v, _ := s.Conversations().View(ctx, g.ConvID, 4); v.Unread != 0 || v.ReadSeq != 3 || v.Mentioned {
 		t.Fatalf("newcomer view: %+v", v)
 	}
 	ids, _ := gs.MemberIDs(ctx, g.ID)

@@ -32,6 +32,7 @@ CREATE TABLE group_members (
 	app_id     INTEGER NOT NULL,
 	role       TEXT NOT NULL,
 	mute_until INTEGER NOT NULL DEFAULT 0,
+	shield     BOOLEAN NOT NULL DEFAULT FALSE,
 	attrs      TEXT NOT NULL DEFAULT '{}',
 	joined     INTEGER NOT NULL,
 	PRIMARY KEY (group_id, user_id)
@@ -67,3 +68,9 @@ CREATE TABLE group_acks (
 	created INTEGER NOT NULL,
 	PRIMARY KEY (item_id, user_id)
 );
+
+-- Mentions: a member's last mention (em_at_list naming them) and a
+-- stream's last @all, so conversation lists can flag "you were mentioned"
+-- without a write per member for @all.
+ALTER TABLE conversation_members ADD COLUMN mention_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN mention_all_seq INTEGER NOT NULL DEFAULT 0;
