@@ -97,6 +97,18 @@ var (
 		"ExceedLimitException", "A user's attributes would exceed 2 KB in total (keys plus values), or a standard attribute its own length."}
 	ErrRequestNotFound = ErrorKind{"contact_request_not_found", "service_resource_not_found", 404,
 		"ContactRequestNotFoundException", "No pending friend request from that user."}
+	ErrGroupNotFound = ErrorKind{"group_not_found", "service_resource_not_found", 404,
+		"GroupNotFoundException", "No group with this ID in the app (never created, or dissolved)."}
+	ErrGroupForbidden = ErrorKind{"group_forbidden", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The caller's role in the group does not allow this (owner and admins manage; only the owner transfers, dissolves and names admins)."}
+	ErrNotGroupMember = ErrorKind{"not_group_member", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The user is not a member of the group."}
+	ErrGroupFull = ErrorKind{"group_full", "exceed_limit", 403,
+		"ExceedLimitException", "The group would exceed its maxusers (or the owner-and-admins limit of 100)."}
+	ErrGroupMuted = ErrorKind{"group_muted", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The sender is muted in the group, or the group is muted for all but its owner, admins and allow list, or disabled."}
+	ErrGroupBlocked = ErrorKind{"group_blocked", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The user is on the group's block list and cannot join."}
 	ErrUnavailable = ErrorKind{"service_unavailable", "service_unavailable", 503,
 		"ServiceUnavailableException", "The server is shutting down or its storage is unreachable; retry on another node."}
 )
@@ -110,6 +122,7 @@ var Registry = []ErrorKind{
 	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrTooManyDevices,
 	ErrFileTooLarge, ErrFileNotFound, ErrFileAccessDenied, ErrBadImage,
 	ErrBlocked, ErrUserMuted, ErrNotContacts, ErrContactLimit, ErrAttrsTooLarge, ErrRequestNotFound,
+	ErrGroupNotFound, ErrGroupForbidden, ErrNotGroupMember, ErrGroupFull, ErrGroupMuted, ErrGroupBlocked,
 }
 
 // ErrorBody is the REST error envelope (Easemob-compatible).

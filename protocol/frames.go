@@ -45,6 +45,9 @@ const (
 	FramePresenceUnsub   = "presence_unsubscribe"
 	FramePresenceGet     = "presence_get"
 	FrameEvents          = "events"
+
+	// Groups: one frame kind with an op (docs/protocol.md, "Groups").
+	FrameGroup = "group"
 )
 
 // Server-to-client frame kinds.
@@ -69,6 +72,7 @@ const (
 	FrameAttrsResult          = "attrs_result"
 	FramePresenceResult       = "presence_result"
 	FrameEventsResult         = "events_result"
+	FrameGroupResult          = "group_result"
 )
 
 // Event kinds (docs/protocol.md, "Events"). All but presence are stored, so
@@ -83,11 +87,26 @@ const (
 	EventUnblocked       = "unblocked"        // the user unblocked users (their own devices)
 	EventAttrs           = "attrs"            // the user's attributes changed (their own devices)
 	EventPresence        = "presence"         // a subscribed user's presence changed (live only)
+
+	// Groups: events for users who are not (or no longer) members; members
+	// see group changes as notices in the group's stream.
+	EventGroupInvite         = "group_invite"          // from invited the user to group
+	EventGroupInviteAccepted = "group_invite_accepted" // from accepted the user's invitation
+	EventGroupInviteDeclined = "group_invite_declined"
+	EventGroupApply          = "group_apply"          // from asks to join group (owner and admins)
+	EventGroupApplyAccepted  = "group_apply_accepted" // the user's application was accepted by from
+	EventGroupApplyDeclined  = "group_apply_declined"
+	EventGroupRemoved        = "group_removed"   // from removed the user from group
+	EventGroupDestroyed      = "group_destroyed" // group was dissolved
+	// Group read receipts: a member read a message that asked for them
+	// (live only, to the sender's devices; read the list with group_acks).
+	EventGroupAck = "group_ack"
 )
 
 // Chat types.
 const (
-	ChatTypeChat = "chat"
+	ChatTypeChat  = "chat"
+	ChatTypeGroup = "groupchat"
 )
 
 // Item kinds: a conversation's stream holds messages and recall events, in
@@ -95,6 +114,9 @@ const (
 const (
 	ItemMsg    = "msg"
 	ItemRecall = "recall"
+	// ItemNotice is a group notice (a member joined, the announcement
+	// changed ...): Type names it, Body holds its details.
+	ItemNotice = "notice"
 )
 
 // Message types (docs/protocol.md, "Message types"). The body model is
@@ -182,6 +204,101 @@ type Request struct {
 	Keys   []string          `json:"keys,omitempty"`
 	Status *string           `json:"status,omitempty"`
 	Expiry int64             `json:"expiry,omitempty"` // presence_subscribe: seconds
+
+	// send to a group: ask for group read receipts
+	NeedGroupAck bool `json:"need_group_ack,omitempty"`
+	// group
+	Op       string         `json:"op,omitempty"`
+	Group    string         `json:"group,omitempty"`
+	Accept   *bool          `json:"accept,omitempty"`
+	On       *bool          `json:"on,omitempty"`
+	Text     *string        `json:"text,omitempty"`
+	Duration int64          `json:"duration,omitempty"` // ms
+	Settings *GroupSettings `json:"settings,omitempty"`
+}
+
+// Group operations (the op of a group frame).
+const (
+	GroupOpCreate       = "create"        // settings, users: initial members -> group
+	GroupOpInfo         = "info"          // group -> group
+	GroupOpUpdate       = "update"        // group, settings (owner, admins)
+	GroupOpDissolve     = "dissolve"      // group (owner)
+	GroupOpTransfer     = "transfer"      // group, user: the new owner (owner)
+	GroupOpApply        = "apply"         // group, reason -> joined
+	GroupOpAnswerApply  = "answer_apply"  // group, user, accept, reason (owner, admins)
+	GroupOpInvite       = "invite"        // group, users, reason -> users added at once
+	GroupOpAnswerInvite = "answer_invite" // group, accept, reason (the invitee)
+	GroupOpQuit         = "quit"          // group
+	GroupOpKick         = "kick"          // group, users (owner, admins)
+	GroupOpAdmin        = "admin"         // group, users, on: promote or demote (owner)
+	GroupOpMute         = "mute"          // group, users, duration ms (0 unmutes) (owner, admins)
+	GroupOpMuteAll      = "mute_all"      // group, on (owner, admins)
+	GroupOpAnnounce     = "announce"      // group, text (owner, admins)
+	GroupOpShield       = "shield"        // group, on
+	GroupOpMembers      = "members"       // group, cursor, limit -> members, cursor
+	GroupOpMine         = "mine"          // cursor (page number), limit -> groups, count
+	GroupOpAcks         = "acks"          // msg_id, cursor, limit -> users, count, cursor
+	GroupOpBlock        = "block"         // group, users, on: block list (owner, admins)
+	GroupOpAllow        = "allow"         // group, users, on: allow list (owner, admins)
+)
+
+// GroupSettings are a group's settable fields; absent ones are unchanged
+// (on create: defaults).
+type GroupSettings struct {
+	Name              *string `json:"groupname,omitempty"`
+	Description       *string `json:"description,omitempty"`
+	Avatar            *string `json:"avatar,omitempty"`
+	Public            *bool   `json:"public,omitempty"`
+	MaxUsers          *int    `json:"maxusers,omitempty"`
+	AllowInvites      *bool   `json:"allowinvites,omitempty"`
+	MembersOnly       *bool   `json:"membersonly,omitempty"`
+	InviteNeedConfirm *bool   `json:"invite_need_confirm,omitempty"`
+	Custom            *string `json:"custom,omitempty"`
+}
+
+// GroupInfo is a group's details (Easemob's field names).
+type GroupInfo struct {
+	ID                string           `json:"id"`
+	Name              string           `json:"name"`
+	Description       string           `json:"description"`
+	Avatar            string           `json:"avatar"`
+	Public            bool             `json:"public"`
+	MembersOnly       bool             `json:"membersonly"`
+	AllowInvites      bool             `json:"allowinvites"`
+	InviteNeedConfirm bool             `json:"invite_need_confirm"`
+	MaxUsers          int              `json:"maxusers"`
+	Owner             string           `json:"owner"`
+	Created           int64            `json:"created"`
+	Custom            string           `json:"custom"`
+	Announcement      string           `json:"announcement,omitempty"`
+	Mute              bool             `json:"mute"`
+	Disabled          bool             `json:"disabled"`
+	Count             int              `json:"affiliations_count"`
+	Affiliations      []map[string]any `json:"affiliations,omitempty"`
+	ConvID            string           `json:"conv_id"`
+}
+
+// GroupMember is one member as listed.
+type GroupMember struct {
+	User      string            `json:"user"`
+	Role      string            `json:"role"`
+	Joined    int64             `json:"joined"`
+	MuteUntil int64             `json:"mute_until,omitempty"`
+	Attrs     map[string]string `json:"attrs,omitempty"`
+}
+
+// GroupResult answers a group frame; which fields are set depends on the op.
+type GroupResult struct {
+	T       string         `json:"t"`
+	ID      string         `json:"id,omitempty"`
+	Op      string         `json:"op"`
+	Group   *GroupInfo     `json:"group,omitempty"`
+	Groups  []*GroupInfo   `json:"groups,omitempty"`
+	Members []*GroupMember `json:"members,omitempty"`
+	Users   []string       `json:"users,omitempty"`
+	Joined  bool           `json:"joined,omitempty"`
+	Count   int            `json:"count,omitempty"`
+	Cursor  string         `json:"cursor,omitempty"`
 }
 
 // MaxFrameBytes is the largest frame a server accepts.
@@ -272,6 +389,10 @@ func DecodeRequest(b []byte) (*Request, error) {
 		err = need(len(r.Users) > 0, "users")
 	case FramePresencePublish:
 		err = need(r.Status != nil, "status")
+	case FrameGroup:
+		if err = need(r.Op != "", "op"); err == nil && r.Op != GroupOpCreate && r.Op != GroupOpMine && r.Op != GroupOpAcks {
+			err = need(r.Group != "", "group")
+		}
 	case "":
 		err = badFrame("frame has no kind (field t)")
 	default:
@@ -348,6 +469,8 @@ type Item struct {
 	Target string `json:"target,omitempty"`
 	// Online marks a ROUTE_ONLINE message: not stored, Seq is 0.
 	Online bool `json:"online,omitempty"`
+	// NeedGroupAck: the sender asked for group read receipts.
+	NeedGroupAck bool `json:"need_group_ack,omitempty"`
 }
 
 // ItemFrame pushes a live item.
@@ -371,10 +494,13 @@ type Receipt struct {
 type Conversation struct {
 	ConvID   string `json:"conv_id"`
 	ChatType string `json:"chat_type"`
-	Peer     string `json:"peer"`
-	LastSeq  int64  `json:"last_seq"`
-	Unread   int64  `json:"unread"`
-	ReadSeq  int64  `json:"read_seq"`
+	Peer     string `json:"peer"`            // 1:1
+	Group    string `json:"group,omitempty"` // groupchat: the group ID
+	// Mentioned: an unread message mentions the user (em_at_list).
+	Mentioned bool  `json:"mentioned,omitempty"`
+	LastSeq   int64 `json:"last_seq"`
+	Unread    int64 `json:"unread"`
+	ReadSeq   int64 `json:"read_seq"`
 	// ClearedSeq: items up to here were deleted by this user.
 	ClearedSeq       int64   `json:"cleared_seq,omitempty"`
 	PeerReadSeq      int64   `json:"peer_read_seq"`
@@ -438,6 +564,10 @@ type Event struct {
 	Users    []string          `json:"users,omitempty"`
 	Attrs    map[string]string `json:"attrs,omitempty"`
 	Presence *Presence         `json:"presence,omitempty"`
+	Group    string            `json:"group,omitempty"`  // group events: the group ID
+	Name     string            `json:"name,omitempty"`   // group_invite: the group's name
+	MsgID    string            `json:"msg_id,omitempty"` // group_ack
+	Count    int               `json:"count,omitempty"`  // group_ack: readers so far
 	TS       int64             `json:"ts"`
 }
 

@@ -51,6 +51,10 @@ type Service struct {
 	// mutes, friends-only apps: internal/social). App-token sends skip it.
 	Gate Gate
 
+	// Groups, if set, answers for group sends and recalls (internal/groups).
+	Groups GroupGate
+	kinds  groupKinds
+
 	// Released, if set, is told about files a recall left unreferenced
 	// (internal/files deletes them).
 	Released func(ctx context.Context, fileIDs []int64)
@@ -73,6 +77,8 @@ type SendRequest struct {
 	Ext         json.RawMessage
 	ClientMsgID string
 	RouteOnline bool
+	// NeedGroupAck asks for group read receipts (group messages).
+	NeedGroupAck bool
 	// SyncDevice copies the message to the sender's devices (REST sends;
 	// WebSocket sends always reach the sender's other devices).
 	SyncDevice bool
@@ -81,8 +87,8 @@ type SendRequest struct {
 // validate checks the type, body and ext of a message and returns the
 // compacted body and ext, and the UUIDs of uploaded files it references.
 func validate(app *tenant.App, req *SendRequest) (body, ext []byte, files []string, err error) {
-	if req.ChatType != "" && req.ChatType != protocol.ChatTypeChat {
-		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "chat_type %q is not supported here; use chat", req.ChatType)
+	if req.ChatType != "" && req.ChatType != protocol.ChatTypeChat && req.ChatType != protocol.ChatTypeGroup {
+		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "chat_type %q is not supported here; use chat or groupchat", req.ChatType)
 	}
 	var fields map[string]json.RawMessage
 	if _, known := bodyFields[req.Type]; known && (len(req.Body) == 0 || json.Unmarshal(req.Body, &fields) != nil || fields == nil) {
@@ -241,6 +247,21 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 	if err != nil {
 		return nil, nil, err
 	}
+	if req.ChatType == protocol.ChatTypeGroup {
+		var results []Result
+		var ops []*pendingOp
+		for _, g := range to {
+			r, o, err := s.prepareGroup(ctx, app, fromID, fromName, cp, g, req, body, ext, fileIDs)
+			if err != nil {
+				r = []Result{{To: g, Err: err}}
+			}
+			for _, op := range o {
+				op.i = len(results)
+			}
+			results, ops = append(results, r...), append(ops, o...)
+		}
+		return results, ops, nil
+	}
 	results := make([]Result, len(to))
 	var ops []*pendingOp
 	for i, name := range to {
@@ -266,7 +287,7 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 			Body: body, Ext: ext, ClientMsgID: req.ClientMsgID, Created: now}
 		if req.RouteOnline {
 			// Not stored: hand it to online devices only.
-			item := s.wireItem(&it, fromName, uname)
+			item := s.wireItem(&it, fromName, uname, protocol.ChatTypeChat)
 			item.Online = true
 			frame := encodeItem(item)
 			s.publish(ctx, app.ID, uid, "", frame)
@@ -280,7 +301,7 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 		ops = append(ops, &pendingOp{i: i, AppendOp: store.AppendOp{Item: it, Files: fileIDs, OnCommit: func(op *store.AppendOp) {
 			// Announce in commit order, so live pushes arrive in seq order.
 			// The sender's context may be over: the message is stored.
-			frame := encodeItem(s.wireItem(&op.Item, fromName, target))
+			frame := encodeItem(s.wireItem(&op.Item, fromName, target, protocol.ChatTypeChat))
 			s.publish(context.Background(), app.ID, op.Item.To, "", frame)
 			if cp.devices {
 				s.publish(context.Background(), app.ID, fromID, cp.skip, frame)
@@ -369,10 +390,10 @@ func (s *Service) name(ctx context.Context, appID, id int64) string {
 	return u.Username
 }
 
-func (s *Service) wireItem(it *store.Item, from, to string) *protocol.Item {
+func (s *Service) wireItem(it *store.Item, from, to, chatType string) *protocol.Item {
 	w := &protocol.Item{Kind: it.Kind, MsgID: strconv.FormatInt(it.ID, 10), ConvID: strconv.FormatInt(it.ConvID, 10),
-		Seq: it.Seq, ChatType: protocol.ChatTypeChat, From: from, To: to, Type: it.Type, TS: it.Created,
-		ClientMsgID: it.ClientMsgID, Recalled: it.Recalled}
+		Seq: it.Seq, ChatType: chatType, From: from, To: to, Type: it.Type, TS: it.Created,
+		ClientMsgID: it.ClientMsgID, Recalled: it.Recalled, NeedGroupAck: needsGroupAck(it.Ext)}
 	if len(it.Body) > 0 {
 		w.Body = json.RawMessage(it.Body)
 	}
@@ -386,7 +407,10 @@ func (s *Service) wireItem(it *store.Item, from, to string) *protocol.Item {
 }
 
 func (s *Service) toWire(ctx context.Context, it *store.Item) *protocol.Item {
-	return s.wireItem(it, s.name(ctx, it.AppID, it.From), s.name(ctx, it.AppID, it.To))
+	if g := s.groupOf(ctx, it.ConvID); g != 0 {
+		return s.wireItem(it, s.name(ctx, it.AppID, it.From), strconv.FormatInt(g, 10), protocol.ChatTypeGroup)
+	}
+	return s.wireItem(it, s.name(ctx, it.AppID, it.From), s.name(ctx, it.AppID, it.To), protocol.ChatTypeChat)
 }
 
 func parseID(field, v string) (int64, error) {
@@ -432,13 +456,17 @@ func (s *Service) view(ctx context.Context, p *tenant.Principal, convID string) 
 }
 
 func (s *Service) wireConv(ctx context.Context, v *store.ConvView, withLast bool) *protocol.Conversation {
-	c := &protocol.Conversation{ConvID: strconv.FormatInt(v.ConvID, 10), ChatType: protocol.ChatTypeChat,
+	c := &protocol.Conversation{ConvID: strconv.FormatInt(v.ConvID, 10), ChatType: protocol.ChatTypeChat, Mentioned: v.Mentioned,
 		LastSeq: v.Conv.LastSeq, Unread: v.Unread, ReadSeq: v.ReadSeq, ClearedSeq: v.ClearedSeq,
 		PeerReadSeq: v.PeerReadSeq, PeerDeliveredSeq: v.PeerDeliveredSeq, Pinned: v.Pinned,
 		Deleted: v.ClearedSeq >= v.Conv.LastSeq && v.Conv.LastSeq > 0, Updated: max(v.Updated, v.Conv.Updated),
 		Version: strconv.FormatInt(v.Version, 10)}
 	if v.PeerID != 0 {
 		c.Peer = s.name(ctx, v.Conv.AppID, v.PeerID)
+	}
+	if v.Conv.Kind == store.ConvGroup {
+		c.ChatType, c.Group = protocol.ChatTypeGroup, strconv.FormatInt(v.Conv.UserA, 10)
+		s.kinds.m.Store(v.ConvID, v.Conv.UserA)
 	}
 	if withLast && v.Conv.LastItemID != 0 && v.Conv.LastSeq > v.ClearedSeq {
 		if it, err := s.st.Messages().Item(ctx, v.Conv.AppID, v.Conv.LastItemID); err == nil {

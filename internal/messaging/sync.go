@@ -232,10 +232,19 @@ func (s *Service) Read(ctx context.Context, p *tenant.Principal, convID string, 
 		if err != nil {
 			return err
 		}
-		if it.From != p.UserID && it.To != p.UserID {
+		group := s.groupOf(ctx, it.ConvID)
+		if group == 0 && it.From != p.UserID && it.To != p.UserID {
 			return errs.New(protocol.ErrMessageNotFound, "no message %s", msgID)
 		}
 		convID, seq, kind = strconv.FormatInt(it.ConvID, 10), it.Seq, protocol.ReceiptRead
+		if group != 0 && it.From != p.UserID && it.Kind == store.ItemMsg && needsGroupAck(it.Ext) {
+			if _, err := s.view(ctx, p, convID); err != nil {
+				return err // not a member
+			}
+			if err := s.groupAck(ctx, p, it, group); err != nil {
+				return err
+			}
+		}
 	}
 	v, err := s.view(ctx, p, convID)
 	if err != nil {
@@ -268,11 +277,23 @@ func (s *Service) Recall(ctx context.Context, p *tenant.Principal, msgID string,
 		return nil, err
 	}
 	it, err := s.st.Messages().Item(ctx, p.App.ID, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.Admin && it.From != p.UserID && it.To != p.UserID) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.Admin && it.From != p.UserID && it.To != p.UserID &&
+		s.groupOf(ctx, it.ConvID) == 0) {
 		return nil, errs.New(protocol.ErrMessageNotFound, "not_found msg %s", msgID)
 	}
 	if err != nil {
 		return nil, err
+	}
+	moderator := p.Admin
+	if g := s.groupOf(ctx, it.ConvID); g != 0 && !p.Admin {
+		// Members see the group's messages; the owner and admins recall
+		// anyone's, at any time.
+		if ok, err := s.Groups.IsMember(ctx, p.App.ID, p.UserID, g); err != nil || !ok {
+			return nil, errs.New(protocol.ErrMessageNotFound, "not_found msg %s", msgID)
+		}
+		if moderator, err = s.Groups.CanModerate(ctx, p.App.ID, p.UserID, g); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case it.Kind != store.ItemMsg:
@@ -281,9 +302,9 @@ func (s *Service) Recall(ctx context.Context, p *tenant.Principal, msgID string,
 		return nil, errs.New(protocol.ErrRecallNotAllowed, "message %s is already recalled", msgID)
 	case it.Type == protocol.MsgCmd:
 		return nil, errs.New(protocol.ErrRecallNotAllowed, "cmd messages cannot be recalled")
-	case !p.Admin && it.From != p.UserID:
+	case !moderator && it.From != p.UserID:
 		return nil, errs.New(protocol.ErrRecallNotAllowed, "only the sender may recall a message")
-	case !(p.Admin && force) && s.now().Sub(time.UnixMilli(it.Created)) > p.App.Settings.RecallWindow():
+	case !(moderator && (force || !p.Admin)) && s.now().Sub(time.UnixMilli(it.Created)) > p.App.Settings.RecallWindow():
 		return nil, errs.New(protocol.ErrRecallWindow, "exceed recall time limit of %s", p.App.Settings.RecallWindow())
 	}
 	op := &store.RecallOp{AppID: p.App.ID, ConvHint: it.ConvID, TargetID: id, RecallID: s.ids.Next(), Created: s.now().UnixMilli()}
@@ -297,6 +318,10 @@ func (s *Service) Recall(ctx context.Context, p *tenant.Principal, msgID string,
 		s.Released(ctx, op.Files)
 	}
 	w := s.toWire(ctx, &op.Event)
+	if g := s.groupOf(ctx, op.Event.ConvID); g != 0 {
+		s.PublishGroupItem(ctx, p.App.ID, g, &op.Event, "")
+		return w, nil
+	}
 	frame := encodeItem(w)
 	s.publish(ctx, p.App.ID, op.Event.From, "", frame)
 	if op.Event.To != op.Event.From {
@@ -429,4 +454,72 @@ func (s *Service) PinConversationWith(ctx context.Context, p *tenant.Principal, 
 // Undelivered counts the messages a user has not received on any device.
 func (s *Service) Undelivered(ctx context.Context, app *tenant.App, userID int64) (int64, error) {
 	return s.st.Conversations().Undelivered(ctx, app.ID, userID)
+}
+
+// groupAck records a member's read of a message that asked for group
+// receipts and tells the sender's devices (group_ack event, live only).
+func (s *Service) groupAck(ctx context.Context, p *tenant.Principal, it *store.Item, group int64) error {
+	added, err := s.st.Groups().Ack(ctx, it.ID, p.UserID, s.now().UnixMilli())
+	if err != nil || !added {
+		return err
+	}
+	_, n, err := s.st.Groups().Acks(ctx, it.ID, 0, 0)
+	if err != nil {
+		return err
+	}
+	frame := encode(protocol.EventFrame{T: protocol.FrameEvent, Event: &protocol.Event{Kind: protocol.EventGroupAck,
+		Group: strconv.FormatInt(group, 10), From: p.Username, MsgID: strconv.FormatInt(it.ID, 10), Count: n, TS: s.now().UnixMilli()}})
+	s.publish(ctx, p.App.ID, it.From, "", frame)
+	return nil
+}
+
+// GroupAcks lists who read a group message that asked for receipts (its
+// sender, or the group's members): readers after the cursor and the count.
+func (s *Service) GroupAcks(ctx context.Context, p *tenant.Principal, msgID, cursor string, limit int) ([]string, int, string, error) {
+	if err := requireUser(p); err != nil && !p.Admin {
+		return nil, 0, "", err
+	}
+	id, err := parseID("msg_id", msgID)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	it, err := s.st.Messages().Item(ctx, p.App.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, "", errs.New(protocol.ErrMessageNotFound, "no message %s", msgID)
+	}
+	if err != nil {
+		return nil, 0, "", err
+	}
+	g := s.groupOf(ctx, it.ConvID)
+	if g == 0 {
+		return nil, 0, "", errs.New(protocol.ErrMessageNotFound, "message %s is not a group message", msgID)
+	}
+	if !p.Admin {
+		if ok, err := s.Groups.IsMember(ctx, p.App.ID, p.UserID, g); err != nil || !ok {
+			return nil, 0, "", errs.New(protocol.ErrMessageNotFound, "no message %s", msgID)
+		}
+	}
+	if limit, err = clampLimit(limit, MaxPageLimit); err != nil {
+		return nil, 0, "", err
+	}
+	var after int64
+	if cursor != "" {
+		if after, err = strconv.ParseInt(cursor, 10, 64); err != nil {
+			return nil, 0, "", errs.New(protocol.ErrIllegalArgument, "cursor %q is not one this server issued", cursor)
+		}
+	}
+	ids, n, err := s.st.Groups().Acks(ctx, it.ID, after, limit+1)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = strconv.FormatInt(ids[limit-1], 10)
+	}
+	names := make([]string, 0, len(ids))
+	for _, u := range ids {
+		names = append(names, s.name(ctx, p.App.ID, u))
+	}
+	return names, n, next, nil
 }

@@ -36,6 +36,8 @@ type Metrics struct {
 	WSFramesIn    *prometheus.CounterVec
 	WSFramesOut   prometheus.Counter
 	WSCloses      *prometheus.CounterVec
+	// GroupDeliveries counts group items handed to sessions by fan-out.
+	GroupDeliveries prometheus.Counter
 
 	StoreBatchSize     prometheus.Histogram
 	StoreBatchDuration prometheus.Histogram
@@ -69,10 +71,12 @@ func NewMetrics() *Metrics {
 		Name: "parley_ws_frames_out_total", Help: "Frames written to clients."})
 	m.WSCloses = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_ws_closes_total", Help: "Server-initiated WebSocket closes, by close code."}, []string{"code"})
-	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses)
+	m.GroupDeliveries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_group_deliveries_total", Help: "Group items handed to connections by this node's fan-out."})
+	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses, m.GroupDeliveries)
 	m.StoreBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_store_batch_size", Help: "Write requests per group commit.",
-		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}})
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}})
 	m.StoreBatchDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_store_batch_seconds", Help: "Time to run and commit one group commit.",
 		Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1}})

@@ -23,6 +23,7 @@ import (
 	"github.com/parleyim/parley/internal/bus"
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/files"
+	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/idgen"
 	"github.com/parleyim/parley/internal/messaging"
@@ -79,6 +80,7 @@ type Server struct {
 	Messages *messaging.Service
 	Files    *files.Service
 	Social   *social.Service
+	Groups   *groups.Service
 }
 
 // New builds a node: opens storage (applying migrations), creates the owner
@@ -129,12 +131,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.Social = social.New(st, s.bus, s.Users, ids, hub, log.With("component", "social"))
 	s.Messages.Gate = s.Social
 	hub.OnPresence = s.Social.ConnectionChanged
-	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Cfg: cfg.WS,
+	s.Groups = groups.New(st, s.bus, s.Users, s.Social, s.Messages, ids, log.With("component", "groups"))
+	s.Messages.Groups = s.Groups
+	hub.GroupMembers = s.Groups.LiveMembers
+	if err := hub.SubscribeGroups(); err != nil {
+		blobs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Groups: s.Groups, Cfg: cfg.WS,
 		Log: log.With("component", "ws")}
 	s.gw.Init()
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: admin.NewService(st, hasher),
-		Messages: s.Messages, Files: s.Files, Social: s.Social, Presence: hub,
+		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Presence: hub,
 		Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        st.Ping,

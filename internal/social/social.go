@@ -273,3 +273,27 @@ func (s *Service) RunJanitor(ctx context.Context) {
 		}
 	}
 }
+
+// Emit records an event for each of users and pushes it to their online
+// devices (skipping the device that caused it). Failures are logged: the
+// change it reports has happened.
+func (s *Service) Emit(ctx context.Context, appID int64, skip string, users []int64, e protocol.Event) {
+	if len(users) == 0 {
+		return
+	}
+	evs := make([]store.Event, len(users))
+	for i, u := range users {
+		evs[i] = s.event(appID, u, e)
+	}
+	if err := s.st.Social().AddEvents(ctx, evs); err != nil {
+		s.log.Error("record events", "kind", e.Kind, "err", err)
+		return
+	}
+	s.publish(appID, skip, evs)
+}
+
+// MutedUntil returns when a user's global mute for a chat type ends (0:
+// not muted).
+func (s *Service) MutedUntil(ctx context.Context, userID int64, chatType string) (int64, error) {
+	return s.mutedUntil(ctx, userID, chatType)
+}

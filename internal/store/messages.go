@@ -160,6 +160,8 @@ type MessageStore interface {
 
 // ConversationStore holds per-user conversation state.
 type ConversationStore interface {
+	// Get returns a conversation by ID.
+	Get(ctx context.Context, id int64) (*Conversation, error)
 	// Find returns the 1:1 conversation of two users, ErrNotFound if none.
 	Find(ctx context.Context, appID int64, kind string, userA, userB int64) (*Conversation, error)
 	// View returns one member's view; ErrNotFound if the user is not a member.

@@ -87,6 +87,17 @@ func (s conversations) Find(ctx context.Context, appID int64, kind string, userA
 	return &c, nil
 }
 
+func (s conversations) Get(ctx context.Context, id int64) (*store.Conversation, error) {
+	var c store.Conversation
+	err := s.db.readRow(ctx, `SELECT id, app_id, kind, user_a, user_b, last_seq, last_item_id, created, updated
+		FROM conversations WHERE id = ?`, id).Scan(&c.ID, &c.AppID, &c.Kind, &c.UserA, &c.UserB, &c.LastSeq, &c.LastItemID,
+		&c.Created, &c.Updated)
+	if err != nil {
+		return nil, s.db.classify(err)
+	}
+	return &c, nil
+}
+
 func (s conversations) View(ctx context.Context, convID, userID int64) (*store.ConvView, error) {
 	v, err := scanView(s.db.readRow(ctx, (viewSelect + `WHERE m.conv_id = ? AND m.user_id = ?`), convID, userID))
 	return v, s.db.classify(err)

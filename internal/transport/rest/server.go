@@ -24,6 +24,7 @@ import (
 	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/files"
+	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
@@ -43,6 +44,7 @@ type Deps struct {
 	Messages *messaging.Service
 	Files    *files.Service // nil: no file routes
 	Social   *social.Service
+	Groups   *groups.Service
 	Presence presence.Directory
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
@@ -67,6 +69,7 @@ func New(d Deps) *Server {
 	s.messageRoutes()
 	s.fileRoutes()
 	s.socialRoutes()
+	s.groupRoutes()
 	s.managementRoutes()
 	return s
 }

@@ -37,6 +37,62 @@ type Hub struct {
 	// OnPresence, if set, is told when a user's first device connects and
 	// when their last disconnects (it must not block).
 	OnPresence func(appID, userID int64)
+	// GroupMembers, if set, returns a group's members and those who
+	// shielded it, for delivering group items (internal/groups).
+	GroupMembers func(appID, groupID int64) (members map[int64]string, shielded map[int64]bool)
+	groupSub     bus.Subscription
+}
+
+// SubscribeGroups starts delivering group items from the bus to this
+// node's sessions of each group's members.
+func (h *Hub) SubscribeGroups() error {
+	sub, err := h.bus.Subscribe(messaging.GroupSubject, func(_ string, data []byte) { h.deliverGroup(data) })
+	h.groupSub = sub
+	return err
+}
+
+// deliverGroup hands one group item to the members connected here: one
+// encoded frame shared by all, sessions gathered under one lock.
+func (h *Hub) deliverGroup(ev []byte) {
+	d, ok := messaging.DecodeGroupDeliver(ev)
+	if !ok || h.GroupMembers == nil {
+		return
+	}
+	members, shielded := h.GroupMembers(d.AppID, d.GroupID)
+	if len(members) == 0 {
+		return
+	}
+	var targets []*session
+	take := func(uid int64, e *userEntry) {
+		if shielded[uid] && uid != d.SkipUser {
+			return
+		}
+		for _, s := range e.sessions {
+			if uid == d.SkipUser && s.p.Resource == d.SkipResource {
+				continue
+			}
+			targets = append(targets, s)
+		}
+	}
+	h.mu.Lock()
+	if len(h.users) < len(members) {
+		for k, e := range h.users {
+			if k.app == d.AppID && members[k.user] != "" {
+				take(k.user, e)
+			}
+		}
+	} else {
+		for uid := range members {
+			if e := h.users[userKey{d.AppID, uid}]; e != nil {
+				take(uid, e)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, s := range targets {
+		s.enqueue(d.Frame)
+	}
+	h.metrics.GroupDeliveries.Add(float64(len(targets)))
 }
 
 var _ presence.Directory = (*Hub)(nil)

@@ -18,9 +18,11 @@ import (
 
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/social"
+	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
 )
@@ -32,6 +34,7 @@ type Gateway struct {
 	Identity *identity.Service
 	Messages *messaging.Service
 	Social   *social.Service
+	Groups   *groups.Service
 	Cfg      config.WS
 	Log      *slog.Logger
 
@@ -237,7 +240,8 @@ func (s *session) send(req *protocol.Request) {
 	defer cancel() // the context covers queueing; the store owns the rest
 	id := req.ID
 	s.g.Messages.SendAsync(ctx, s.p, messaging.SendRequest{To: req.To, ChatType: req.ChatType, Type: req.Type,
-		Body: req.Body, Ext: req.Ext, ClientMsgID: req.ClientMsgID, RouteOnline: req.RouteType == protocol.RouteOnline},
+		Body: req.Body, Ext: req.Ext, ClientMsgID: req.ClientMsgID, RouteOnline: req.RouteType == protocol.RouteOnline,
+		NeedGroupAck: req.NeedGroupAck},
 		func(ack *protocol.Ack, err error) {
 			if ack != nil {
 				ack.ID = id
@@ -550,6 +554,8 @@ func (s *session) people(ctx context.Context, req *protocol.Request) (any, error
 			return nil, err
 		}
 		return protocol.PresenceResult{T: protocol.FramePresenceResult, ID: req.ID, Presence: list}, nil
+	case protocol.FrameGroup:
+		return s.group(ctx, req)
 	case protocol.FrameEvents:
 		res, err := so.Events(ctx, p, req.Since, req.Limit)
 		if err != nil {
@@ -559,6 +565,101 @@ func (s *session) people(ctx context.Context, req *protocol.Request) (any, error
 		return res, nil
 	}
 	return nil, errs.New(protocol.ErrUnknownFrame, "unknown frame kind %q", req.T)
+}
+
+// group handles a group frame (its op says what to do).
+func (s *session) group(ctx context.Context, req *protocol.Request) (any, error) {
+	gs, p := s.g.Groups, s.p
+	res := &protocol.GroupResult{T: protocol.FrameGroupResult, ID: req.ID, Op: req.Op}
+	on := req.On != nil && *req.On
+	accept := req.Accept != nil && *req.Accept
+	settings := protocol.GroupSettings{}
+	if req.Settings != nil {
+		settings = *req.Settings
+	}
+	var err error
+	switch req.Op {
+	case protocol.GroupOpCreate:
+		var g *store.Group
+		if g, err = gs.Create(ctx, p, "", req.Users, settings); err == nil {
+			res.Group, err = gs.Info(ctx, p, strconv.FormatInt(g.ID, 10))
+		}
+	case protocol.GroupOpInfo:
+		res.Group, err = gs.Info(ctx, p, req.Group)
+	case protocol.GroupOpUpdate:
+		_, err = gs.Modify(ctx, p, req.Group, settings)
+	case protocol.GroupOpDissolve:
+		err = gs.Dissolve(ctx, p, req.Group)
+	case protocol.GroupOpTransfer:
+		err = gs.Transfer(ctx, p, req.Group, req.User)
+	case protocol.GroupOpApply:
+		res.Joined, err = gs.Apply(ctx, p, req.Group, req.Reason)
+	case protocol.GroupOpAnswerApply:
+		err = gs.AnswerApply(ctx, p, req.Group, req.User, accept, req.Reason)
+	case protocol.GroupOpInvite:
+		res.Users, err = gs.Invite(ctx, p, req.Group, req.Users, req.Reason)
+	case protocol.GroupOpAnswerInvite:
+		err = gs.AnswerInvite(ctx, p, req.Group, accept, req.Reason)
+	case protocol.GroupOpQuit:
+		err = gs.Quit(ctx, p, req.Group)
+	case protocol.GroupOpKick:
+		res.Users, err = gs.RemoveMembers(ctx, p, req.Group, req.Users)
+	case protocol.GroupOpAdmin:
+		err = gs.SetAdmins(ctx, p, req.Group, req.Users, on)
+	case protocol.GroupOpMute:
+		_, err = gs.Mute(ctx, p, req.Group, req.Users, time.Duration(req.Duration)*time.Millisecond)
+	case protocol.GroupOpMuteAll:
+		err = gs.MuteAll(ctx, p, req.Group, on)
+	case protocol.GroupOpAnnounce:
+		if req.Text == nil {
+			return nil, errs.New(protocol.ErrIllegalArgument, "announce needs text")
+		}
+		err = gs.SetAnnouncement(ctx, p, req.Group, *req.Text)
+	case protocol.GroupOpShield:
+		err = gs.Shield(ctx, p, req.Group, on)
+	case protocol.GroupOpMembers:
+		limit := req.Limit
+		if limit == 0 {
+			limit = 100
+		}
+		var ms []protocol.GroupMember
+		ms, res.Cursor, err = gs.Members(ctx, p, req.Group, req.Cursor, limit)
+		for i := range ms {
+			res.Members = append(res.Members, &ms[i])
+		}
+	case protocol.GroupOpMine:
+		page := 1
+		if req.Cursor != "" {
+			if page, err = strconv.Atoi(req.Cursor); err != nil || page < 1 {
+				return nil, errs.New(protocol.ErrIllegalArgument, "cursor %q is not one this server issued", req.Cursor)
+			}
+		}
+		limit := req.Limit
+		if limit == 0 {
+			limit = 50
+		}
+		res.Groups, res.Count, err = gs.OfUser(ctx, p, "", page, limit)
+		if err == nil && page*limit < res.Count {
+			res.Cursor = strconv.Itoa(page + 1)
+		}
+	case protocol.GroupOpAcks:
+		if req.MsgID == "" {
+			return nil, errs.New(protocol.ErrIllegalArgument, "acks needs msg_id")
+		}
+		res.Users, res.Count, res.Cursor, err = s.g.Messages.GroupAcks(ctx, p, req.MsgID, req.Cursor, req.Limit)
+	case protocol.GroupOpBlock, protocol.GroupOpAllow:
+		kind := store.ListBlock
+		if req.Op == protocol.GroupOpAllow {
+			kind = store.ListAllow
+		}
+		res.Users, err = gs.ListChange(ctx, p, req.Group, kind, req.Users, on)
+	default:
+		return nil, errs.New(protocol.ErrIllegalArgument, "unknown group op %q", req.Op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // replyFrame encodes a request's reply, or its error: domain errors as they
