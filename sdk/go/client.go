@@ -41,6 +41,7 @@ type Client struct {
 	// Owned by the processing goroutine (Dial, then run).
 	stream *stream
 	cursor string // the last sync cursor; "" until the first sync completed
+	evt    *eventTracker
 
 	// sendMu orders transmissions: Send holds it while it queues and writes a
 	// message, setReady while it resends the queue, so a resend never
@@ -131,6 +132,10 @@ func newClient(cfg Config) *Client {
 	}
 	c.stream = &stream{seq: newSequencer(cfg.State.Seq), rcpt: c.rcpt, state: cfg.State,
 		self: c.User, emit: c.events.put, log: c.log}
+	var err error
+	if c.evt, err = newEventTracker(cfg.State); err != nil {
+		c.log.Warn("ignoring the saved event cursor; starting as a new device", "err", err)
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

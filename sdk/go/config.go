@@ -61,6 +61,14 @@ type Config struct {
 	// with its first sync (1-100, default 20).
 	SyncLatest int
 
+	// EventHistory makes a new device (State without an event cursor)
+	// receive every people event the server still holds (up to 30 days:
+	// old friend requests, blocks, attribute changes, ...). By default a new
+	// device starts at the current position and gets only the events that
+	// happen from its first connection on; it reads the current state with
+	// AllContacts, ContactRequests, AllBlocked and Attributes.
+	EventHistory bool
+
 	// HTTPClient fetches tokens and uploads and downloads files. A Timeout
 	// on it also bounds large transfers; contexts bound each call. Nil:
 	// http.DefaultClient.

@@ -196,7 +196,9 @@ type envelope struct {
 func isReply(t string) bool {
 	switch t {
 	case protocol.FrameAuthOK, protocol.FramePong, protocol.FrameAck, protocol.FrameOK, protocol.FrameError,
-		protocol.FrameSyncResult, protocol.FrameItems, protocol.FrameConvList:
+		protocol.FrameSyncResult, protocol.FrameItems, protocol.FrameConvList,
+		protocol.FrameContactsResult, protocol.FrameContactRequestsReply, protocol.FrameBlocksResult,
+		protocol.FrameAttrsResult, protocol.FramePresenceResult, protocol.FrameEventsResult:
 		return true
 	}
 	return false

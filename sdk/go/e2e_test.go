@@ -47,6 +47,12 @@ func TestE2E(t *testing.T) {
 		{"RecallFile", testRecallFile},
 		{"FileTokenRefresh", testFileTokenRefresh},
 		{"FileRefusals", testFileRefusals},
+		{"FriendRequestOffline", testFriendRequestOffline},
+		{"SendGates", testSendGates},
+		{"Attributes", testAttributes},
+		{"Presence", testPresence},
+		{"ContactsAndBlocks", testContactsAndBlocks},
+		{"PeopleRefusals", testPeopleRefusals},
 	}
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {

@@ -3,7 +3,10 @@ package parley
 import "github.com/parleyim/parley/protocol"
 
 // Event is one of MessageEvent, RecallEvent, ReceiptEvent,
-// ConversationEvent and ConnectionEvent.
+// ConversationEvent, ConnectionEvent, the people events
+// (ContactRequestEvent, ContactAcceptedEvent, ContactDeclinedEvent,
+// ContactAddedEvent, ContactRemovedEvent, BlockedEvent, UnblockedEvent,
+// AttributesEvent) and PresenceEvent.
 type Event interface{ event() }
 
 // MessageEvent is a new message of a conversation, from a live push, a sync
@@ -38,8 +41,8 @@ type ConnState int
 const (
 	// Connected: a connection was authenticated; sync starts.
 	Connected ConnState = iota + 1
-	// Resynced: the sync after connecting finished and unacknowledged sends
-	// were resent.
+	// Resynced: the sync after connecting finished (conversations, then the
+	// people events missed meanwhile) and unacknowledged sends were resent.
 	Resynced
 	// Disconnected: the connection was lost. The Client reconnects unless
 	// Final is set.
@@ -74,8 +77,89 @@ type ConnectionEvent struct {
 	Final bool
 }
 
-func (MessageEvent) event()      {}
-func (RecallEvent) event()       {}
-func (ReceiptEvent) event()      {}
-func (ConversationEvent) event() {}
-func (ConnectionEvent) event()   {}
+// People events. Each embeds the stored event (protocol.Event): ID is
+// unique per user and grows with time, TS is when it happened (ms). The
+// server stores them for 30 days, and the Client delivers each one once
+// per device: pushed live, or fetched after a (re)connect (see State). The
+// user's own changes come back as events too, on the device that made them
+// as on the others, like own messages do.
+
+// ContactRequestEvent: From asked To to be friends, with Reason. Both users
+// get it.
+type ContactRequestEvent struct{ *protocol.Event }
+
+// ContactAcceptedEvent: To accepted From's friend request; they are friends.
+// Both users get it.
+type ContactAcceptedEvent struct{ *protocol.Event }
+
+// ContactDeclinedEvent: To declined From's friend request. Both users get
+// it.
+type ContactDeclinedEvent struct{ *protocol.Event }
+
+// ContactAddedEvent: From and To became friends without a request (an app
+// admin added them). Both users get it.
+type ContactAddedEvent struct{ *protocol.Event }
+
+// ContactRemovedEvent: From removed To from their friends. Both users get
+// it.
+type ContactRemovedEvent struct{ *protocol.Event }
+
+// BlockedEvent: the user added Users to their block list.
+type BlockedEvent struct{ *protocol.Event }
+
+// UnblockedEvent: the user removed Users from their block list.
+type UnblockedEvent struct{ *protocol.Event }
+
+// AttributesEvent: the user's attributes changed; Attrs holds all of them
+// now (empty after DeleteAttributes).
+type AttributesEvent struct{ *protocol.Event }
+
+// PresenceEvent: a user this user subscribed to (SubscribePresence) came
+// online, went offline or changed their custom status; Presence says how
+// they are now. Presence events are live only: not stored, not fetched
+// after a reconnect, and ID is empty (read presence with Presence after
+// connecting).
+type PresenceEvent struct{ *protocol.Event }
+
+func (MessageEvent) event()         {}
+func (RecallEvent) event()          {}
+func (ReceiptEvent) event()         {}
+func (ConversationEvent) event()    {}
+func (ConnectionEvent) event()      {}
+func (ContactRequestEvent) event()  {}
+func (ContactAcceptedEvent) event() {}
+func (ContactDeclinedEvent) event() {}
+func (ContactAddedEvent) event()    {}
+func (ContactRemovedEvent) event()  {}
+func (BlockedEvent) event()         {}
+func (UnblockedEvent) event()       {}
+func (AttributesEvent) event()      {}
+func (PresenceEvent) event()        {}
+
+// peopleEvent wraps a server event in its typed Event; nil for a kind this
+// SDK does not know.
+func peopleEvent(e *protocol.Event) Event {
+	switch e.Kind {
+	case protocol.EventContactRequest:
+		return ContactRequestEvent{e}
+	case protocol.EventContactAccepted:
+		return ContactAcceptedEvent{e}
+	case protocol.EventContactDeclined:
+		return ContactDeclinedEvent{e}
+	case protocol.EventContactAdded:
+		return ContactAddedEvent{e}
+	case protocol.EventContactRemoved:
+		return ContactRemovedEvent{e}
+	case protocol.EventBlocked:
+		return BlockedEvent{e}
+	case protocol.EventUnblocked:
+		return UnblockedEvent{e}
+	case protocol.EventAttrs:
+		return AttributesEvent{e}
+	case protocol.EventPresence:
+		if e.Presence != nil {
+			return PresenceEvent{e}
+		}
+	}
+	return nil
+}

@@ -74,6 +74,12 @@ func Describe(evs []Event) string {
 			s += fmt.Sprintf(" conv(%s last %d read %d)", e.Conversation.ConvID, e.Conversation.LastSeq, e.Conversation.ReadSeq)
 		case ConnectionEvent:
 			s += fmt.Sprintf(" %s(%d %s)", e.State, e.Code, e.Reason)
+		case PresenceEvent:
+			s += fmt.Sprintf(" presence(%s online=%v status=%q)", e.Presence.User, e.Presence.Online, e.Presence.Status)
+		default:
+			if pe := peopleOf(ev); pe != nil {
+				s += fmt.Sprintf(" %s(%s %s->%s %v)", pe.Kind, pe.ID, pe.From, pe.To, pe.Users)
+			}
 		}
 	}
 	return s
@@ -124,4 +130,81 @@ func HasConnState(s ConnState, n int) func([]Event) bool {
 		}
 		return k >= n
 	}
+}
+
+// peopleOf returns the stored event a people Event carries, nil for other
+// events. Its Kind is "wrong type for KIND" if the Go type does not match.
+func peopleOf(ev Event) *protocol.Event {
+	var e *protocol.Event
+	var kind string
+	switch x := ev.(type) {
+	case ContactRequestEvent:
+		e, kind = x.Event, protocol.EventContactRequest
+	case ContactAcceptedEvent:
+		e, kind = x.Event, protocol.EventContactAccepted
+	case ContactDeclinedEvent:
+		e, kind = x.Event, protocol.EventContactDeclined
+	case ContactAddedEvent:
+		e, kind = x.Event, protocol.EventContactAdded
+	case ContactRemovedEvent:
+		e, kind = x.Event, protocol.EventContactRemoved
+	case BlockedEvent:
+		e, kind = x.Event, protocol.EventBlocked
+	case UnblockedEvent:
+		e, kind = x.Event, protocol.EventUnblocked
+	case AttributesEvent:
+		e, kind = x.Event, protocol.EventAttrs
+	default:
+		return nil
+	}
+	if e.Kind != kind {
+		c := *e
+		c.Kind = "wrong type for " + e.Kind
+		return &c
+	}
+	return e
+}
+
+// People returns the stored people events (all but presence), in order.
+func People(evs []Event) []*protocol.Event {
+	var out []*protocol.Event
+	for _, ev := range evs {
+		if e := peopleOf(ev); e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// PeopleKinds lists the kinds of the stored people events.
+func PeopleKinds(evs []Event) []string {
+	out := []string{}
+	for _, e := range People(evs) {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+// HasPeople holds once n stored people events of kind arrived.
+func HasPeople(kind string, n int) func([]Event) bool {
+	return func(evs []Event) bool {
+		k := 0
+		for _, e := range People(evs) {
+			if e.Kind == kind {
+				k++
+			}
+		}
+		return k >= n
+	}
+}
+
+// Presences returns the presence of each PresenceEvent.
+func Presences(evs []Event) []*protocol.Presence {
+	var out []*protocol.Presence
+	for _, ev := range evs {
+		if p, ok := ev.(PresenceEvent); ok {
+			out = append(out, p.Presence)
+		}
+	}
+	return out
 }

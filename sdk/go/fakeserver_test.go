@@ -18,7 +18,8 @@ import (
 
 // fakeServer speaks enough of the protocol to test the Client alone: auth,
 // ping, send (idempotent), sync, pull, delivered, read and recall over 1:1
-// conversations, plus the password grant. Tokens are "tok-<user>".
+// conversations, the password grant, and people events with the events
+// request (fakeserver_people_test.go). Tokens are "tok-<user>".
 type fakeServer struct {
 	t   *testing.T
 	srv *httptest.Server
@@ -36,6 +37,13 @@ type fakeServer struct {
 	noPush    func(it *protocol.Item) bool     // skip the live push of an item
 	badTokens map[string]bool                  // refused with 4001
 	grants    int
+
+	// people events (fakeserver_people_test.go)
+	events      map[string][]*protocol.Event // by user, in ID order
+	lastEventID int64
+	rewind      int64                        // how many IDs a round's cursor goes back
+	noEvents    bool                         // answer events with unknown_frame, as an older server
+	noEventPush func(e *protocol.Event) bool // skip the live push of an event
 }
 
 type fakeConv struct {
@@ -68,7 +76,8 @@ func (c *fakeConn) closeWith(code int, reason string) {
 
 func newFakeServer(t *testing.T) *fakeServer {
 	f := &fakeServer{t: t, conns: map[*fakeConn]bool{}, convs: map[string]*fakeConv{}, byPair: map[string]*fakeConv{},
-		acks: map[string]protocol.Ack{}, heartbeat: 30, badTokens: map[string]bool{}}
+		acks: map[string]protocol.Ack{}, heartbeat: 30, badTokens: map[string]bool{},
+		events: map[string][]*protocol.Event{}, lastEventID: 1000, rewind: 3}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", f.serveWS)
 	mux.HandleFunc("POST /{org}/{app}/token", f.token)
@@ -191,6 +200,8 @@ func (f *fakeServer) handle(c *fakeConn, req *protocol.Request) bool {
 		if req.T == protocol.FrameRead {
 			f.readReceipt(c, req)
 		}
+	case protocol.FrameEvents, protocol.FrameContactRequest, protocol.FrameBlock:
+		f.people(c, req)
 	default:
 		c.send(protocol.Error{T: protocol.FrameError, ID: req.ID, Code: protocol.ErrUnknownFrame.ID})
 	}

@@ -29,6 +29,12 @@ func (c *Client) onPush(t string, data []byte) {
 			c.pushes.add(push{conv: f.Conversation})
 			return
 		}
+	case protocol.FrameEvent:
+		var f protocol.EventFrame
+		if json.Unmarshal(data, &f) == nil && f.Event != nil {
+			c.pushes.add(push{event: f.Event})
+			return
+		}
 	case protocol.FrameError:
 		var e protocol.Error
 		if json.Unmarshal(data, &e) == nil {
@@ -63,6 +69,7 @@ func (c *Client) serve(cn *conn) {
 func (c *Client) process(ctx context.Context, cn *conn) error {
 	batch, overflow := c.pushes.take()
 	pull := c.puller(cn)
+	eventsDue := false
 	for i, p := range batch {
 		switch {
 		case p.item != nil:
@@ -78,6 +85,10 @@ func (c *Client) process(ctx context.Context, cn *conn) error {
 			c.events.put(ReceiptEvent{Receipt: p.receipt}, nil)
 		case p.conv != nil:
 			c.convChanged(p.conv, false)
+		case p.event != nil:
+			eventsDue = c.onEvent(p.event) || eventsDue
+		case p.eventsDue:
+			eventsDue = true
 		}
 	}
 	if overflow {
@@ -85,6 +96,10 @@ func (c *Client) process(ctx context.Context, cn *conn) error {
 		if err := c.resync(ctx, cn); err != nil {
 			c.pushes.markOverflow()
 			return err
+		}
+	} else if eventsDue && !c.evt.off {
+		if err := c.syncEvents(ctx, cn); err != nil {
+			return err // the next connection's resync fetches them
 		}
 	}
 	c.flushDelivered(cn)
@@ -101,7 +116,8 @@ func (c *Client) convChanged(conv *protocol.Conversation, fromSync bool) {
 
 // resync runs sync from the cursor, page by page, and pulls every changed
 // conversation from its local seq. A new device (no cursor) takes each
-// conversation's last seq as its own and gets only the recent items.
+// conversation's last seq as its own and gets only the recent items. Then
+// it brings the people events up to date (syncEvents).
 func (c *Client) resync(ctx context.Context, cn *conn) error {
 	fresh := c.cursor == ""
 	since := c.cursor
@@ -160,7 +176,7 @@ func (c *Client) resync(ctx context.Context, cn *conn) error {
 		since = next
 	}
 	c.flushDelivered(cn)
-	return nil
+	return c.syncEvents(ctx, cn)
 }
 
 // puller pulls over cn.

@@ -7,12 +7,15 @@ import (
 	"github.com/parleyim/parley/protocol"
 )
 
-// push is a frame for the processing goroutine: a live item, an item built
-// from an ack, a receipt or a conversation change.
+// push is work for the processing goroutine: a live item, an item built
+// from an ack, a receipt, a conversation change, a people event, or a
+// request to fetch people events (after a change this device made).
 type push struct {
-	item    *protocol.Item
-	receipt *protocol.Receipt
-	conv    *protocol.Conversation
+	item      *protocol.Item
+	receipt   *protocol.Receipt
+	conv      *protocol.Conversation
+	event     *protocol.Event
+	eventsDue bool
 }
 
 // pushQueue carries pushes from read goroutines to the processing goroutine.
