@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleyim/parley/internal/bus"
 	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/files"
 	"github.com/parleyim/parley/internal/idgen"
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/social"
@@ -76,6 +77,8 @@ type Service struct {
 	ids    *idgen.Gen
 	log    *slog.Logger
 	now    func() time.Time
+	// Files stores shared files.
+	Files *files.Service
 
 	mu    sync.Mutex
 	cache map[int64]*cached // group ID -> members and settings

@@ -336,10 +336,17 @@ func (s *Service) Dissolve(ctx context.Context, p *tenant.Principal, id string) 
 	for u := range grp.roles {
 		members = append(members, u)
 	}
+	shared, err := s.st.Groups().SharedFileIDs(ctx, grp.g.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.st.Groups().Delete(ctx, p.App.ID, grp.g.ID); err != nil {
 		return err
 	}
 	s.forget(grp.g.ID)
+	if s.Files != nil {
+		s.Files.Release(ctx, shared) // the group's files go with it
+	}
 	s.social.Emit(ctx, p.App.ID, p.Resource, members, protocol.Event{Kind: protocol.EventGroupDestroyed,
 		Group: strconv.FormatInt(grp.g.ID, 10), From: p.Username})
 	return nil

@@ -133,6 +133,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	hub.OnPresence = s.Social.ConnectionChanged
 	s.Groups = groups.New(st, s.bus, s.Users, s.Social, s.Messages, ids, log.With("component", "groups"))
 	s.Messages.Groups = s.Groups
+	s.Groups.Files = s.Files
 	hub.GroupMembers = s.Groups.LiveMembers
 	if err := hub.SubscribeGroups(); err != nil {
 		blobs.Close()

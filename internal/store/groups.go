@@ -134,9 +134,25 @@ type GroupStore interface {
 	// Requests lists a group's pending requests of a kind, oldest first.
 	Requests(ctx context.Context, groupID int64, kind string) ([]GroupRequest, error)
 
+	// ShareFile lists a file in the group.
+	ShareFile(ctx context.Context, groupID, fileID, owner, now int64) error
+	// UnshareFile removes a file from the group; ErrNotFound if not there.
+	UnshareFile(ctx context.Context, groupID, fileID int64) error
+	// SharedFiles pages through a group's files, newest first.
+	SharedFiles(ctx context.Context, groupID int64, offset, limit int) ([]SharedFile, error)
+	// SharedFileIDs lists the IDs of every file shared in the group.
+	SharedFileIDs(ctx context.Context, groupID int64) ([]int64, error)
+
 	// Ack records that user read a message that asked for group receipts;
 	// false if it was recorded before.
 	Ack(ctx context.Context, itemID, userID, now int64) (bool, error)
 	// Acks returns who read a message (user ID > after) and how many did.
 	Acks(ctx context.Context, itemID, after int64, limit int) ([]int64, int, error)
+}
+
+// SharedFile is a file shared in a group.
+type SharedFile struct {
+	File    File
+	Owner   int64
+	Created int64
 }

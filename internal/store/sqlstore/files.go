@@ -14,6 +14,10 @@ type files struct{ db *DB }
 // Files implements store.Store.
 func (db *DB) Files() store.FileStore { return files{db} }
 
+// unreferenced holds for a file no message references and no group shares.
+const unreferenced = `NOT EXISTS (SELECT 1 FROM file_refs r WHERE r.file_id = files.id)
+	AND NOT EXISTS (SELECT 1 FROM group_files gf WHERE gf.file_id = files.id)`
+
 const fileCols = `id, app_id, uuid, owner, name, content_type, size, restricted, secret, thumb_size, width, height, created`
 
 func scanFile(row interface{ Scan(...any) error }) (*store.File, error) {
@@ -68,8 +72,8 @@ func (s files) DeleteUnreferenced(ctx context.Context, id int64) (*store.File, e
 	var f *store.File
 	err := s.db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		f, err = scanFile(tx.QueryRowContext(ctx, s.db.rebind(`DELETE FROM files WHERE id = ?
-			AND NOT EXISTS (SELECT 1 FROM file_refs r WHERE r.file_id = files.id) RETURNING `+fileCols), id))
+		f, err = scanFile(tx.QueryRowContext(ctx, s.db.rebind(`DELETE FROM files WHERE id = ? AND `+unreferenced+
+			` RETURNING `+fileCols), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
 			if tx.QueryRowContext(ctx, s.db.rebind(`SELECT 1 FROM files WHERE id = ?`), id).Scan(&n) == nil {
@@ -85,8 +89,8 @@ func (s files) DeleteUnreferenced(ctx context.Context, id int64) (*store.File, e
 }
 
 func (s files) Orphans(ctx context.Context, createdBefore int64, limit int) ([]store.File, error) {
-	rows, err := s.db.r.QueryContext(ctx, s.db.rebind(`SELECT `+fileCols+` FROM files WHERE created < ?
-		AND NOT EXISTS (SELECT 1 FROM file_refs r WHERE r.file_id = files.id) ORDER BY created LIMIT ?`), createdBefore, limit)
+	rows, err := s.db.r.QueryContext(ctx, s.db.rebind(`SELECT `+fileCols+` FROM files WHERE created < ? AND `+unreferenced+
+		` ORDER BY created LIMIT ?`), createdBefore, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -443,3 +443,45 @@ func (s groups) Acks(ctx context.Context, itemID, after int64, limit int) ([]int
 		itemID, after, limit)
 	return ids, n, err
 }
+
+func (s groups) ShareFile(ctx context.Context, groupID, fileID, owner, now int64) error {
+	_, err := s.db.exec(ctx, `INSERT INTO group_files (group_id, file_id, owner, created) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, groupID, fileID, owner, now)
+	return err
+}
+
+func (s groups) UnshareFile(ctx context.Context, groupID, fileID int64) error {
+	res, err := s.db.exec(ctx, `DELETE FROM group_files WHERE group_id = ? AND file_id = ?`, groupID, fileID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (s groups) SharedFiles(ctx context.Context, groupID int64, offset, limit int) ([]store.SharedFile, error) {
+	rows, err := s.db.read(ctx, `SELECT `+prefixed("f.", fileCols)+`, gf.owner, gf.created FROM group_files gf
+		JOIN files f ON f.id = gf.file_id WHERE gf.group_id = ? ORDER BY gf.created DESC, gf.file_id DESC LIMIT ? OFFSET ?`,
+		groupID, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.SharedFile
+	for rows.Next() {
+		var sf store.SharedFile
+		f := &sf.File
+		if err := rows.Scan(&f.ID, &f.AppID, &f.UUID, &f.Owner, &f.Name, &f.ContentType, &f.Size, &f.Restricted, &f.Secret,
+			&f.ThumbSize, &f.Width, &f.Height, &f.Created, &sf.Owner, &sf.Created); err != nil {
+			return nil, err
+		}
+		out = append(out, sf)
+	}
+	return out, rows.Err()
+}
+
+func (s groups) SharedFileIDs(ctx context.Context, groupID int64) ([]int64, error) {
+	return social{s.db}.ids(ctx, `SELECT file_id FROM group_files WHERE group_id = ?`, groupID)
+}

@@ -200,6 +200,31 @@ func testGroups(t *testing.T, s store.Store) {
 		t.Fatalf("acks: %d %v", n, who)
 	}
 
+	// Shared files are not orphans while shared.
+	f := mkFile(t, s, a.ID, "shared-1", 1)
+	if err := gs.ShareFile(ctx, g.ID, f.ID, 2, 10); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := gs.SharedFiles(ctx, g.ID, 0, 10); err != nil || len(list) != 1 || list[0].File.UUID != "shared-1" || list[0].Owner != 2 {
+		t.Fatalf("shared files: %v %+v", err, list)
+	}
+	if orphans, _ := s.Files().Orphans(ctx, 1000, 10); len(orphans) != 0 {
+		t.Fatalf("a shared file counted as an orphan: %+v", orphans)
+	}
+	if _, err := s.Files().DeleteUnreferenced(ctx, f.ID); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("deleting a shared file: %v", err)
+	}
+	if ids, _ := gs.SharedFileIDs(ctx, g.ID); len(ids) != 1 || ids[0] != f.ID {
+		t.Fatalf("shared ids: %v", ids)
+	}
+	if err := gs.UnshareFile(ctx, g.ID, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustNotFound(t, gs.UnshareFile(ctx, g.ID, f.ID))
+	if orphans, _ := s.Files().Orphans(ctx, 1000, 10); len(orphans) != 1 {
+		t.Fatalf("an unshared file should be an orphan: %+v", orphans)
+	}
+
 	g2 := mkGroup(t, s, a.ID, 2, nil, 10)
 	if list, total, _ := gs.OfUser(ctx, a.ID, 2, 0, 10); total != 2 || len(list) != 2 || list[0].ID != g.ID {
 		t.Fatalf("groups of user 2: %d %+v", total, list)

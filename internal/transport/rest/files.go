@@ -25,6 +25,82 @@ func (s *Server) fileRoutes() {
 	s.app("POST /{org}/{app}/chatfiles", s.uploadFile)
 	s.mux.HandleFunc("GET /{org}/{app}/chatfiles/{uuid}", s.downloadFile)
 	s.mux.HandleFunc("HEAD /{org}/{app}/chatfiles/{uuid}", s.downloadFile)
+	if s.Groups != nil {
+		s.app("POST /{org}/{app}/chatgroups/{id}/share_files", s.shareFile)
+		s.app("GET /{org}/{app}/chatgroups/{id}/share_files", s.sharedFiles)
+		s.app("DELETE /{org}/{app}/chatgroups/{id}/share_files/{file}", s.unshareFile)
+		s.mux.HandleFunc("GET /{org}/{app}/chatgroups/{id}/share_files/{file}", s.downloadShared)
+	}
+}
+
+// POST /chatgroups/{id}/share_files (multipart "file"; members)
+func (s *Server) shareFile(c *call) (any, error) {
+	return s.withUpload(c, func(up files.Upload) (any, error) {
+		sf, err := s.Groups.Share(c.ctx(), c.p, c.r.PathValue("id"), up)
+		if err != nil {
+			return nil, err
+		}
+		e := c.env("post", "/chatgroups")
+		e.Data = map[string]any{"file_url": strings.TrimSuffix(e.URI, "/") + "/" + sf.File.UUID, "group_id": c.r.PathValue("id"),
+			"file_name": sf.File.Name, "created": sf.Created, "file_id": sf.File.UUID, "file_size": sf.File.Size}
+		return e, nil
+	})
+}
+
+// GET /chatgroups/{id}/share_files?pagenum=&pagesize=
+func (s *Server) sharedFiles(c *call) (any, error) {
+	num, err := queryInt(c, "pagenum")
+	if err != nil {
+		return nil, err
+	}
+	size, err := queryInt(c, "pagesize")
+	if err != nil {
+		return nil, err
+	}
+	if num == 0 {
+		num = 1
+	}
+	if size == 0 {
+		size = 10
+	}
+	list, owners, err := s.Groups.SharedFiles(c.ctx(), c.p, c.r.PathValue("id"), num, size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, len(list))
+	for i, f := range list {
+		out[i] = map[string]any{"file_id": f.File.UUID, "file_name": f.File.Name, "file_owner": owners[f.Owner],
+			"file_size": f.File.Size, "created": f.Created}
+	}
+	e := c.env("get", "/chatgroups")
+	e.Data = out
+	return e, nil
+}
+
+// DELETE /chatgroups/{id}/share_files/{file}
+func (s *Server) unshareFile(c *call) (any, error) {
+	if err := s.Groups.Unshare(c.ctx(), c.p, c.r.PathValue("id"), c.r.PathValue("file")); err != nil {
+		return nil, err
+	}
+	e := c.env("delete", "/chatgroups")
+	e.Data = map[string]any{"group_id": c.r.PathValue("id"), "file_id": c.r.PathValue("file"), "result": true}
+	return e, nil
+}
+
+// GET /chatgroups/{id}/share_files/{file}: the bytes (members).
+func (s *Server) downloadShared(w http.ResponseWriter, r *http.Request) {
+	c := &call{r: r, start: startOf(r), reqID: w.Header().Get("X-Request-Id")}
+	var d *files.Download
+	_, err := s.run(c, func(c *call) (any, error) {
+		var err error
+		d, err = s.Groups.OpenShared(c.ctx(), c.p, r.PathValue("id"), r.PathValue("file"))
+		return nil, err
+	})
+	if err != nil {
+		s.writeError(w, c, err)
+		return
+	}
+	serveDownload(w, r, d)
 }
 
 // fileEntity is the upload answer (Easemob's entity, plus Parley's fields).
@@ -45,6 +121,22 @@ type fileEntity struct {
 // POST /{org}/{app}/chatfiles, multipart/form-data with the file in the part
 // "file"; headers restrict-access, thumbnail-width, thumbnail-height.
 func (s *Server) uploadFile(c *call) (any, error) {
+	return s.withUpload(c, func(up files.Upload) (any, error) {
+		f, err := s.Files.Store(c.ctx(), c.p, up)
+		if err != nil {
+			return nil, err
+		}
+		e := c.env("post", "/chatfiles")
+		e.Entities = []any{fileEntity{UUID: f.UUID, Type: "chatfile", ShareSecret: f.Secret, FileLength: f.Size,
+			ContentType: f.ContentType, Filename: f.Name, Restricted: f.Restricted, Thumbnail: f.ThumbSize > 0,
+			Width: f.Width, Height: f.Height, URL: strings.TrimSuffix(e.URI, "/") + "/" + f.UUID}}
+		return e, nil
+	})
+}
+
+// withUpload parses a multipart upload and hands its "file" part, still
+// streaming, to store.
+func (s *Server) withUpload(c *call, store func(files.Upload) (any, error)) (any, error) {
 	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		return nil, errs.New(protocol.ErrUnsupportedMedia, "upload with Content-Type multipart/form-data, the file in the part named file")
@@ -80,7 +172,7 @@ func (s *Server) uploadFile(c *call) (any, error) {
 		}
 		if err != nil {
 			if errors.As(err, new(*http.MaxBytesError)) {
-				return nil, errs.New(protocol.ErrFileTooLarge, "the file is larger than %d bytes, the app's limit", c.p.App.Settings.FileBytes())
+				return nil, errs.New(protocol.ErrFileTooLarge, "the file is larger than %d bytes, the app's limit", limit)
 			}
 			return nil, errs.New(protocol.ErrInvalidBody, "the multipart body is truncated or malformed: %v", err)
 		}
@@ -89,15 +181,7 @@ func (s *Server) uploadFile(c *call) (any, error) {
 			continue
 		}
 		up.Name, up.DeclaredType, up.Body = part.FileName(), part.Header.Get("Content-Type"), part
-		f, err := s.Files.Store(c.ctx(), c.p, up)
-		if err != nil {
-			return nil, err
-		}
-		e := c.env("post", "/chatfiles")
-		e.Entities = []any{fileEntity{UUID: f.UUID, Type: "chatfile", ShareSecret: f.Secret, FileLength: f.Size,
-			ContentType: f.ContentType, Filename: f.Name, Restricted: f.Restricted, Thumbnail: f.ThumbSize > 0,
-			Width: f.Width, Height: f.Height, URL: strings.TrimSuffix(e.URI, "/") + "/" + f.UUID}}
-		return e, nil
+		return store(up)
 	}
 }
 
@@ -128,6 +212,12 @@ func (s *Server) downloadFile(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, c, err)
 		return
 	}
+	serveDownload(w, r, d)
+}
+
+// serveDownload writes an opened file: ranges, content type, and headers
+// that keep the browser from running it in the API's origin.
+func serveDownload(w http.ResponseWriter, r *http.Request, d *files.Download) {
 	defer d.Close()
 	h := w.Header()
 	h.Set("Content-Type", d.ContentType)

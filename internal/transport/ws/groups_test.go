@@ -1,11 +1,17 @@
 package ws_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/parleyim/parley/internal/server/servertest"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
 )
@@ -364,5 +370,63 @@ func TestGroups_Limits(t *testing.T) {
 	r = e.s.Do(t, "POST", "/acme/chat/messages/chatgroups", e.admin, map[string]any{"to": []string{gid}, "type": "txt", "body": map[string]string{"msg": "notice"}})
 	if r.Status != 200 || r.Body["data"].(map[string]any)[gid] == nil {
 		t.Fatalf("REST group send: %s", r.Raw)
+	}
+}
+
+func TestGroups_SharedFiles(t *testing.T) {
+	e := setup(t, tenant.Settings{}, "owner", "m1", "outsider")
+	r := e.s.Do(t, "POST", "/acme/chat/chatgroups", e.admin, map[string]any{"owner": "owner", "public": false, "members": []string{"m1"}})
+	gid := r.Body["data"].(map[string]any)["groupid"].(string)
+	base := "/acme/chat/chatgroups/" + gid + "/share_files"
+	tok := map[string]string{"owner": e.token(t, "owner"), "m1": e.token(t, "m1"), "outsider": e.token(t, "outsider")}
+	upload := func(user string) *servertest.Response {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		pw, _ := mw.CreateFormFile("file", "plan.txt")
+		pw.Write([]byte("the plan"))
+		mw.Close()
+		req, _ := http.NewRequest("POST", e.s.URL+base, &buf)
+		req.Header.Set("Authorization", "Bearer "+tok[user])
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out := &servertest.Response{Status: res.StatusCode}
+		out.Raw, _ = io.ReadAll(res.Body)
+		json.Unmarshal(out.Raw, &out.Body)
+		return out
+	}
+	if r := upload("outsider"); r.Status != 403 {
+		t.Fatalf("an outsider shared a file: %s", r.Raw)
+	}
+	r = upload("m1")
+	if r.Status != 200 {
+		t.Fatalf("share: %s", r.Raw)
+	}
+	fid := r.Body["data"].(map[string]any)["file_id"].(string)
+	list := e.s.Do(t, "GET", base, tok["owner"], nil)
+	if d := list.Body["data"].([]any); len(d) != 1 || d[0].(map[string]any)["file_owner"] != "m1" {
+		t.Fatalf("list: %s", list.Raw)
+	}
+	if r := e.s.Do(t, "GET", base+"/"+fid, tok["outsider"], nil); r.Status != 403 {
+		t.Fatalf("an outsider downloaded: %d", r.Status)
+	}
+	if r := e.s.Do(t, "GET", base+"/"+fid, tok["owner"], nil); r.Status != 200 || string(r.Raw) != "the plan" {
+		t.Fatalf("member download: %d %s", r.Status, r.Raw)
+	}
+	// The plain chatfiles URL needs the share-secret: shared files are restricted.
+	if r := e.s.Do(t, "GET", "/acme/chat/chatfiles/"+fid, "", nil); r.Status != 403 {
+		t.Fatalf("public download of a shared file: %d", r.Status)
+	}
+	if r := e.s.Do(t, "DELETE", base+"/"+fid, tok["owner"], nil); r.Status != 200 {
+		t.Fatalf("owner delete: %s", r.Raw)
+	}
+	if r := e.s.Do(t, "GET", base+"/"+fid, tok["m1"], nil); r.Status != 404 {
+		t.Fatalf("after delete: %d", r.Status)
+	}
+	if r := e.s.Do(t, "GET", "/acme/chat/chatfiles/"+fid, tok["m1"], nil); r.Status != 404 {
+		t.Fatalf("the file's bytes survived: %d", r.Status)
 	}
 }

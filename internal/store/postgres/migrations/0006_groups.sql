@@ -69,6 +69,17 @@ CREATE TABLE group_acks (
 	PRIMARY KEY (item_id, user_id)
 );
 
+-- Files shared in a group (their bytes and metadata are in files; a
+-- shared file is not an orphan while it is listed here).
+CREATE TABLE group_files (
+	group_id BIGINT NOT NULL REFERENCES chat_groups(id) ON DELETE CASCADE,
+	file_id  BIGINT NOT NULL REFERENCES files(id),
+	owner    BIGINT NOT NULL,
+	created  BIGINT NOT NULL,
+	PRIMARY KEY (group_id, file_id)
+);
+CREATE INDEX group_files_file ON group_files (file_id);
+
 -- Mentions: a member's last mention (em_at_list naming them) and a
 -- stream's last @all, so conversation lists can flag "you were mentioned"
 -- without a write per member for @all.
