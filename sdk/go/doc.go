@@ -26,4 +26,14 @@
 // cancellation, restricted files, thumbnails); the File it returns builds
 // the message body (SendImage, SendFile, File.AudioBody, ...), and
 // Download fetches files by URL or UUID, from the configured server only.
+//
+// People: friends and friend requests (RequestContact, AcceptContact,
+// AllContacts, ...), block lists (Block, Unblock, AllBlocked), user
+// attributes (SetAttributes, Attributes) and presence (SubscribePresence,
+// PublishPresence, Presence). Their changes arrive on Events as typed
+// events (ContactRequestEvent, BlockedEvent, AttributesEvent,
+// PresenceEvent, ...); all but presence are stored by the server, and the
+// Client delivers each once per device, fetching what it missed after every
+// (re)connect and keeping its place in State. A new device starts at the
+// server's current position unless Config.EventHistory is set.
 package parley
