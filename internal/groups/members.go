@@ -637,3 +637,29 @@ func (s *Service) SetMemberAttrs(ctx context.Context, p *tenant.Principal, id, u
 	}
 	return attrs, nil
 }
+
+// MemberAttrs returns a member's group attributes (members, app token).
+func (s *Service) MemberAttrs(ctx context.Context, p *tenant.Principal, id, username string) (map[string]string, error) {
+	grp, c, err := s.group(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.role == "" {
+		return nil, errs.New(protocol.ErrNotGroupMember, "only members read member attributes")
+	}
+	uid, uname, err := s.users.Resolve(ctx, p.App, username)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.st.Groups().Member(ctx, grp.g.ID, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.New(protocol.ErrNotGroupMember, "%s is not a member of the group", uname)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Attrs == nil {
+		m.Attrs = map[string]string{}
+	}
+	return m.Attrs, nil
+}

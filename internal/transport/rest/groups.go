@@ -48,6 +48,8 @@ func (s *Server) groupRoutes() {
 	s.app("DELETE "+g+"/{id}/ban", s.groupMuteAll)
 	s.app("PUT /{org}/{app}/metadata/chatgroup/{id}/user/{username}", s.setGroupMemberAttrs)
 	s.app("GET /{org}/{app}/metadata/chatgroup/{id}/user/{username}", s.getGroupMemberAttrs)
+	s.app("PUT /{org}/{app}/metadata/chatgroup/{id}/users/batch", s.batchSetGroupMemberAttrs)
+	s.app("POST /{org}/{app}/metadata/chatgroup/{id}/get", s.batchGetGroupMemberAttrs)
 	// Client flows (user tokens), at Easemob's SDK paths.
 	s.app("POST "+g+"/{id}/apply", s.groupApply)
 	s.app("POST "+g+"/{id}/apply_verify", s.groupApplyVerify)
@@ -533,20 +535,70 @@ func (s *Server) setGroupMemberAttrs(c *call) (any, error) {
 }
 
 func (s *Server) getGroupMemberAttrs(c *call) (any, error) {
-	ms, _, err := s.Groups.Members(c.ctx(), c.p, c.r.PathValue("id"), "", 1000)
+	attrs, err := s.Groups.MemberAttrs(c.ctx(), c.p, c.r.PathValue("id"), c.r.PathValue("username"))
 	if err != nil {
 		return nil, err
 	}
-	want := strings.ToLower(c.r.PathValue("username"))
-	for _, m := range ms {
-		if m.User == want {
-			if m.Attrs == nil {
-				m.Attrs = map[string]string{}
-			}
-			return c.data(m.Attrs), nil
-		}
+	return c.data(attrs), nil
+}
+
+// PUT /metadata/chatgroup/{id}/users/batch [{username, metadata}] (≤20)
+func (s *Server) batchSetGroupMemberAttrs(c *call) (any, error) {
+	var b []struct {
+		Username string            `json:"username"`
+		Metadata map[string]string `json:"metadata"`
 	}
-	return nil, errs.New(protocol.ErrNotGroupMember, "%s is not a member of the group", want)
+	if err := s.decodeBody(c, &b); err != nil {
+		return nil, err
+	}
+	if len(b) == 0 || len(b) > 20 {
+		return nil, errs.New(protocol.ErrIllegalArgument, "give 1..20 members")
+	}
+	ok, failed := []string{}, []map[string]string{}
+	for _, m := range b {
+		if _, err := s.Groups.SetMemberAttrs(c.ctx(), c.p, c.r.PathValue("id"), m.Username, m.Metadata); err != nil {
+			reason := "internal error"
+			if e, isDomain := errs.As(err); isDomain {
+				reason = e.Description
+			}
+			failed = append(failed, map[string]string{"username": m.Username, "reason": reason})
+			continue
+		}
+		ok = append(ok, m.Username)
+	}
+	return c.data(map[string]any{"updateMetadataSucceeded": ok, "updateMetadataFailed": failed}), nil
+}
+
+// POST /metadata/chatgroup/{id}/get {targets: [≤10], properties?: [keys]}
+func (s *Server) batchGetGroupMemberAttrs(c *call) (any, error) {
+	var b struct {
+		Targets    []string `json:"targets"`
+		Properties []string `json:"properties"`
+	}
+	if err := s.decodeBody(c, &b); err != nil {
+		return nil, err
+	}
+	if len(b.Targets) == 0 || len(b.Targets) > 10 {
+		return nil, errs.New(protocol.ErrIllegalArgument, "targets must list 1..10 members")
+	}
+	out := map[string]map[string]string{}
+	for _, u := range b.Targets {
+		attrs, err := s.Groups.MemberAttrs(c.ctx(), c.p, c.r.PathValue("id"), u)
+		if err != nil {
+			return nil, err
+		}
+		if len(b.Properties) > 0 {
+			kept := map[string]string{}
+			for _, k := range b.Properties {
+				if v, ok := attrs[k]; ok {
+					kept[k] = v
+				}
+			}
+			attrs = kept
+		}
+		out[strings.ToLower(u)] = attrs
+	}
+	return c.data(out), nil
 }
 
 // POST /chatgroups/{id}/apply {message} (the applicant's token)

@@ -430,3 +430,39 @@ func TestGroups_SharedFiles(t *testing.T) {
 		t.Fatalf("the file's bytes survived: %d", r.Status)
 	}
 }
+
+func TestGroups_MemberAttributes(t *testing.T) {
+	e := setup(t, tenant.Settings{}, "owner", "m1", "m2")
+	r := e.s.Do(t, "POST", "/acme/chat/chatgroups", e.admin, map[string]any{"owner": "owner", "public": false, "members": []string{"m1", "m2"}})
+	gid := r.Body["data"].(map[string]any)["groupid"].(string)
+	base := "/acme/chat/metadata/chatgroup/" + gid
+	m1 := e.token(t, "m1")
+	if r := e.s.Do(t, "PUT", base+"/user/m1", m1, map[string]any{"metaData": map[string]string{"nick": "One", "color": "red"}}); r.Status != 200 {
+		t.Fatalf("set own: %s", r.Raw)
+	}
+	if r := e.s.Do(t, "PUT", base+"/user/m2", m1, map[string]any{"metaData": map[string]string{"nick": "x"}}); r.Status != 403 {
+		t.Fatalf("a member set another's: %s", r.Raw)
+	}
+	tests := []struct {
+		name  string
+		attrs map[string]string
+	}{
+		{"key too long", map[string]string{strings.Repeat("k", 17): "v"}},
+		{"value too long", map[string]string{"k": strings.Repeat("v", 513)}},
+	}
+	for _, tc := range tests {
+		if r := e.s.Do(t, "PUT", base+"/user/m1", m1, map[string]any{"metaData": tc.attrs}); r.Status != 400 {
+			t.Fatalf("%s: %s", tc.name, r.Raw)
+		}
+	}
+	r = e.s.Do(t, "PUT", base+"/users/batch", e.admin, []map[string]any{{"username": "m2", "metadata": map[string]string{"nick": "Two"}},
+		{"username": "ghost", "metadata": map[string]string{"nick": "?"}}})
+	if d := r.Body["data"].(map[string]any); fmt.Sprint(d["updateMetadataSucceeded"]) != "[m2]" || len(d["updateMetadataFailed"].([]any)) != 1 {
+		t.Fatalf("batch set: %s", r.Raw)
+	}
+	r = e.s.Do(t, "POST", base+"/get", m1, map[string]any{"targets": []string{"m1", "m2"}, "properties": []string{"nick"}})
+	d := r.Body["data"].(map[string]any)
+	if d["m1"].(map[string]any)["nick"] != "One" || d["m1"].(map[string]any)["color"] != nil || d["m2"].(map[string]any)["nick"] != "Two" {
+		t.Fatalf("batch get: %s", r.Raw)
+	}
+}
