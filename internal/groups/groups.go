@@ -80,8 +80,9 @@ type Service struct {
 	// Files stores shared files.
 	Files *files.Service
 
-	mu    sync.Mutex
-	cache map[int64]*cached // group ID -> members and settings
+	mu         sync.Mutex
+	cache      map[int64]*cached // group ID -> members and settings
+	refreshing map[int64]bool
 }
 
 // cached is what the send path and fan-out need about a group.
@@ -96,18 +97,41 @@ type cached struct {
 
 // New builds the service.
 func New(st store.Store, b bus.Bus, u *users.Service, so *social.Service, m *messaging.Service, ids *idgen.Gen, log *slog.Logger) *Service {
-	return &Service{st: st, bus: b, users: u, social: so, msgs: m, ids: ids, log: log, now: time.Now, cache: map[int64]*cached{}}
+	return &Service{st: st, bus: b, users: u, social: so, msgs: m, ids: ids, log: log, now: time.Now, cache: map[int64]*cached{},
+		refreshing: map[int64]bool{}}
 }
 
-// load returns a group's cached view, loading it if needed.
+// load returns a group's cached view, loading it if needed. An expired
+// entry is served while a background load refreshes it, so a big group's
+// sends and fan-out never wait for a reload (changes made on this node
+// drop the entry, so they are seen at once).
 func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 	now := s.now()
 	s.mu.Lock()
 	c := s.cache[id]
+	if c != nil && c.g.AppID == appID && !now.Before(c.expires) && !s.refreshing[id] {
+		s.refreshing[id] = true
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := s.fetch(ctx, appID, id); err != nil {
+				s.forget(id) // gone or failing: the next caller loads it
+			}
+			s.mu.Lock()
+			delete(s.refreshing, id)
+			s.mu.Unlock()
+		}()
+	}
 	s.mu.Unlock()
-	if c != nil && now.Before(c.expires) && c.g.AppID == appID {
+	if c != nil && c.g.AppID == appID {
 		return c, nil
 	}
+	return s.fetch(ctx, appID, id)
+}
+
+// fetch reads a group and its members into the cache.
+func (s *Service) fetch(ctx context.Context, appID, id int64) (*cached, error) {
+	now := s.now()
 	g, err := s.st.Groups().Get(ctx, appID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.New(protocol.ErrGroupNotFound, "group %d doesn't exist", id)
@@ -115,7 +139,7 @@ func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 	if err != nil {
 		return nil, err
 	}
-	c = &cached{g: *g, roles: map[int64]string{}, mutes: map[int64]int64{}, shield: map[int64]bool{}, allow: map[int64]bool{},
+	c := &cached{g: *g, roles: map[int64]string{}, mutes: map[int64]int64{}, shield: map[int64]bool{}, allow: map[int64]bool{},
 		expires: now.Add(cacheTTL)}
 	var after int64
 	for {
