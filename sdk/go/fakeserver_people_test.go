@@ -103,7 +103,7 @@ func (f *fakeServer) eventsAfter(user string, req *protocol.Request) (protocol.E
 	if res.More {
 		res.Next = "c" + strconv.FormatInt(top, 10)
 	} else {
-		res.Next = strconv.FormatInt(max(top, f.lastEventID), 10)
+		res.Next = strconv.FormatInt(max(top, f.lastEventID)-f.lag, 10)
 	}
 	return res, true
 }

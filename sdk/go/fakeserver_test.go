@@ -42,6 +42,7 @@ type fakeServer struct {
 	events      map[string][]*protocol.Event // by user, in ID order
 	lastEventID int64
 	rewind      int64                        // how many IDs a round's cursor goes back
+	lag         int64                        // subtracted from a round's last cursor (a node whose clock lags)
 	noEvents    bool                         // answer events with unknown_frame, as an older server
 	noEventPush func(e *protocol.Event) bool // skip the live push of an event
 }

@@ -20,12 +20,13 @@ import (
 // Which IDs to keep: a round returns every retained event with an ID above
 // (cursor - window). An ID that was known before a round started and that
 // the round did not return is below that bound, and the cursors that follow
-// only grow, so no later round returns it: it is dropped when the round
-// ends. Everything else stays. This needs neither the window's length nor
-// the IDs' format. To keep the set small while connected, the Client runs a
-// round after live events (which also fetches any event whose push was
-// lost) and after its own changes (the server pushes those to the user's
-// other devices only).
+// only grow (the Client keeps its cursor when a server node whose clock
+// lags answers with a lower one), so no later round returns it: it is
+// dropped when the round ends. Everything else stays. This needs neither
+// the window's length nor the IDs' format. To keep the set small while
+// connected, the Client runs a round after live events (which also fetches
+// any event whose push was lost) and after its own changes (the server
+// pushes those to the user's other devices only).
 
 const (
 	// eventsPage is the page size of events requests.
@@ -87,6 +88,20 @@ func compareIDs(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// isDecimal reports whether s is a non-empty string of digits (event IDs,
+// and the cursors that start a round).
+func isDecimal(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // mark records an ID as seen in round and reports whether it is new.
@@ -312,6 +327,9 @@ func (c *Client) eventsRound(ctx context.Context, cn *conn, from string, deliver
 				return nil
 			}
 			since = res.Next
+		}
+		if before := t.cursor; isDecimal(before) && isDecimal(from) && compareIDs(from, before) < 0 {
+			from = before // never move back: the IDs trimmed below rely on it
 		}
 		t.cursor = from
 		keep, cursor := t.trim(round), from

@@ -104,6 +104,31 @@ func TestClient_PeopleEventsOnce(t *testing.T) {
 	}
 }
 
+// A server node whose clock lags answers a round with a lower cursor; the
+// Client keeps its own, so the events it stopped remembering do not come
+// back.
+func TestClient_EventsCursorNeverMovesBack(t *testing.T) {
+	f := newFakeServer(t)
+	_, bl := dialT(t, f.config("bob"), nil)
+	for i := 1; i <= 8; i++ {
+		f.addEvent("bob", requestEvent(i), nil)
+		bl.WaitFor(t, "the live event", HasPeople(protocol.EventContactRequest, i))
+	}
+	f.mu.Lock()
+	f.lag = 6
+	f.mu.Unlock()
+	for i := 9; i <= 10; i++ {
+		n := f.count("bob", protocol.FrameEvents)
+		f.addEvent("bob", requestEvent(i), nil)
+		waitUntil(t, "the round after the live event", func() bool { return f.count("bob", protocol.FrameEvents) > n })
+	}
+	f.addEvent("bob", requestEvent(11), nil) // processed after the rounds before it
+	bl.WaitFor(t, "the last event", HasPeople(protocol.EventContactRequest, 11))
+	if got := ids(bl.Events()); !slices.Equal(got, idRange(1, 11)) {
+		t.Fatalf("events %v", got)
+	}
+}
+
 // An event whose push was lost is fetched by the round that the next live
 // event starts.
 func TestClient_LostEventPushIsFetched(t *testing.T) {
