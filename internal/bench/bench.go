@@ -51,6 +51,18 @@ type Options struct {
 	FillDevices int
 	Repeat      int // sync: measurements per kind
 
+	// Group scenarios. Members and Online are 0 for the scenario's default
+	// (group-big: 10,000 and 2,000; group-fanout: 1,000, all online).
+	Members       int
+	Online        int
+	Messages      int // group-big: timed messages, one at a time
+	BatchMessages int // group-big: messages per storage batch (0: no storage figures)
+	GroupRate     int // group-fanout: offered messages per second, all senders together
+	GroupSenders  int // group-fanout: members sending
+	// TargetDB is the --target server's database, for the storage figures
+	// of group-big: its SQLite file or a postgres:// URL.
+	TargetDB string
+
 	JSON bool // print a JSON document of the results to JSONOut
 
 	Out     io.Writer // result tables
@@ -76,7 +88,34 @@ func Defaults() Options {
 		Convs:       10,
 		FillDevices: 1,
 		Repeat:      3,
+
+		Messages:      20,
+		BatchMessages: 1000,
+		GroupRate:     110,
+		GroupSenders:  10,
 	}
+}
+
+// groupSize returns a group scenario's member count and online members.
+func (o *Options) groupSize(scenario string) (members, online int) {
+	members, online = o.Members, o.Online
+	switch scenario {
+	case "group-big":
+		if members == 0 {
+			members = 10_000
+		}
+		if online == 0 {
+			online = min(2000, members)
+		}
+	default:
+		if members == 0 {
+			members = 1000
+		}
+		if online == 0 {
+			online = members
+		}
+	}
+	return members, min(online, members)
 }
 
 func (o *Options) ownerUser() string {
@@ -100,7 +139,7 @@ func (o *Options) logf(format string, args ...any) {
 }
 
 // Scenarios lists the scenario names.
-var Scenarios = []string{"throughput", "latency", "idle", "sync", "all"}
+var Scenarios = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "all"}
 
 // Validate checks the options.
 func (o *Options) Validate() error {
@@ -123,6 +162,16 @@ func (o *Options) Validate() error {
 	check(o.Convs >= 1 && o.Convs <= 1000 && o.Convs <= o.Missed, "--convs must be 1..1000 and at most --missed")
 	check(o.FillDevices >= 1 && o.FillDevices <= 4, "--fill-devices must be 1..4 (the default device limit)")
 	check(o.Repeat >= 1 && o.Repeat <= 100, "--repeat must be 1..100")
+	check(o.Members == 0 || o.Members >= 2 && o.Members <= 10_000, "--members must be 2..10000 (the server's maxusers limit)")
+	check(o.Online == 0 || o.Online >= 2 && (o.Members == 0 || o.Online <= o.Members) && o.Online <= 100_000,
+		"--online must be at least 2 and at most --members")
+	check(o.Messages >= 1 && o.Messages <= maxTimed, fmt.Sprintf("--messages must be 1..%d", maxTimed))
+	check(o.BatchMessages >= 0 && o.BatchMessages <= 100_000, "--batch-messages must be 0..100000")
+	check(o.GroupRate >= 1 && o.GroupRate <= 100_000, "--group-rate must be 1..100000")
+	check(o.GroupSenders >= 1 && o.GroupSenders <= 1000, "--group-senders must be 1..1000")
+	if o.TargetDB != "" {
+		check(o.Target != "", "--target-db applies only with --target")
+	}
 	if o.Target != "" {
 		if _, err := isLoopbackURL(o.Target); err != nil {
 			bad = append(bad, err.Error())
@@ -210,10 +259,12 @@ func Run(ctx context.Context, scenario string, o Options) error {
 type scenarioFunc func(ctx context.Context, e *env) (any, error)
 
 var scenarioFuncs = map[string]scenarioFunc{
-	"throughput": runThroughput,
-	"latency":    runLatency,
-	"idle":       runIdle,
-	"sync":       runSync,
+	"throughput":   runThroughput,
+	"latency":      runLatency,
+	"idle":         runIdle,
+	"sync":         runSync,
+	"group-big":    runGroupBig,
+	"group-fanout": runGroupFanout,
 }
 
 func runOne(ctx context.Context, name string, o *Options) (any, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -124,6 +125,35 @@ func (w *wsConn) readRaw() ([]byte, error) {
 		}
 		if typ == websocket.TextMessage {
 			return b, nil
+		}
+	}
+}
+
+// readInto reads the next text frame into buf's storage (growing it when
+// needed) and returns it: a reader that only scans frames allocates nothing
+// per frame.
+func (w *wsConn) readInto(buf []byte) ([]byte, error) {
+	for {
+		typ, r, err := w.c.NextReader()
+		if err != nil {
+			return buf[:0], err
+		}
+		if typ != websocket.TextMessage {
+			continue
+		}
+		buf = buf[:0]
+		for {
+			if len(buf) == cap(buf) {
+				buf = append(buf, 0)[:len(buf)]
+			}
+			n, err := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err == io.EOF {
+				return buf, nil
+			}
+			if err != nil {
+				return buf[:0], err
+			}
 		}
 	}
 }

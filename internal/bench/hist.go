@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/bits"
 	"time"
@@ -152,4 +154,48 @@ func (h *Hist) Summary() Summary {
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	return Summary{Count: h.n, Mean: ms(h.Mean()), P50: ms(h.Quantile(0.50)), P90: ms(h.Quantile(0.90)),
 		P99: ms(h.Quantile(0.99)), P999: ms(h.Quantile(0.999)), Max: ms(h.Max())}
+}
+
+// histJSON is a Hist on the wire between a worker process and the bench:
+// the non-empty buckets as [index, count] pairs, and the exact figures.
+type histJSON struct {
+	Buckets [][2]uint64 `json:"buckets"`
+	N       uint64      `json:"n"`
+	Sum     uint64      `json:"sum"`
+	Min     uint64      `json:"min"`
+	Max     uint64      `json:"max"`
+}
+
+// MarshalJSON encodes the histogram losslessly (sparse buckets).
+func (h *Hist) MarshalJSON() ([]byte, error) {
+	j := histJSON{Buckets: [][2]uint64{}, N: h.n, Sum: h.sum, Min: h.min, Max: h.max}
+	for i, c := range h.counts {
+		if c > 0 {
+			j.Buckets = append(j.Buckets, [2]uint64{uint64(i), c})
+		}
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes what MarshalJSON wrote, replacing h's values.
+func (h *Hist) UnmarshalJSON(b []byte) error {
+	var j histJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	var n uint64
+	for _, bc := range j.Buckets {
+		if bc[0] >= histBuckets {
+			return fmt.Errorf("histogram bucket %d out of range", bc[0])
+		}
+		n += bc[1]
+	}
+	if n != j.N {
+		return fmt.Errorf("histogram buckets hold %d values, want %d", n, j.N)
+	}
+	*h = Hist{n: j.N, sum: j.Sum, min: j.Min, max: j.Max}
+	for _, bc := range j.Buckets {
+		h.counts[bc[0]] += bc[1]
+	}
+	return nil
 }

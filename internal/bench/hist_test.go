@@ -100,3 +100,29 @@ func TestHistMergeAndSummary(t *testing.T) {
 		t.Errorf("min = %v, want 0", a.Quantile(0))
 	}
 }
+
+func TestHist_JSONRoundTrip(t *testing.T) {
+	var h Hist
+	for _, v := range []uint64{0, 3, 64, 1000, 1000, 123456, 1 << 30} {
+		h.RecordMicros(v)
+	}
+	for _, in := range []*Hist{{}, &h} {
+		b, err := in.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Hist
+		if err := out.UnmarshalJSON(b); err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		if out != *in {
+			t.Errorf("round trip of %s changed the histogram", b)
+		}
+	}
+	var bad Hist
+	for _, b := range []string{`{"buckets":[[1,2]],"n":3}`, `{"buckets":[[999999,1]],"n":1}`, `[`} {
+		if err := bad.UnmarshalJSON([]byte(b)); err == nil {
+			t.Errorf("%s: want an error", b)
+		}
+	}
+}

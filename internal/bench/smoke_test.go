@@ -4,11 +4,144 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyim/parley/internal/server/servertest"
 )
+
+// TestMain lets the test binary be its own `bench-worker`: scenarios with
+// worker processes start os.Executable() bench-worker.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "bench-worker" {
+		if err := RunWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a bytes.Buffer safe for the workers' stderr copier and the
+// bench's own progress lines at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// smokeGroup runs a group scenario against an in-process SQLite server and
+// decodes its one JSON result into res.
+func smokeGroup(t *testing.T, scenario string, set func(o *Options), res any) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a server and worker processes")
+	}
+	srv := servertest.StartBackend(t, "sqlite")
+	o := Defaults()
+	o.Target = srv.URL
+	o.OwnerPassword = servertest.OwnerPassword
+	o.TargetDB = filepath.Join(srv.Cfg.DataDir, "parley.db")
+	o.JSON = true
+	set(&o)
+	var out, js bytes.Buffer
+	log := &syncBuffer{}
+	o.Out, o.JSONOut, o.Log = &out, &js, log
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := Run(ctx, scenario, o); err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, out.String(), log.String())
+	}
+	var rep struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &rep); err != nil || len(rep.Results) != 1 {
+		t.Fatalf("JSON report (%v): %s", err, js.String())
+	}
+	if err := json.Unmarshal(rep.Results[0], res); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", out.String())
+	return out.String()
+}
+
+// A tiny group-big: every online member gets every timed message once, the
+// times are plausible, and storage is one items row per message whatever
+// the group's size.
+func TestSmokeGroupBig(t *testing.T) {
+	var r GroupBigResult
+	smokeGroup(t, "group-big", func(o *Options) {
+		o.Members, o.Online, o.Messages, o.BatchMessages, o.PerWorker = 50, 20, 3, 40, 10
+	}, &r)
+	if r.Members != 50 || r.Connected != 19 || r.Workers != 2 || len(r.Runs) != 3 {
+		t.Errorf("members %d, connected %d, workers %d, runs %d", r.Members, r.Connected, r.Workers, len(r.Runs))
+	}
+	if r.Expected != 4*19 || r.Received != r.Expected || r.Missing != 0 || r.Dups != 0 || r.Extra != 0 || r.Dropped != 0 {
+		t.Errorf("expected %d, received %d, missing %d, dups %d, extra %d, dropped %d", r.Expected, r.Received, r.Missing,
+			r.Dups, r.Extra, r.Dropped)
+	}
+	for i, run := range r.Runs {
+		if run.Got != 19 || run.LastMS <= 0 || run.LastMS > 10_000 || run.P50MS > run.LastMS || run.AckMS <= 0 {
+			t.Errorf("message %d: %+v", i, run)
+		}
+	}
+	if len(r.Storage) != 2 {
+		t.Fatalf("storage: %+v (%s)", r.Storage, r.StorageNote)
+	}
+	for _, g := range r.Storage {
+		if g.Messages != 40 || g.ItemsPerMsg != 1 || g.OtherRowsPerMsg != 0 || g.TablesPerMsg <= 0 || g.LogicalPerMsg < 0 ||
+			g.WrittenPerMsg <= 0 || g.Database != "sqlite" {
+			t.Errorf("storage of the %d-member group: %+v", g.Members, g)
+		}
+	}
+	if r.Storage[0].Members != 50 || r.Storage[1].Members != smallGroup {
+		t.Errorf("storage groups: %d and %d members", r.Storage[0].Members, r.Storage[1].Members)
+	}
+}
+
+// A tiny group-fanout: every recipient (senders' connections included) got
+// every acknowledged message exactly once, and the rates add up.
+func TestSmokeGroupFanout(t *testing.T) {
+	var r GroupFanoutResult
+	smokeGroup(t, "group-fanout", func(o *Options) {
+		o.Members, o.GroupSenders, o.GroupRate, o.PerWorker = 30, 3, 30, 20
+		o.Duration, o.Warmup = time.Second, 200*time.Millisecond
+	}, &r)
+	if r.Connected != 30 || r.Senders != 3 || r.Workers != 2 {
+		t.Errorf("connected %d, senders %d, workers %d", r.Connected, r.Senders, r.Workers)
+	}
+	if r.TotalAcked < 30 || r.Expected != r.TotalAcked*29 || r.Received != r.Expected {
+		t.Errorf("acked %d, expected %d, received %d", r.TotalAcked, r.Expected, r.Received)
+	}
+	if r.Missing != 0 || r.Dups != 0 || r.Extra != 0 || r.Dropped != 0 || len(r.Errors) > 0 || len(r.ConnFailures) > 0 {
+		t.Errorf("missing %d, dups %d, extra %d, dropped %d, errors %v, failures %v", r.Missing, r.Dups, r.Extra, r.Dropped,
+			r.Errors, r.ConnFailures)
+	}
+	// 30 msgs/s over 1 s, each to 29 recipients.
+	if r.Scheduled != 30 || r.NotSent != 0 || r.Latency.Count != 30*29 || r.DeliveriesPerSec != 30*29 {
+		t.Errorf("scheduled %d, not sent %d, measured deliveries %d (%v/s), want %d", r.Scheduled, r.NotSent, r.Latency.Count,
+			r.DeliveriesPerSec, 30*29)
+	}
+	if r.Latency.P50 <= 0 || r.Latency.Max > 10_000 {
+		t.Errorf("latency %+v", r.Latency)
+	}
+}
 
 // A short throughput run against a real (in-process) server: the whole
 // client path works, every acked message is delivered, and the JSON report

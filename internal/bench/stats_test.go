@@ -109,6 +109,11 @@ func TestValidate(t *testing.T) {
 		func(o *Options) { o.PerWorker = 20000 },
 		func(o *Options) { o.Convs = 2000 },
 		func(o *Options) { o.Duration = 2 * maxPaceDuration },
+		func(o *Options) { o.Members = 10_001 },
+		func(o *Options) { o.Members = 100; o.Online = 101 },
+		func(o *Options) { o.Messages = maxTimed + 1 },
+		func(o *Options) { o.GroupRate = 0 },
+		func(o *Options) { o.TargetDB = "/tmp/parley.db" }, // without --target
 	}
 	for i, f := range bad {
 		o := Defaults()

@@ -8,17 +8,23 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// A worker is a child process (`parley bench-worker`) that holds idle
-// connections for the idle scenario: one process may only open 20,000
-// files, and the server needs its own. The parent writes one JSON job line
-// on the worker's stdin; the worker connects, answers one report line on
-// stdout, then holds the connections (pinging every heartbeat, as clients
-// do) until it reads "close" or its stdin ends, or its lifetime runs out.
+// A worker is a child process (`parley bench-worker`) that holds
+// connections: idle ones for the idle scenario, group members that time and
+// check the group items they receive for the group scenarios. One process
+// may only open 20,000 files, and the server needs its own. The parent
+// writes one JSON job line on the worker's stdin; the worker connects,
+// answers one report line on stdout, then holds the connections (pinging
+// every heartbeat, as clients do) until it reads "close" or its stdin
+// ends, or its lifetime runs out. Commands, one line each, each answered by
+// one report line: "status" (counts so far), "verify <json>" (group jobs:
+// check every connection against the acknowledged messages, see
+// verifyCmd, and return the latencies) and "close".
 
 // workerJob is the job line.
 type workerJob struct {
@@ -28,6 +34,21 @@ type workerJob struct {
 	Sources     []string `json:"sources,omitempty"` // local IPs to dial from, round-robin
 	Concurrency int      `json:"concurrency"`
 	MaxLifeMS   int64    `json:"max_life_ms"`
+	// Group, if set, makes every connection a member that records the
+	// group's items.
+	Group *groupJob `json:"group,omitempty"`
+}
+
+// groupJob says which group items a worker records.
+type groupJob struct {
+	ID    string `json:"id"`    // the group: items of other conversations are counted apart
+	Timed int    `json:"timed"` // timed messages (tag 't', k < Timed) whose every latency is kept
+}
+
+// verifyCmd is the argument of "verify": per stream, the k of the
+// acknowledged messages (a bitset).
+type verifyCmd struct {
+	Acked []bitset `json:"acked"`
 }
 
 // workerReport is a report line.
@@ -38,6 +59,8 @@ type workerReport struct {
 	ElapsedMS  float64 `json:"elapsed_ms"`
 	FirstError string  `json:"first_error,omitempty"`
 	Closed     bool    `json:"closed,omitempty"`
+	// Group is the group job's record (status: counts; verify: all).
+	Group *groupReport `json:"group,omitempty"`
 }
 
 // RunWorker is the bench-worker process's main.
@@ -65,6 +88,10 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			return fmt.Errorf("bench-worker: source %q is not a loopback address", s)
 		}
 		locals = append(locals, &net.TCPAddr{IP: ip})
+	}
+	var rec *groupRecorder
+	if job.Group != nil {
+		rec = newGroupRecorder(job.Group.ID, min(max(job.Group.Timed, 0), maxTimed))
 	}
 	conns := make([]*wsConn, len(job.Tokens))
 	var (
@@ -94,11 +121,22 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		}
 		heartbeat.Store(int64(ok.Heartbeat))
 		conns[i] = c
+		var m *memberRec
+		if rec != nil {
+			m = rec.member(-1)
+		}
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
+			buf := make([]byte, 0, 1024)
 			for {
-				if _, err := c.readRaw(); err != nil {
+				var err error
+				if m == nil {
+					_, err = c.readRaw()
+				} else if buf, err = c.readInto(buf); err == nil {
+					rec.onFrame(m, buf, time.Now().UnixNano())
+				}
+				if err != nil {
 					if !closing.Load() {
 						dropped.Add(1)
 					}
@@ -115,14 +153,20 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			live = append(live, c)
 		}
 	}
-	report := func(closed bool) {
+	report := func(closed bool, g *groupReport) {
 		errMu.Lock()
 		fe := firstErr
 		errMu.Unlock()
 		out.Encode(workerReport{Ready: len(live), Failed: int(failed.Load()), Dropped: int(dropped.Load()),
-			ElapsedMS: float64(elapsed) / float64(time.Millisecond), FirstError: fe, Closed: closed})
+			ElapsedMS: float64(elapsed) / float64(time.Millisecond), FirstError: fe, Closed: closed, Group: g})
 	}
-	report(false)
+	groupStatus := func() *groupReport {
+		if rec == nil {
+			return nil
+		}
+		return rec.status()
+	}
+	report(false, groupStatus())
 
 	// Heartbeats: every connection pings once per heartbeat interval,
 	// spread evenly over it.
@@ -179,13 +223,20 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 				readers.Wait()
 				return nil
 			}
-			switch cmd {
-			case "status\n":
-				report(false)
-			case "close\n":
+			switch {
+			case cmd == "status\n":
+				report(false, groupStatus())
+			case strings.HasPrefix(cmd, "verify "):
+				var v verifyCmd
+				if rec == nil || json.Unmarshal([]byte(cmd[len("verify "):]), &v) != nil {
+					report(false, nil)
+					continue
+				}
+				report(false, rec.verify(v.Acked))
+			case cmd == "close\n":
 				closeAll(live, &closing)
 				readers.Wait()
-				report(true)
+				report(true, groupStatus())
 				return nil
 			}
 		}

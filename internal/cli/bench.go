@@ -24,6 +24,14 @@ Scenarios:
                server KiB per connection, connect rate, idle CPU
   sync         --missed messages waiting; time for a new device, and for a
                device resuming with its cursor, to have them all
+  group-big    a group of --members (10,000), --online (2,000) of them
+               connected from worker processes; one member sends --messages
+               one at a time: time until the last online member has each;
+               then database rows and bytes per message (--batch-messages)
+               against a 100-member group
+  group-fanout a group of --members (1,000), all online; --group-senders send
+               --group-rate msgs/s open loop: deliveries/s, latency from the
+               intended send time at every recipient, and a loss check
   all          each of the above with its defaults
 
 By default the bench starts its own server (this binary, serve on a free
@@ -63,6 +71,13 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.IntVar(&o.Convs, "convs", o.Convs, "sync: conversations they are spread over")
 	fs.IntVar(&o.FillDevices, "fill-devices", o.FillDevices, "sync: devices of each sender writing into its conversation at once")
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "sync: measurements of each kind")
+	fs.IntVar(&o.Members, "members", 0, "group-big, group-fanout: group size (default 10000 and 1000)")
+	fs.IntVar(&o.Online, "online", 0, "group-big, group-fanout: members connected, senders included (default 2000 and all)")
+	fs.IntVar(&o.Messages, "messages", o.Messages, "group-big: timed messages, sent one at a time")
+	fs.IntVar(&o.BatchMessages, "batch-messages", o.BatchMessages, "group-big: messages per storage batch (0: skip the storage figures)")
+	fs.IntVar(&o.GroupRate, "group-rate", o.GroupRate, "group-fanout: offered msgs/s, all senders together")
+	fs.IntVar(&o.GroupSenders, "group-senders", o.GroupSenders, "group-fanout: members sending")
+	fs.StringVar(&o.TargetDB, "target-db", "", "group-big with --target: the target's database (SQLite file or postgres:// URL) for the storage figures")
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON on stdout (tables go to stderr)")
 	var scenario string
 	var rest []string
