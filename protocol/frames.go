@@ -471,6 +471,8 @@ type Item struct {
 	Online bool `json:"online,omitempty"`
 	// NeedGroupAck: the sender asked for group read receipts.
 	NeedGroupAck bool `json:"need_group_ack,omitempty"`
+	// Directed: a group message to some members only (not stored).
+	Directed bool `json:"directed,omitempty"`
 }
 
 // ItemFrame pushes a live item.

@@ -185,6 +185,9 @@ func (s *Service) prepareGroup(ctx context.Context, app *tenant.App, fromID int6
 	}
 	it := store.Item{ID: s.ids.Next(), AppID: app.ID, ConvID: conv, Kind: store.ItemMsg, From: fromID, To: gid, Type: req.Type,
 		Body: body, Ext: ext, ClientMsgID: req.ClientMsgID, Created: s.now().UnixMilli()}
+	if len(req.Users) > 0 {
+		return s.directed(ctx, app, gid, &it, fromName, to, req.Users, results)
+	}
 	if req.RouteOnline {
 		w := s.wireItem(&it, fromName, to, protocol.ChatTypeGroup)
 		w.Online = true
@@ -198,4 +201,38 @@ func (s *Service) prepareGroup(ctx context.Context, app *tenant.App, fromID int6
 	s.kinds.m.Store(conv, gid)
 	return results, []*pendingOp{{i: 0, AppendOp: store.AppendOp{Item: it, Files: fileIDs, Mentions: mentioned, MentionAll: all,
 		OnCommit: func(op *store.AppendOp) { s.PublishGroupItem(context.Background(), app.ID, gid, &op.Item, cp.skip) }}}}, nil
+}
+
+// MaxDirected bounds the members a directed group message names.
+const MaxDirected = 20
+
+// directed delivers a group message to some members only: live, to their
+// devices, not stored (it is not part of the group's history, unread
+// counts or conversation list, as in Easemob).
+func (s *Service) directed(ctx context.Context, app *tenant.App, gid int64, it *store.Item, fromName, to string, users []string,
+	results []Result) ([]Result, []*pendingOp, error) {
+	if len(users) > MaxDirected {
+		return nil, nil, errs.New(protocol.ErrIllegalArgument, "a directed message names at most %d members", MaxDirected)
+	}
+	var ids []int64
+	for _, u := range users {
+		id, _, err := s.users.Resolve(ctx, app, u)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok, err := s.Groups.IsMember(ctx, app.ID, id, gid); err != nil {
+			return nil, nil, err
+		} else if !ok {
+			return nil, nil, errs.New(protocol.ErrNotGroupMember, "%s is not a member of the group", u)
+		}
+		ids = append(ids, id)
+	}
+	w := s.wireItem(it, fromName, to, protocol.ChatTypeGroup)
+	w.Online, w.Directed = true, true
+	frame := encodeItem(w)
+	for _, id := range ids {
+		s.publish(ctx, app.ID, id, "", frame)
+	}
+	results[0].Ack = &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10), TS: it.Created}
+	return results, nil, nil
 }

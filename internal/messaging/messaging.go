@@ -79,6 +79,9 @@ type SendRequest struct {
 	RouteOnline bool
 	// NeedGroupAck asks for group read receipts (group messages).
 	NeedGroupAck bool
+	// Users makes a group message directed: only these members (≤20) get
+	// it, live, and it is not stored in the group's history.
+	Users []string
 	// SyncDevice copies the message to the sender's devices (REST sends;
 	// WebSocket sends always reach the sender's other devices).
 	SyncDevice bool

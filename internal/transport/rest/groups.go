@@ -60,6 +60,7 @@ func (s *Server) groupRoutes() {
 	s.app("DELETE "+g+"/{id}/shield", s.groupShield)
 	// Group messages.
 	s.app("POST /{org}/{app}/messages/chatgroups", s.sendGroupMessages)
+	s.app("POST /{org}/{app}/messages/chatgroups/users", s.sendGroupMessages)
 }
 
 // groupGet dispatches GET /chatgroups/{id}/{sub}.
@@ -694,11 +695,18 @@ func (s *Server) sendGroupMessages(c *call) (any, error) {
 		Ext          json.RawMessage `json:"ext"`
 		NeedGroupAck bool            `json:"need_group_ack"`
 		RouteType    string          `json:"routetype"`
+		Users        []string        `json:"users"`
 	}
 	if err := s.decodeBody(c, &b); err != nil {
 		return nil, err
 	}
-	if len(b.To) == 0 || len(b.To) > 3 {
+	directed := strings.HasSuffix(c.r.URL.Path, "/users")
+	switch {
+	case directed && (len(b.To) != 1 || len(b.Users) == 0):
+		return nil, errs.New(protocol.ErrIllegalArgument, "a directed message goes to one group (to) and 1..20 of its members (users)")
+	case !directed && len(b.Users) > 0:
+		return nil, errs.New(protocol.ErrIllegalArgument, "users is for POST /messages/chatgroups/users")
+	case len(b.To) == 0 || len(b.To) > 3:
 		return nil, errs.New(protocol.ErrIllegalArgument, "to must list 1..3 groups")
 	}
 	from := ""
@@ -712,7 +720,7 @@ func (s *Server) sendGroupMessages(c *call) (any, error) {
 		return nil, errs.New(protocol.ErrIllegalArgument, "routetype must be %s or absent", protocol.RouteOnline)
 	}
 	results, err := s.Messages.SendAs(c.ctx(), c.p, from, b.To, messaging.SendRequest{ChatType: protocol.ChatTypeGroup,
-		Type: b.Type, Body: b.Body, Ext: b.Ext, NeedGroupAck: b.NeedGroupAck,
+		Type: b.Type, Body: b.Body, Ext: b.Ext, NeedGroupAck: b.NeedGroupAck, Users: b.Users,
 		RouteOnline: b.RouteType == protocol.RouteOnline})
 	if err != nil {
 		return nil, err

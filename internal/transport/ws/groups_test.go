@@ -466,3 +466,45 @@ func TestGroups_MemberAttributes(t *testing.T) {
 		t.Fatalf("batch get: %s", r.Raw)
 	}
 }
+
+func TestGroups_DirectedMessages(t *testing.T) {
+	e := setup(t, tenant.Settings{}, "owner", "m1", "m2")
+	owner := e.login(t, "owner", "p")
+	g := owner.grpOK("create", map[string]any{"users": []string{"m1", "m2"}})["group"].(map[string]any)
+	gid, conv := g["id"].(string), g["conv_id"].(string)
+	m1, m2 := e.login(t, "m1", "p"), e.login(t, "m2", "p")
+	f := text(gid, "d1", "psst")
+	f["chat_type"], f["users"] = "groupchat", []string{"m2"}
+	if r := owner.request(f); r["t"] != "ack" || r["seq"] != nil {
+		t.Fatalf("directed send: %v", r)
+	}
+	if it := m2.next("item")["item"].(map[string]any); it["directed"] != true || it["to"] != gid {
+		t.Fatalf("m2 got %v", it)
+	}
+	if r := m1.request(map[string]any{"t": "ping"}); r["t"] != "pong" {
+		t.Fatalf("m1 got something before its pong: %v", r)
+	}
+	if items := m2.request(map[string]any{"t": "pull", "conv_id": conv, "after_seq": 0})["items"].([]any); len(items) != 1 {
+		t.Fatalf("a directed message was stored: %v", items) // only the group_created notice
+	}
+	// REST: to one group and some of its members; over 20 or a non-member refused.
+	r := e.s.Do(t, "POST", "/acme/chat/messages/chatgroups/users", e.admin, map[string]any{"to": []string{gid}, "users": []string{"m1"},
+		"type": "txt", "body": map[string]string{"msg": "hi m1"}})
+	if r.Status != 200 || r.Body["data"].(map[string]any)[gid] == nil {
+		t.Fatalf("REST directed: %s", r.Raw)
+	}
+	if it := m1.next("item")["item"].(map[string]any); it["directed"] != true {
+		t.Fatalf("m1 got %v", it)
+	}
+	many := make([]string, 21)
+	for i := range many {
+		many[i] = "m1"
+	}
+	for name, users := range map[string][]string{"over 20": many, "non-member": {"nobody"}} {
+		r := e.s.Do(t, "POST", "/acme/chat/messages/chatgroups/users", e.admin, map[string]any{"to": []string{gid}, "users": users,
+			"type": "txt", "body": map[string]string{"msg": "x"}})
+		if r.Status == 200 && r.Body["failed"] == nil {
+			t.Fatalf("%s accepted: %s", name, r.Raw)
+		}
+	}
+}

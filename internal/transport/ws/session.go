@@ -241,7 +241,7 @@ func (s *session) send(req *protocol.Request) {
 	id := req.ID
 	s.g.Messages.SendAsync(ctx, s.p, messaging.SendRequest{To: req.To, ChatType: req.ChatType, Type: req.Type,
 		Body: req.Body, Ext: req.Ext, ClientMsgID: req.ClientMsgID, RouteOnline: req.RouteType == protocol.RouteOnline,
-		NeedGroupAck: req.NeedGroupAck},
+		NeedGroupAck: req.NeedGroupAck, Users: req.Users},
 		func(ack *protocol.Ack, err error) {
 			if ack != nil {
 				ack.ID = id
