@@ -31,6 +31,7 @@ type Store interface {
 	Files() FileStore
 	Social() SocialStore
 	Groups() GroupStore
+	Rooms() RoomStore
 	// Ping checks the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Backend names the implementation ("sqlite", "postgres").

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"Social_ProfilesAndPresence", testProfilesAndPresence},
 		{"Social_MutesAndEvents", testMutesAndEvents},
 		{"Groups", testGroups},
+		{"Rooms", testRooms},
 	}
 	tests = append(tests, messageTests...)
 	for _, tc := range tests {
