@@ -198,7 +198,7 @@ func isReply(t string) bool {
 	case protocol.FrameAuthOK, protocol.FramePong, protocol.FrameAck, protocol.FrameOK, protocol.FrameError,
 		protocol.FrameSyncResult, protocol.FrameItems, protocol.FrameConvList,
 		protocol.FrameContactsResult, protocol.FrameContactRequestsReply, protocol.FrameBlocksResult,
-		protocol.FrameAttrsResult, protocol.FramePresenceResult, protocol.FrameEventsResult:
+		protocol.FrameAttrsResult, protocol.FramePresenceResult, protocol.FrameEventsResult, protocol.FrameGroupResult:
 		return true
 	}
 	return false

@@ -2,11 +2,14 @@ package parley
 
 import "github.com/parleyim/parley/protocol"
 
-// Event is one of MessageEvent, RecallEvent, ReceiptEvent,
-// ConversationEvent, ConnectionEvent, the people events
+// Event is one of MessageEvent, RecallEvent, GroupNoticeEvent,
+// ReceiptEvent, ConversationEvent, ConnectionEvent, the people events
 // (ContactRequestEvent, ContactAcceptedEvent, ContactDeclinedEvent,
 // ContactAddedEvent, ContactRemovedEvent, BlockedEvent, UnblockedEvent,
-// AttributesEvent) and PresenceEvent.
+// AttributesEvent), PresenceEvent, the group events (GroupInviteEvent,
+// GroupInviteAcceptedEvent, GroupInviteDeclinedEvent, GroupApplyEvent,
+// GroupApplyAcceptedEvent, GroupApplyDeclinedEvent, GroupRemovedEvent,
+// GroupDestroyedEvent) and GroupAckEvent.
 type Event interface{ event() }
 
 // MessageEvent is a new message of a conversation, from a live push, a sync
@@ -14,11 +17,36 @@ type Event interface{ event() }
 // (conv_id, seq) is delivered once, in seq order per conversation.
 // ROUTE_ONLINE messages (Item.Online, Seq 0) are delivered as they come.
 // Item.From equals Client.User for the user's own messages.
-type MessageEvent struct{ Item *protocol.Item }
+//
+// A group message has Item.ChatType "groupchat" (protocol.ChatTypeGroup)
+// and the group's ID in Item.To (see Group); Item.NeedGroupAck is set when
+// its sender asked for group read receipts.
+type MessageEvent struct {
+	Item *protocol.Item
+	// Mentioned is set on a group message whose ext.em_at_list names this
+	// user or is "all" (see OutgoingMessage.Mentions), unless this user sent
+	// it.
+	Mentioned bool
+}
+
+// Group returns the group ID of a group message, "" for a 1:1 message.
+func (e MessageEvent) Group() string { return groupOf(e.Item) }
 
 // RecallEvent reports that the message Item.Target was recalled. It is an
-// item of the conversation stream and is ordered like messages.
+// item of the conversation stream and is ordered like messages. In a group
+// (Group), Item.From is who recalled it: the sender, or the group's owner
+// or an admin.
 type RecallEvent struct{ Item *protocol.Item }
+
+// Group returns the group ID of a recall in a group, "" in a 1:1 chat.
+func (e RecallEvent) Group() string { return groupOf(e.Item) }
+
+func groupOf(it *protocol.Item) string {
+	if it == nil || it.ChatType != protocol.ChatTypeGroup {
+		return ""
+	}
+	return it.To
+}
 
 // ReceiptEvent reports that the peer received (Kind delivered) or read (Kind
 // read or channel_read) this user's messages up to Seq.
@@ -121,23 +149,77 @@ type AttributesEvent struct{ *protocol.Event }
 // connecting).
 type PresenceEvent struct{ *protocol.Event }
 
-func (MessageEvent) event()         {}
-func (RecallEvent) event()          {}
-func (ReceiptEvent) event()         {}
-func (ConversationEvent) event()    {}
-func (ConnectionEvent) event()      {}
-func (ContactRequestEvent) event()  {}
-func (ContactAcceptedEvent) event() {}
-func (ContactDeclinedEvent) event() {}
-func (ContactAddedEvent) event()    {}
-func (ContactRemovedEvent) event()  {}
-func (BlockedEvent) event()         {}
-func (UnblockedEvent) event()       {}
-func (AttributesEvent) event()      {}
-func (PresenceEvent) event()        {}
+// Group events. Users who are not (or no longer) members of a group learn
+// what concerns them through these stored events, delivered like the
+// people events: once per device, also after being offline. Group is the
+// group's ID. Members see changes to the group as GroupNoticeEvents in the
+// group's stream instead.
 
-// peopleEvent wraps a server event in its typed Event; nil for a kind this
-// SDK does not know.
+// GroupInviteEvent: From invited the user to Group (named Name), with
+// Reason. Answer with AnswerInvitation.
+type GroupInviteEvent struct{ *protocol.Event }
+
+// GroupInviteAcceptedEvent: From accepted the user's invitation to Group
+// (and is a member now), with Reason.
+type GroupInviteAcceptedEvent struct{ *protocol.Event }
+
+// GroupInviteDeclinedEvent: From declined the user's invitation to Group,
+// with Reason.
+type GroupInviteDeclinedEvent struct{ *protocol.Event }
+
+// GroupApplyEvent: From asks to join Group, with Reason. The group's owner
+// and admins get it; one of them answers with AnswerApplication.
+type GroupApplyEvent struct{ *protocol.Event }
+
+// GroupApplyAcceptedEvent: From (the owner or an admin of Group) accepted
+// the user's application: the user is a member now.
+type GroupApplyAcceptedEvent struct{ *protocol.Event }
+
+// GroupApplyDeclinedEvent: From declined the user's application to Group,
+// with Reason.
+type GroupApplyDeclinedEvent struct{ *protocol.Event }
+
+// GroupRemovedEvent: From removed the user from Group (a kick, or a block
+// by the group's owner or an admin).
+type GroupRemovedEvent struct{ *protocol.Event }
+
+// GroupDestroyedEvent: Group was dissolved (by From, its owner; empty when
+// an app admin did it). Every member gets it, the owner's devices too.
+type GroupDestroyedEvent struct{ *protocol.Event }
+
+// GroupAckEvent: From read the user's message MsgID in Group, which was sent
+// with NeedGroupAck; Count members have read it so far. Group acks are live
+// only (ID is empty): they reach the sender's devices that are online, and
+// GroupReaders lists the readers at any time.
+type GroupAckEvent struct{ *protocol.Event }
+
+func (MessageEvent) event()             {}
+func (RecallEvent) event()              {}
+func (GroupNoticeEvent) event()         {}
+func (ReceiptEvent) event()             {}
+func (ConversationEvent) event()        {}
+func (ConnectionEvent) event()          {}
+func (ContactRequestEvent) event()      {}
+func (ContactAcceptedEvent) event()     {}
+func (ContactDeclinedEvent) event()     {}
+func (ContactAddedEvent) event()        {}
+func (ContactRemovedEvent) event()      {}
+func (BlockedEvent) event()             {}
+func (UnblockedEvent) event()           {}
+func (AttributesEvent) event()          {}
+func (PresenceEvent) event()            {}
+func (GroupInviteEvent) event()         {}
+func (GroupInviteAcceptedEvent) event() {}
+func (GroupInviteDeclinedEvent) event() {}
+func (GroupApplyEvent) event()          {}
+func (GroupApplyAcceptedEvent) event()  {}
+func (GroupApplyDeclinedEvent) event()  {}
+func (GroupRemovedEvent) event()        {}
+func (GroupDestroyedEvent) event()      {}
+func (GroupAckEvent) event()            {}
+
+// peopleEvent wraps a server event (people or group) in its typed Event;
+// nil for a kind this SDK does not know.
 func peopleEvent(e *protocol.Event) Event {
 	switch e.Kind {
 	case protocol.EventContactRequest:
@@ -160,6 +242,24 @@ func peopleEvent(e *protocol.Event) Event {
 		if e.Presence != nil {
 			return PresenceEvent{e}
 		}
+	case protocol.EventGroupInvite:
+		return GroupInviteEvent{e}
+	case protocol.EventGroupInviteAccepted:
+		return GroupInviteAcceptedEvent{e}
+	case protocol.EventGroupInviteDeclined:
+		return GroupInviteDeclinedEvent{e}
+	case protocol.EventGroupApply:
+		return GroupApplyEvent{e}
+	case protocol.EventGroupApplyAccepted:
+		return GroupApplyAcceptedEvent{e}
+	case protocol.EventGroupApplyDeclined:
+		return GroupApplyDeclinedEvent{e}
+	case protocol.EventGroupRemoved:
+		return GroupRemovedEvent{e}
+	case protocol.EventGroupDestroyed:
+		return GroupDestroyedEvent{e}
+	case protocol.EventGroupAck:
+		return GroupAckEvent{e}
 	}
 	return nil
 }

@@ -76,6 +76,10 @@ func Describe(evs []Event) string {
 			s += fmt.Sprintf(" %s(%d %s)", e.State, e.Code, e.Reason)
 		case PresenceEvent:
 			s += fmt.Sprintf(" presence(%s online=%v status=%q)", e.Presence.User, e.Presence.Online, e.Presence.Status)
+		case GroupNoticeEvent:
+			s += fmt.Sprintf(" notice(%s/%d %s %v)", e.Item.ConvID, e.Item.Seq, e.Type, e.Users)
+		case GroupAckEvent:
+			s += fmt.Sprintf(" group_ack(%s by %s count %d)", e.MsgID, e.From, e.Count)
 		default:
 			if pe := peopleOf(ev); pe != nil {
 				s += fmt.Sprintf(" %s(%s %s->%s %v)", pe.Kind, pe.ID, pe.From, pe.To, pe.Users)
@@ -154,6 +158,22 @@ func peopleOf(ev Event) *protocol.Event {
 		e, kind = x.Event, protocol.EventUnblocked
 	case AttributesEvent:
 		e, kind = x.Event, protocol.EventAttrs
+	case GroupInviteEvent:
+		e, kind = x.Event, protocol.EventGroupInvite
+	case GroupInviteAcceptedEvent:
+		e, kind = x.Event, protocol.EventGroupInviteAccepted
+	case GroupInviteDeclinedEvent:
+		e, kind = x.Event, protocol.EventGroupInviteDeclined
+	case GroupApplyEvent:
+		e, kind = x.Event, protocol.EventGroupApply
+	case GroupApplyAcceptedEvent:
+		e, kind = x.Event, protocol.EventGroupApplyAccepted
+	case GroupApplyDeclinedEvent:
+		e, kind = x.Event, protocol.EventGroupApplyDeclined
+	case GroupRemovedEvent:
+		e, kind = x.Event, protocol.EventGroupRemoved
+	case GroupDestroyedEvent:
+		e, kind = x.Event, protocol.EventGroupDestroyed
 	default:
 		return nil
 	}
@@ -165,7 +185,8 @@ func peopleOf(ev Event) *protocol.Event {
 	return e
 }
 
-// People returns the stored people events (all but presence), in order.
+// People returns the stored people and group events (all but presence and
+// group acks), in order.
 func People(evs []Event) []*protocol.Event {
 	var out []*protocol.Event
 	for _, ev := range evs {
@@ -204,6 +225,50 @@ func Presences(evs []Event) []*protocol.Presence {
 	for _, ev := range evs {
 		if p, ok := ev.(PresenceEvent); ok {
 			out = append(out, p.Presence)
+		}
+	}
+	return out
+}
+
+// Notices returns the GroupNoticeEvents.
+func Notices(evs []Event) []GroupNoticeEvent {
+	var out []GroupNoticeEvent
+	for _, ev := range evs {
+		if n, ok := ev.(GroupNoticeEvent); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// GroupAcks returns the events of the GroupAckEvents.
+func GroupAcks(evs []Event) []*protocol.Event {
+	var out []*protocol.Event
+	for _, ev := range evs {
+		if a, ok := ev.(GroupAckEvent); ok {
+			out = append(out, a.Event)
+		}
+	}
+	return out
+}
+
+// Stream returns a conversation's items as delivered (messages, recalls,
+// notices), in order: "msg", "recall" or the notice type, each with its seq.
+func Stream(evs []Event, convID string) []string {
+	out := []string{}
+	for _, ev := range evs {
+		var it *protocol.Item
+		what := ""
+		switch e := ev.(type) {
+		case MessageEvent:
+			it, what = e.Item, "msg"
+		case RecallEvent:
+			it, what = e.Item, "recall"
+		case GroupNoticeEvent:
+			it, what = e.Item, e.Type
+		}
+		if it != nil && it.ConvID == convID {
+			out = append(out, fmt.Sprintf("%d %s", it.Seq, what))
 		}
 	}
 	return out

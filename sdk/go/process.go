@@ -148,7 +148,14 @@ func (c *Client) resync(ctx context.Context, cn *conn) error {
 				c.stream.skipTo(conv.ConvID, conv.ClearedSeq)
 			}
 			if conv.LastSeq > c.stream.seq.local(conv.ConvID) {
-				if err := c.stream.catchUp(ctx, pull, conv.ConvID, conv.LastSeq); err != nil {
+				var err error
+				if conv.ChatType == protocol.ChatTypeGroup {
+					err = c.stream.startGroup(ctx, pull, conv.ConvID, conv.LastSeq)
+				}
+				if err == nil {
+					err = c.stream.catchUp(ctx, pull, conv.ConvID, conv.LastSeq)
+				}
+				if err != nil {
 					if errors.Is(err, errConnClosed) || ctx.Err() != nil {
 						return err
 					}

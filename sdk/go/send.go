@@ -1,20 +1,23 @@
 package parley
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/parleyim/parley/protocol"
 )
 
 // OutgoingMessage is a message to send.
 type OutgoingMessage struct {
-	// To is the recipient.
+	// To is the recipient: a username, or a group ID for a group message.
 	To string
-	// ChatType defaults to "chat" (1:1).
+	// ChatType defaults to "chat" (1:1); "groupchat" (protocol.ChatTypeGroup)
+	// sends to the group To.
 	ChatType string
 	// Type is the message type: txt, cmd, custom, img, audio, video, file,
 	// loc or combine (protocol.MsgText, ...). It may be left empty when Body
@@ -32,6 +35,20 @@ type OutgoingMessage struct {
 	// RouteOnline delivers the message only to devices online now, without
 	// storing it. Such a send is not repeated after a lost connection.
 	RouteOnline bool
+
+	// Group messages only:
+
+	// NeedGroupAck asks for group read receipts: a member's
+	// MarkMessageRead of the message reaches the sender's devices as a
+	// GroupAckEvent, and GroupReaders lists who read it.
+	NeedGroupAck bool
+	// Mentions are members the message mentions (usernames), MentionAll
+	// mentions everyone. They are written to Ext as em_at_list (a list of
+	// usernames, or "all"), replacing any em_at_list there; Ext must then be
+	// a JSON object or nil. A mentioned member's conversation has Mentioned
+	// set until they read past the message, and their MessageEvent too.
+	Mentions   []string
+	MentionAll bool
 }
 
 // request builds the send frame (without an id).
@@ -59,8 +76,23 @@ func (m *OutgoingMessage) request() (protocol.Request, error) {
 	if err != nil {
 		return protocol.Request{}, fmt.Errorf("parley: message ext: %w", err)
 	}
+	group := m.ChatType == protocol.ChatTypeGroup
+	if !group && (m.NeedGroupAck || len(m.Mentions) > 0 || m.MentionAll) {
+		return protocol.Request{}, errors.New("parley: NeedGroupAck and mentions are for group messages (ChatType groupchat)")
+	}
+	if len(m.Mentions) > 0 || m.MentionAll {
+		if ext, err = withMentions(ext, m.Mentions, m.MentionAll); err != nil {
+			return protocol.Request{}, err
+		}
+	}
+	if m.NeedGroupAck && isEmptyObject(ext) {
+		// The same message without ext. The server adds its flag to ext and
+		// turns {} into invalid JSON, which makes every frame carrying the
+		// message fail to encode.
+		ext = nil
+	}
 	r := protocol.Request{T: protocol.FrameSend, To: m.To, ChatType: m.ChatType, Type: typ,
-		Body: body, Ext: ext, ClientMsgID: m.ClientMsgID}
+		Body: body, Ext: ext, ClientMsgID: m.ClientMsgID, NeedGroupAck: m.NeedGroupAck}
 	if r.ChatType == "" {
 		r.ChatType = protocol.ChatTypeChat
 	}
@@ -98,6 +130,72 @@ func rawJSON(v any) (json.RawMessage, error) {
 	return json.Marshal(v)
 }
 
+// withMentions sets ext.em_at_list: the users, or "all".
+func withMentions(ext json.RawMessage, users []string, all bool) (json.RawMessage, error) {
+	obj := map[string]json.RawMessage{}
+	if len(ext) > 0 && string(ext) != "null" {
+		if err := json.Unmarshal(ext, &obj); err != nil {
+			return nil, errors.New("parley: mentions need Ext to be a JSON object")
+		}
+		if obj == nil {
+			obj = map[string]json.RawMessage{}
+		}
+	}
+	var list any = users
+	if all {
+		list = mentionAll
+	} else {
+		for _, u := range users {
+			if u == "" {
+				return nil, errors.New("parley: an empty username in Mentions")
+			}
+		}
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	obj[mentionKey] = b
+	return json.Marshal(obj)
+}
+
+const (
+	mentionKey = "em_at_list"
+	mentionAll = "all"
+)
+
+// mentions reports whether a message's ext mentions user (em_at_list names
+// them, or is "all").
+func mentions(ext json.RawMessage, user string) bool {
+	if len(ext) == 0 || user == "" || !bytes.Contains(ext, []byte(mentionKey)) {
+		return false
+	}
+	var m struct {
+		List json.RawMessage `json:"em_at_list"`
+	}
+	if json.Unmarshal(ext, &m) != nil || len(m.List) == 0 {
+		return false
+	}
+	var one string
+	if json.Unmarshal(m.List, &one) == nil {
+		return strings.EqualFold(one, mentionAll)
+	}
+	var names []string
+	if json.Unmarshal(m.List, &names) != nil {
+		return false
+	}
+	return hasUser(names, user) || hasUser(names, mentionAll)
+}
+
+// isEmptyObject reports whether b is a JSON object without keys.
+func isEmptyObject(b json.RawMessage) bool {
+	t := bytes.TrimSpace(b)
+	if len(t) < 2 || t[0] != '{' {
+		return false
+	}
+	return len(bytes.TrimSpace(t[1:len(t)-1])) == 0 && t[len(t)-1] == '}'
+}
+
 // NewClientMsgID returns a random idempotency key.
 func NewClientMsgID() string { return "c-" + rand.Text() }
 
@@ -128,7 +226,7 @@ func (o *outgoing) finish(ack *protocol.Ack, err error) {
 func (o *outgoing) item(ack *protocol.Ack, from string) *protocol.Item {
 	return &protocol.Item{Kind: protocol.ItemMsg, MsgID: ack.MsgID, ConvID: ack.ConvID, Seq: ack.Seq,
 		ChatType: o.req.ChatType, From: from, To: o.req.To, Type: o.req.Type, Body: o.req.Body,
-		Ext: o.req.Ext, TS: ack.TS, ClientMsgID: o.req.ClientMsgID}
+		Ext: o.req.Ext, TS: ack.TS, ClientMsgID: o.req.ClientMsgID, NeedGroupAck: o.req.NeedGroupAck}
 }
 
 // Send sends a message and waits for the server's ack, which means it is
@@ -171,6 +269,13 @@ func (c *Client) Send(ctx context.Context, m OutgoingMessage) (*protocol.Ack, er
 // SendText sends a text message to a user.
 func (c *Client) SendText(ctx context.Context, to, text string) (*protocol.Ack, error) {
 	return c.Send(ctx, OutgoingMessage{To: to, Body: TextBody{Msg: text}})
+}
+
+// SendGroupText sends a text message to a group (the user must be a
+// member). Use Send with ChatType protocol.ChatTypeGroup for other types,
+// mentions and read receipts.
+func (c *Client) SendGroupText(ctx context.Context, group, text string) (*protocol.Ack, error) {
+	return c.Send(ctx, OutgoingMessage{To: group, ChatType: protocol.ChatTypeGroup, Body: TextBody{Msg: text}})
 }
 
 // SendImage sends an uploaded image to a user (body: f.ImageBody(), with

@@ -92,8 +92,9 @@ func (l *fakeLog) pull(_ context.Context, conv string, after int64) ([]*protocol
 
 // recorder collects what a stream emits and runs the commits.
 type recorder struct {
-	got   []string
-	state *MemoryState
+	got     []string
+	notices []GroupNoticeEvent
+	state   *MemoryState
 }
 
 func (r *recorder) emit(ev Event, commit func()) {
@@ -102,6 +103,12 @@ func (r *recorder) emit(ev Event, commit func()) {
 		r.got = append(r.got, fmt.Sprintf("msg %s/%d", e.Item.ConvID, e.Item.Seq))
 	case RecallEvent:
 		r.got = append(r.got, fmt.Sprintf("recall %s/%d", e.Item.ConvID, e.Item.Seq))
+	case GroupNoticeEvent:
+		r.got = append(r.got, fmt.Sprintf("%s %s/%d", e.Type, e.Item.ConvID, e.Item.Seq))
+		r.notices = append(r.notices, e)
+	}
+	if m, ok := ev.(MessageEvent); ok && m.Mentioned {
+		r.got[len(r.got)-1] += " @"
 	}
 	if commit != nil {
 		commit()

@@ -21,6 +21,10 @@ type stream struct {
 	self  func() string // the signed-in user
 	emit  func(ev Event, commit func())
 	log   *slog.Logger
+	// outside holds the group conversations whose last delivered item is a
+	// notice of the user leaving: their items are skipped until a notice of
+	// the user joining again (groupnotices.go).
+	outside map[string]bool
 }
 
 // apply handles one item that arrived on its own: a live push, or the item
@@ -34,6 +38,17 @@ func (s *stream) apply(ctx context.Context, pull puller, it *protocol.Item) erro
 	case seqDuplicate:
 		return nil
 	case seqGap:
+		if it.ChatType == protocol.ChatTypeGroup && s.seq.local(it.ConvID) == 0 && joins(it, s.self()) {
+			// The user's join, in a group this device has nothing of yet: its
+			// stream starts here.
+			s.skipTo(it.ConvID, it.Seq-1)
+			break
+		}
+		if it.ChatType == protocol.ChatTypeGroup {
+			if err := s.startGroup(ctx, pull, it.ConvID, it.Seq); err != nil {
+				return err
+			}
+		}
 		if err := s.catchUp(ctx, pull, it.ConvID, it.Seq); err != nil {
 			return err
 		}
@@ -83,17 +98,55 @@ func (s *stream) catchUp(ctx context.Context, pull puller, convID string, upTo i
 	}
 }
 
+// startGroup places a group conversation this device has nothing of yet
+// (local seq 0) just before the notice of the user's latest join at or
+// below upTo, so that catching up delivers the user's membership, not the
+// group's history. Without such a notice it starts from the beginning.
+func (s *stream) startGroup(ctx context.Context, pull puller, convID string, upTo int64) error {
+	if s.seq.local(convID) != 0 {
+		return nil
+	}
+	join, err := s.findJoin(ctx, pull, convID, upTo)
+	if err != nil {
+		return err
+	}
+	if join > 1 {
+		s.skipTo(convID, join-1)
+	}
+	return nil
+}
+
 // deliver emits an item as an event and advances the conversation's seq.
 func (s *stream) deliver(it *protocol.Item) {
 	if it.Seq > 0 && !s.seq.advance(it.ConvID, it.Seq) {
 		return
 	}
+	group := it.ChatType == protocol.ChatTypeGroup
+	self := s.self()
+	if group && it.Seq > 0 {
+		switch {
+		case joins(it, self):
+			delete(s.outside, it.ConvID)
+		case s.outside[it.ConvID]:
+			// Between the user leaving the group and joining it again.
+			conv, seq := it.ConvID, it.Seq
+			s.emit(nil, func() { s.state.SetSeq(conv, seq) })
+			return
+		case leaves(it, self):
+			if s.outside == nil {
+				s.outside = map[string]bool{}
+			}
+			s.outside[it.ConvID] = true
+		}
+	}
 	var ev Event
 	switch it.Kind {
 	case protocol.ItemMsg:
-		ev = MessageEvent{Item: it}
+		ev = MessageEvent{Item: it, Mentioned: group && it.From != self && mentions(it.Ext, self)}
 	case protocol.ItemRecall:
 		ev = RecallEvent{Item: it}
+	case protocol.ItemNotice:
+		ev = s.newGroupNoticeEvent(it)
 	default:
 		s.log.Debug("skipping an item of unknown kind", "kind", it.Kind, "conv_id", it.ConvID, "seq", it.Seq)
 	}
@@ -101,7 +154,7 @@ func (s *stream) deliver(it *protocol.Item) {
 		s.emit(ev, nil)
 		return
 	}
-	if it.From != s.self() {
+	if it.From != self {
 		s.rcpt.note(it.ConvID, it.Seq)
 	}
 	conv, seq := it.ConvID, it.Seq
