@@ -109,6 +109,18 @@ var (
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The sender is muted in the group, or the group is muted for all but its owner, admins and allow list, or disabled."}
 	ErrGroupBlocked = ErrorKind{"group_blocked", "forbidden_op", 403,
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The user is on the group's block list and cannot join."}
+	ErrRoomNotFound = ErrorKind{"room_not_found", "service_resource_not_found", 404,
+		"ChatRoomNotFoundException", "No chat room with this ID in the app."}
+	ErrRoomForbidden = ErrorKind{"room_forbidden", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The caller's role in the chat room does not allow this (owner and admins manage; creating rooms from clients needs a super admin)."}
+	ErrNotRoomMember = ErrorKind{"not_room_member", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The user has not joined the chat room."}
+	ErrRoomFull = ErrorKind{"room_full", "exceed_limit", 403,
+		"ExceedLimitException", "The chat room is at its maxusers."}
+	ErrRoomMuted = ErrorKind{"room_muted", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The sender is muted in the chat room, or the room is muted for all but its owner, admins and allow list."}
+	ErrRoomBlocked = ErrorKind{"room_blocked", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The user is on the chat room's block list."}
 	ErrUnavailable = ErrorKind{"service_unavailable", "service_unavailable", 503,
 		"ServiceUnavailableException", "The server is shutting down or its storage is unreachable; retry on another node."}
 )
@@ -123,6 +135,7 @@ var Registry = []ErrorKind{
 	ErrFileTooLarge, ErrFileNotFound, ErrFileAccessDenied, ErrBadImage,
 	ErrBlocked, ErrUserMuted, ErrNotContacts, ErrContactLimit, ErrAttrsTooLarge, ErrRequestNotFound,
 	ErrGroupNotFound, ErrGroupForbidden, ErrNotGroupMember, ErrGroupFull, ErrGroupMuted, ErrGroupBlocked,
+	ErrRoomNotFound, ErrRoomForbidden, ErrNotRoomMember, ErrRoomFull, ErrRoomMuted, ErrRoomBlocked,
 }
 
 // ErrorBody is the REST error envelope (Easemob-compatible).

@@ -48,6 +48,8 @@ const (
 
 	// Groups: one frame kind with an op (docs/protocol.md, "Groups").
 	FrameGroup = "group"
+	// Chat rooms: one frame kind with an op (docs/protocol.md, "Chat rooms").
+	FrameRoom = "room"
 )
 
 // Server-to-client frame kinds.
@@ -73,6 +75,8 @@ const (
 	FramePresenceResult       = "presence_result"
 	FrameEventsResult         = "events_result"
 	FrameGroupResult          = "group_result"
+	FrameRoomEvent            = "room_event"
+	FrameRoomResult           = "room_result"
 )
 
 // Event kinds (docs/protocol.md, "Events"). All but presence are stored, so
@@ -101,12 +105,16 @@ const (
 	// Group read receipts: a member read a message that asked for them
 	// (live only, to the sender's devices; read the list with group_acks).
 	EventGroupAck = "group_ack"
+	// EventBroadcast is an app-wide broadcast (item), from the app's
+	// administrators: stored for 7 days for users who were offline.
+	EventBroadcast = "broadcast"
 )
 
 // Chat types.
 const (
 	ChatTypeChat  = "chat"
 	ChatTypeGroup = "groupchat"
+	ChatTypeRoom  = "chatroom"
 )
 
 // Item kinds: a conversation's stream holds messages and recall events, in
@@ -215,6 +223,69 @@ type Request struct {
 	Text     *string        `json:"text,omitempty"`
 	Duration int64          `json:"duration,omitempty"` // ms
 	Settings *GroupSettings `json:"settings,omitempty"`
+	// room
+	Room       string `json:"room,omitempty"`
+	Force      bool   `json:"force,omitempty"`
+	AutoDelete bool   `json:"auto_delete,omitempty"`
+	// send to a chat room: high, normal (default) or low
+	Priority string `json:"chatroom_msg_level,omitempty"`
+}
+
+// Chat room operations (the op of a room frame).
+const (
+	RoomOpCreate   = "create"       // settings (name required), users -> room (super admins only)
+	RoomOpInfo     = "info"         // room -> room
+	RoomOpJoin     = "join"         // room -> room, recent
+	RoomOpLeave    = "leave"        // room
+	RoomOpMembers  = "members"      // room, cursor, limit -> members, cursor
+	RoomOpMine     = "mine"         // cursor (page), limit -> rooms
+	RoomOpAttrs    = "attrs"        // room, keys -> attrs
+	RoomOpSetAttrs = "set_attrs"    // room, attrs, auto_delete, force -> success, errors
+	RoomOpDelAttrs = "delete_attrs" // room, keys, force -> success, errors
+	RoomOpKick     = "kick"         // room, users (owner, admins)
+	RoomOpMute     = "mute"         // room, users, duration ms (-1 forever, 0 unmute) (owner, admins)
+	RoomOpMuteAll  = "mute_all"     // room, on (owner, admins)
+	RoomOpAnnounce = "announce"     // room, text (owner, admins)
+	RoomOpBlock    = "block"        // room, users, on (owner, admins)
+	RoomOpAllow    = "allow"        // room, users, on (owner, admins)
+	RoomOpAdmin    = "admin"        // room, users, on (owner)
+	RoomOpDelete   = "delete"       // room (owner)
+	RoomOpTransfer = "transfer"     // room, user (owner)
+	RoomOpUpdate   = "update"       // room, settings (owner, admins)
+)
+
+// RoomInfo is a chat room's details (Easemob's field names).
+type RoomInfo struct {
+	ID           string           `json:"id"`
+	Name         string           `json:"name"`
+	Description  string           `json:"description"`
+	MaxUsers     int              `json:"maxusers"`
+	Owner        string           `json:"owner"`
+	Created      int64            `json:"created"`
+	Custom       string           `json:"custom"`
+	Announcement string           `json:"announcement,omitempty"`
+	Mute         bool             `json:"mute"`
+	Count        int              `json:"affiliations_count"`
+	Affiliations []map[string]any `json:"affiliations,omitempty"`
+	Public       bool             `json:"public"`
+	MembersOnly  bool             `json:"membersonly"`
+	AllowInvites bool             `json:"allowinvites"`
+}
+
+// RoomResult answers a room frame; which fields are set depends on the op.
+type RoomResult struct {
+	T       string            `json:"t"`
+	ID      string            `json:"id,omitempty"`
+	Op      string            `json:"op"`
+	Room    *RoomInfo         `json:"room,omitempty"`
+	Rooms   []*RoomInfo       `json:"rooms,omitempty"`
+	Recent  []*Item           `json:"recent,omitempty"`
+	Members []*GroupMember    `json:"members,omitempty"`
+	Users   []string          `json:"users,omitempty"`
+	Attrs   map[string]string `json:"attrs,omitempty"`
+	Success []string          `json:"success,omitempty"`
+	Errors  map[string]string `json:"errors,omitempty"`
+	Cursor  string            `json:"cursor,omitempty"`
 }
 
 // Group operations (the op of a group frame).
@@ -393,6 +464,10 @@ func DecodeRequest(b []byte) (*Request, error) {
 		if err = need(r.Op != "", "op"); err == nil && r.Op != GroupOpCreate && r.Op != GroupOpMine && r.Op != GroupOpAcks {
 			err = need(r.Group != "", "group")
 		}
+	case FrameRoom:
+		if err = need(r.Op != "", "op"); err == nil && r.Op != RoomOpCreate && r.Op != RoomOpMine {
+			err = need(r.Room != "", "room")
+		}
 	case "":
 		err = badFrame("frame has no kind (field t)")
 	default:
@@ -473,7 +548,46 @@ type Item struct {
 	NeedGroupAck bool `json:"need_group_ack,omitempty"`
 	// Directed: a group message to some members only (not stored).
 	Directed bool `json:"directed,omitempty"`
+	// Priority: a chat room message's chatroom_msg_level.
+	Priority string `json:"chatroom_msg_level,omitempty"`
 }
+
+// RoomEvent is a live chat room event (not stored): members joined or
+// left (coalesced), attributes changed, the announcement, mutes.
+type RoomEvent struct {
+	Room  string            `json:"room"`
+	Kind  string            `json:"kind"`
+	Users []string          `json:"users,omitempty"`
+	Attrs map[string]string `json:"attrs,omitempty"` // attrs_set: the new values
+	Keys  []string          `json:"keys,omitempty"`  // attrs_deleted
+	By    string            `json:"by,omitempty"`
+	Text  string            `json:"text,omitempty"`  // announcement
+	Until int64             `json:"until,omitempty"` // mute
+	TS    int64             `json:"ts"`
+}
+
+// RoomEventFrame pushes a room event.
+type RoomEventFrame struct {
+	T     string     `json:"t"`
+	Event *RoomEvent `json:"event"`
+}
+
+// Room event kinds.
+const (
+	RoomMembersJoined = "members_joined"
+	RoomMembersLeft   = "members_left"
+	RoomAttrsSet      = "attrs_set"
+	RoomAttrsDeleted  = "attrs_deleted"
+	RoomAnnouncement  = "announcement"
+	RoomMuted         = "muted"
+	RoomUnmuted       = "unmuted"
+	RoomMuteAll       = "mute_all"
+	RoomUnmuteAll     = "unmute_all"
+	RoomRemoved       = "removed" // you were removed (kicked, blocked, or offline past the grace period)
+	RoomDestroyed     = "destroyed"
+	RoomOwnerChanged  = "owner_changed"
+	RoomUpdated       = "updated"
+)
 
 // ItemFrame pushes a live item.
 type ItemFrame struct {
@@ -569,6 +683,7 @@ type Event struct {
 	Group    string            `json:"group,omitempty"`  // group events: the group ID
 	Name     string            `json:"name,omitempty"`   // group_invite: the group's name
 	MsgID    string            `json:"msg_id,omitempty"` // group_ack
+	Item     *Item             `json:"item,omitempty"`   // broadcast: the message
 	Count    int               `json:"count,omitempty"`  // group_ack: readers so far
 	TS       int64             `json:"ts"`
 }

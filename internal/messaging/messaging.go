@@ -53,7 +53,9 @@ type Service struct {
 
 	// Groups, if set, answers for group sends and recalls (internal/groups).
 	Groups GroupGate
-	kinds  groupKinds
+	// Rooms, if set, answers for chat room sends (internal/rooms).
+	Rooms RoomGate
+	kinds groupKinds
 
 	// Released, if set, is told about files a recall left unreferenced
 	// (internal/files deletes them).
@@ -79,6 +81,9 @@ type SendRequest struct {
 	RouteOnline bool
 	// NeedGroupAck asks for group read receipts (group messages).
 	NeedGroupAck bool
+	// Priority is a chat room message's chatroom_msg_level (high, normal,
+	// low): under overload low goes first.
+	Priority string
 	// Users makes a group message directed: only these members (≤20) get
 	// it, live, and it is not stored in the group's history.
 	Users []string
@@ -90,8 +95,9 @@ type SendRequest struct {
 // validate checks the type, body and ext of a message and returns the
 // compacted body and ext, and the UUIDs of uploaded files it references.
 func validate(app *tenant.App, req *SendRequest) (body, ext []byte, files []string, err error) {
-	if req.ChatType != "" && req.ChatType != protocol.ChatTypeChat && req.ChatType != protocol.ChatTypeGroup {
-		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "chat_type %q is not supported here; use chat or groupchat", req.ChatType)
+	if req.ChatType != "" && req.ChatType != protocol.ChatTypeChat && req.ChatType != protocol.ChatTypeGroup &&
+		req.ChatType != protocol.ChatTypeRoom {
+		return nil, nil, nil, errs.New(protocol.ErrIllegalArgument, "chat_type %q is not one of chat, groupchat, chatroom", req.ChatType)
 	}
 	var fields map[string]json.RawMessage
 	if _, known := bodyFields[req.Type]; known && (len(req.Body) == 0 || json.Unmarshal(req.Body, &fields) != nil || fields == nil) {
@@ -249,6 +255,10 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 	fileIDs, err := s.attachments(ctx, app, uuids)
 	if err != nil {
 		return nil, nil, err
+	}
+	if req.ChatType == protocol.ChatTypeRoom {
+		results, err := s.sendRoom(ctx, app, fromID, fromName, cp, to, req, body, ext)
+		return results, nil, err
 	}
 	if req.ChatType == protocol.ChatTypeGroup {
 		var results []Result

@@ -35,7 +35,7 @@ func TestValidate(t *testing.T) {
 		{"body null", "txt", `null`, ``, "", protocol.ErrIllegalArgument.ID, "", ""},
 		{"ext array", "txt", `{"msg":"x"}`, `[1]`, "", protocol.ErrIllegalArgument.ID, "", ""},
 		{"ext null", "txt", `{"msg":"x"}`, `null`, "", protocol.ErrIllegalArgument.ID, "", ""},
-		{"chat room type not here", "txt", `{"msg":"x"}`, ``, "chatroom", protocol.ErrIllegalArgument.ID, "", ""},
+		{"unknown chat type", "txt", `{"msg":"x"}`, ``, "channel", protocol.ErrIllegalArgument.ID, "", ""},
 		{"too large", "txt", `{"msg":"` + strings.Repeat("x", 395) + `"}`, ``, "", protocol.ErrMessageTooLarge.ID, "", ""},
 		{"too large with ext", "txt", `{"msg":"x"}`, `{"k":"` + strings.Repeat("y", 390) + `"}`, "", protocol.ErrMessageTooLarge.ID, "", ""},
 		{"img", "img", `{"url":"https://x.example/acme/chat/chatfiles/u1","filename":"a.jpg","secret":"s","size":{"width":10,"height":20}}`, `{"em_x":1}`, "", "",

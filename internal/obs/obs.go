@@ -38,6 +38,9 @@ type Metrics struct {
 	WSCloses      *prometheus.CounterVec
 	// GroupDeliveries counts group items handed to sessions by fan-out.
 	GroupDeliveries prometheus.Counter
+	// RoomDeliveries and RoomDropped count chat room frames queued and shed.
+	RoomDeliveries prometheus.Counter
+	RoomDropped    *prometheus.CounterVec
 
 	StoreBatchSize     prometheus.Histogram
 	StoreBatchDuration prometheus.Histogram
@@ -73,7 +76,12 @@ func NewMetrics() *Metrics {
 		Name: "parley_ws_closes_total", Help: "Server-initiated WebSocket closes, by close code."}, []string{"code"})
 	m.GroupDeliveries = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_group_deliveries_total", Help: "Group items handed to connections by this node's fan-out."})
-	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses, m.GroupDeliveries)
+	m.RoomDeliveries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_room_deliveries_total", Help: "Chat room frames queued to connections on this node."})
+	m.RoomDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_room_dropped_total", Help: "Chat room messages shed for a full connection queue, by chatroom_msg_level."},
+		[]string{"level"})
+	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses, m.GroupDeliveries, m.RoomDeliveries, m.RoomDropped)
 	m.StoreBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_store_batch_size", Help: "Write requests per group commit.",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}})

@@ -28,6 +28,7 @@ import (
 	"github.com/parleyim/parley/internal/idgen"
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
+	"github.com/parleyim/parley/internal/rooms"
 	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/postgres"
@@ -81,6 +82,7 @@ type Server struct {
 	Files    *files.Service
 	Social   *social.Service
 	Groups   *groups.Service
+	Rooms    *rooms.Service
 }
 
 // New builds a node: opens storage (applying migrations), creates the owner
@@ -130,22 +132,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	hub := ws.NewHub(s.bus, log.With("component", "ws"), metrics)
 	s.Social = social.New(st, s.bus, s.Users, ids, hub, log.With("component", "social"))
 	s.Messages.Gate = s.Social
-	hub.OnPresence = s.Social.ConnectionChanged
 	s.Groups = groups.New(st, s.bus, s.Users, s.Social, s.Messages, ids, log.With("component", "groups"))
 	s.Messages.Groups = s.Groups
 	s.Groups.Files = s.Files
 	hub.GroupMembers = s.Groups.LiveMembers
-	if err := hub.SubscribeGroups(); err != nil {
-		blobs.Close()
-		st.Close()
-		return nil, err
+	s.Rooms = rooms.New(st, s.bus, s.Apps, s.Users, s.Messages, hub, ids.Next, log.With("component", "rooms"))
+	s.Messages.Rooms = s.Rooms
+	hub.RoomMembers = s.Rooms.LiveMembers
+	hub.OnPresence = func(appID, userID int64, online bool) {
+		s.Social.ConnectionChanged(appID, userID)
+		s.Rooms.ConnectionChanged(appID, userID, online)
 	}
-	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Groups: s.Groups, Cfg: cfg.WS,
+	for _, sub := range []func() error{hub.SubscribeGroups, hub.SubscribeRooms, hub.SubscribeBroadcasts, s.Rooms.Start} {
+		if err := sub(); err != nil {
+			blobs.Close()
+			st.Close()
+			return nil, err
+		}
+	}
+	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Cfg: cfg.WS,
 		Log: log.With("component", "ws")}
 	s.gw.Init()
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: admin.NewService(st, hasher),
-		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Presence: hub,
+		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Presence: hub,
 		Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        st.Ping,
@@ -212,6 +222,7 @@ func (s *Server) Run(ctx context.Context) error {
 		serveErr = nil
 	}
 	stopJobs()
+	s.Rooms.Close()
 	s.Social.Close()
 	err = errors.Join(serveErr, err, s.blobs.Close(), s.store.Close())
 	s.log.Info("shutdown complete", "err", err)
@@ -236,6 +247,7 @@ func debugMux() *http.ServeMux {
 
 // Close releases resources of a server that was built but not run.
 func (s *Server) Close() error {
+	s.Rooms.Close()
 	s.Social.Close()
 	return errors.Join(s.ln.Close(), s.blobs.Close(), s.store.Close())
 }

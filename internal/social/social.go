@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -236,6 +237,15 @@ func (s *Service) Events(ctx context.Context, p *tenant.Principal, since string,
 	if err != nil {
 		return nil, err
 	}
+	// App-wide broadcasts join the user's own events, in ID order.
+	bcs, err := s.st.Rooms().Broadcasts(ctx, p.App.ID, after, s.now().Add(-BroadcastRetention).UnixMilli(), limit+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(bcs) > 0 {
+		evs = append(evs, s.broadcastEvents(ctx, p.App.ID, bcs)...)
+		sort.Slice(evs, func(i, j int) bool { return evs[i].ID < evs[j].ID })
+	}
 	res := &protocol.EventsResult{T: protocol.FrameEventsResult, Events: []*protocol.Event{}}
 	if len(evs) > limit {
 		evs, res.More = evs[:limit], true
@@ -254,6 +264,34 @@ func (s *Service) Events(ctx context.Context, p *tenant.Principal, since string,
 		res.Next = strconv.FormatInt(max(top, idgen.FromTime(s.now())), 10)
 	}
 	return res, nil
+}
+
+// BroadcastRetention is how long app-wide broadcasts wait for offline
+// users.
+const BroadcastRetention = 7 * 24 * time.Hour
+
+// broadcastEvents turns stored broadcasts into events.
+func (s *Service) broadcastEvents(ctx context.Context, appID int64, bcs []store.Broadcast) []store.Event {
+	ids := make([]int64, len(bcs))
+	for i, b := range bcs {
+		ids[i] = b.From
+	}
+	names, _ := s.names(ctx, appID, ids)
+	out := make([]store.Event, len(bcs))
+	for i, b := range bcs {
+		it := &protocol.Item{Kind: protocol.ItemMsg, MsgID: strconv.FormatInt(b.ID, 10), ChatType: protocol.ChatTypeChat,
+			From: names[b.From], Type: b.Type, TS: b.Created}
+		if len(b.Body) > 0 {
+			it.Body = json.RawMessage(b.Body)
+		}
+		if len(b.Ext) > 0 {
+			it.Ext = json.RawMessage(b.Ext)
+		}
+		payload, _ := json.Marshal(protocol.Event{ID: strconv.FormatInt(b.ID, 10), Kind: protocol.EventBroadcast, Item: it,
+			From: it.From, TS: b.Created})
+		out[i] = store.Event{ID: b.ID, AppID: appID, Payload: payload, Created: b.Created}
+	}
+	return out
 }
 
 // RunJanitor prunes old events daily until ctx ends.

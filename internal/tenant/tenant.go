@@ -42,6 +42,14 @@ type Settings struct {
 	MaxFileBytes int64 `json:"max_file_bytes,omitempty"`
 	// FriendsOnly delivers 1:1 messages between friends only.
 	FriendsOnly bool `json:"friends_only,omitempty"`
+	// RoomRecentMessages is how many recent messages a chat room joiner
+	// gets (0: DefaultRoomRecent).
+	RoomRecentMessages int `json:"room_recent_messages,omitempty"`
+	// RoomGraceSeconds is how long a room member may have no device
+	// connected before leaving the room (0: DefaultRoomGrace).
+	RoomGraceSeconds int `json:"room_grace_seconds,omitempty"`
+	// RoomMaxUsers caps a chat room's maxusers (0: DefaultRoomMaxUsers).
+	RoomMaxUsers int `json:"room_max_users,omitempty"`
 }
 
 // Defaults for Settings fields left at zero.
@@ -50,6 +58,9 @@ const (
 	DefaultRecallWindow    = 2 * time.Minute
 	DefaultMaxMessageBytes = 5 * 1024
 	DefaultMaxFileBytes    = 10 << 20
+	DefaultRoomRecent      = 10
+	DefaultRoomGrace       = 2 * time.Minute
+	DefaultRoomMaxUsers    = 10_000
 	MaxFileBytesLimit      = 2 << 30
 	OverflowKickOldest     = "kick_oldest"
 	OverflowReject         = "reject"
@@ -82,6 +93,30 @@ func (s Settings) MessageBytes() int {
 	return DefaultMaxMessageBytes
 }
 
+// RoomRecent returns how many recent messages a room joiner gets.
+func (s Settings) RoomRecent() int {
+	if s.RoomRecentMessages > 0 {
+		return s.RoomRecentMessages
+	}
+	return DefaultRoomRecent
+}
+
+// RoomGrace returns how long a room member may be offline.
+func (s Settings) RoomGrace() time.Duration {
+	if s.RoomGraceSeconds > 0 {
+		return time.Duration(s.RoomGraceSeconds) * time.Second
+	}
+	return DefaultRoomGrace
+}
+
+// RoomMax returns the largest maxusers a room may have.
+func (s Settings) RoomMax() int {
+	if s.RoomMaxUsers > 0 {
+		return s.RoomMaxUsers
+	}
+	return DefaultRoomMaxUsers
+}
+
 // FileBytes returns the effective upload size limit.
 func (s Settings) FileBytes() int64 {
 	if s.MaxFileBytes > 0 {
@@ -101,6 +136,12 @@ func (s Settings) Validate() error {
 		return errs.New(protocol.ErrIllegalArgument, "recall_window_seconds must be 0..604800 (7 days)")
 	case s.MaxMessageBytes < 0 || s.MaxMessageBytes > 60*1024:
 		return errs.New(protocol.ErrIllegalArgument, "max_message_bytes must be 0..61440")
+	case s.RoomRecentMessages < 0 || s.RoomRecentMessages > 100:
+		return errs.New(protocol.ErrIllegalArgument, "room_recent_messages must be 0..100")
+	case s.RoomGraceSeconds < 0 || s.RoomGraceSeconds > 7*24*3600:
+		return errs.New(protocol.ErrIllegalArgument, "room_grace_seconds must be 0..604800")
+	case s.RoomMaxUsers < 0 || s.RoomMaxUsers > 1_000_000:
+		return errs.New(protocol.ErrIllegalArgument, "room_max_users must be 0..1000000")
 	case s.MaxFileBytes < 0 || s.MaxFileBytes > MaxFileBytesLimit:
 		return errs.New(protocol.ErrIllegalArgument, "max_file_bytes must be 0..%d (2 GiB)", int64(MaxFileBytesLimit))
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
+	"github.com/parleyim/parley/internal/rooms"
 	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/internal/users"
@@ -45,6 +46,7 @@ type Deps struct {
 	Files    *files.Service // nil: no file routes
 	Social   *social.Service
 	Groups   *groups.Service
+	Rooms    *rooms.Service
 	Presence presence.Directory
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
@@ -70,6 +72,7 @@ func New(d Deps) *Server {
 	s.fileRoutes()
 	s.socialRoutes()
 	s.groupRoutes()
+	s.roomRoutes()
 	s.managementRoutes()
 	return s
 }

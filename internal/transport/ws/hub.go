@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/parleyim/parley/internal/bus"
 	"github.com/parleyim/parley/internal/messaging"
@@ -34,13 +35,135 @@ type Hub struct {
 	mu    sync.Mutex
 	users map[userKey]*userEntry
 
-	// OnPresence, if set, is told when a user's first device connects and
-	// when their last disconnects (it must not block).
-	OnPresence func(appID, userID int64)
+	// OnPresence, if set, is told when a user's first device connects
+	// (online) and when their last disconnects. It is called under the
+	// hub's lock: it must not block or call back into the hub.
+	OnPresence func(appID, userID int64, online bool)
 	// GroupMembers, if set, returns a group's members and those who
 	// shielded it, for delivering group items (internal/groups).
 	GroupMembers func(appID, groupID int64) (members map[int64]string, shielded map[int64]bool)
 	groupSub     bus.Subscription
+	// RoomMembers, if set, returns a chat room's members (internal/rooms).
+	RoomMembers func(appID, roomID int64) map[int64]string
+	roomSub     bus.Subscription
+}
+
+// SubscribeBroadcasts starts delivering app-wide broadcasts to this node's
+// sessions.
+func (h *Hub) SubscribeBroadcasts() error {
+	_, err := h.bus.Subscribe(messaging.BroadcastSubject, func(_ string, data []byte) { h.deliverBroadcast(data) })
+	return err
+}
+
+// broadcastPace is how many sessions a broadcast reaches per tick, so a
+// broadcast to a million users trickles out instead of stalling live
+// traffic (about 200,000 sessions a second).
+const (
+	broadcastChunk = 1000
+	broadcastTick  = 5 * time.Millisecond
+)
+
+// deliverBroadcast hands a broadcast to every session of the app here, in
+// paced chunks on its own goroutine.
+func (h *Hub) deliverBroadcast(ev []byte) {
+	appID, frame, ok := messaging.DecodeBroadcast(ev)
+	if !ok {
+		return
+	}
+	var targets []*session
+	h.mu.Lock()
+	for k, e := range h.users {
+		if k.app == appID {
+			targets = append(targets, e.sessions...)
+		}
+	}
+	h.mu.Unlock()
+	go func() {
+		for i := 0; i < len(targets); i += broadcastChunk {
+			if i > 0 {
+				time.Sleep(broadcastTick)
+			}
+			for _, s := range targets[i:min(i+broadcastChunk, len(targets))] {
+				s.enqueue(frame)
+			}
+		}
+	}()
+}
+
+// SubscribeRooms starts delivering chat room traffic to this node's
+// sessions of each room's members.
+func (h *Hub) SubscribeRooms() error {
+	sub, err := h.bus.Subscribe(messaging.RoomSubject, func(_ string, data []byte) { h.deliverRoom(data) })
+	h.roomSub = sub
+	return err
+}
+
+// deliverRoom hands one room frame to the members connected here. Room
+// traffic never closes a connection: a member whose queue is filling gets
+// low-priority messages dropped first, then normal ones (counted).
+func (h *Hub) deliverRoom(ev []byte) {
+	d, ok := messaging.DecodeRoomDeliver(ev)
+	if !ok || h.RoomMembers == nil {
+		return
+	}
+	members := h.RoomMembers(d.AppID, d.RoomID)
+	if len(members) == 0 {
+		return
+	}
+	targets := h.localMembers(d.AppID, members, d.SkipUser, d.SkipResource, nil)
+	dropped := 0
+	for _, s := range targets {
+		if !s.enqueueShed(d.Frame, d.Priority) {
+			dropped++
+		}
+	}
+	if dropped > 0 {
+		h.metrics.RoomDropped.WithLabelValues(priorityName(d.Priority)).Add(float64(dropped))
+	}
+	h.metrics.RoomDeliveries.Add(float64(len(targets) - dropped))
+}
+
+func priorityName(p byte) string {
+	switch p {
+	case messaging.PriorityLow:
+		return "low"
+	case messaging.PriorityHigh:
+		return "high"
+	}
+	return "normal"
+}
+
+// localMembers gathers the sessions of members connected here, under one
+// lock, iterating whichever is smaller: this node's users or the members.
+func (h *Hub) localMembers(appID int64, members map[int64]string, skipUser int64, skipResource string, shielded map[int64]bool) []*session {
+	var targets []*session
+	take := func(uid int64, e *userEntry) {
+		if shielded[uid] && uid != skipUser {
+			return
+		}
+		for _, s := range e.sessions {
+			if uid == skipUser && s.p.Resource == skipResource {
+				continue
+			}
+			targets = append(targets, s)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.users) < len(members) {
+		for k, e := range h.users {
+			if k.app == appID && members[k.user] != "" {
+				take(k.user, e)
+			}
+		}
+	} else {
+		for uid := range members {
+			if e := h.users[userKey{appID, uid}]; e != nil {
+				take(uid, e)
+			}
+		}
+	}
+	return targets
 }
 
 // SubscribeGroups starts delivering group items from the bus to this
@@ -62,33 +185,7 @@ func (h *Hub) deliverGroup(ev []byte) {
 	if len(members) == 0 {
 		return
 	}
-	var targets []*session
-	take := func(uid int64, e *userEntry) {
-		if shielded[uid] && uid != d.SkipUser {
-			return
-		}
-		for _, s := range e.sessions {
-			if uid == d.SkipUser && s.p.Resource == d.SkipResource {
-				continue
-			}
-			targets = append(targets, s)
-		}
-	}
-	h.mu.Lock()
-	if len(h.users) < len(members) {
-		for k, e := range h.users {
-			if k.app == d.AppID && members[k.user] != "" {
-				take(k.user, e)
-			}
-		}
-	} else {
-		for uid := range members {
-			if e := h.users[userKey{d.AppID, uid}]; e != nil {
-				take(uid, e)
-			}
-		}
-	}
-	h.mu.Unlock()
+	targets := h.localMembers(d.AppID, members, d.SkipUser, d.SkipResource, shielded)
 	for _, s := range targets {
 		s.enqueue(d.Frame)
 	}
@@ -140,7 +237,7 @@ func (h *Hub) register(s *session, limit int, reject bool) (evicted []*session, 
 	first := len(e.sessions) == 0
 	e.sessions = append(kept, s)
 	if first && h.OnPresence != nil {
-		h.OnPresence(k.app, k.user)
+		h.OnPresence(k.app, k.user, true)
 	}
 	return evicted, false, nil
 }
@@ -169,7 +266,7 @@ func (h *Hub) dropIfEmpty(k userKey, e *userEntry) {
 		}
 		delete(h.users, k)
 		if h.OnPresence != nil {
-			h.OnPresence(k.app, k.user)
+			h.OnPresence(k.app, k.user, false)
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/messaging"
+	"github.com/parleyim/parley/internal/rooms"
 	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/tenant"
@@ -35,6 +36,7 @@ type Gateway struct {
 	Messages *messaging.Service
 	Social   *social.Service
 	Groups   *groups.Service
+	Rooms    *rooms.Service
 	Cfg      config.WS
 	Log      *slog.Logger
 
@@ -241,7 +243,7 @@ func (s *session) send(req *protocol.Request) {
 	id := req.ID
 	s.g.Messages.SendAsync(ctx, s.p, messaging.SendRequest{To: req.To, ChatType: req.ChatType, Type: req.Type,
 		Body: req.Body, Ext: req.Ext, ClientMsgID: req.ClientMsgID, RouteOnline: req.RouteType == protocol.RouteOnline,
-		NeedGroupAck: req.NeedGroupAck, Users: req.Users},
+		NeedGroupAck: req.NeedGroupAck, Users: req.Users, Priority: req.Priority},
 		func(ack *protocol.Ack, err error) {
 			if ack != nil {
 				ack.ID = id
@@ -556,6 +558,8 @@ func (s *session) people(ctx context.Context, req *protocol.Request) (any, error
 		return protocol.PresenceResult{T: protocol.FramePresenceResult, ID: req.ID, Presence: list}, nil
 	case protocol.FrameGroup:
 		return s.group(ctx, req)
+	case protocol.FrameRoom:
+		return s.chatRoom(ctx, req)
 	case protocol.FrameEvents:
 		res, err := so.Events(ctx, p, req.Since, req.Limit)
 		if err != nil {
@@ -662,6 +666,106 @@ func (s *session) group(ctx context.Context, req *protocol.Request) (any, error)
 	return res, nil
 }
 
+// chatRoom handles a chat room frame (its op says what to do).
+func (s *session) chatRoom(ctx context.Context, req *protocol.Request) (any, error) {
+	rs, p := s.g.Rooms, s.p
+	res := &protocol.RoomResult{T: protocol.FrameRoomResult, ID: req.ID, Op: req.Op}
+	on := req.On != nil && *req.On
+	var set rooms.Settings
+	if req.Settings != nil {
+		set = rooms.Settings{Name: req.Settings.Name, Description: req.Settings.Description, MaxUsers: req.Settings.MaxUsers,
+			Custom: req.Settings.Custom}
+	}
+	var err error
+	switch req.Op {
+	case protocol.RoomOpCreate:
+		res.Room, err = rs.Create(ctx, p, "", req.Users, set)
+	case protocol.RoomOpInfo:
+		var found []*rooms.Info
+		if found, _, err = rs.Details(ctx, p, []string{req.Room}); err == nil {
+			if len(found) == 0 {
+				return nil, errs.New(protocol.ErrRoomNotFound, "chat room %s doesn't exist", req.Room)
+			}
+			res.Room = found[0]
+		}
+	case protocol.RoomOpJoin:
+		var j *rooms.Joined
+		if j, err = rs.Join(ctx, p, req.Room); err == nil {
+			res.Room, res.Recent = j.Room, j.Recent
+		}
+	case protocol.RoomOpLeave:
+		err = rs.Leave(ctx, p, req.Room)
+	case protocol.RoomOpMembers:
+		limit := req.Limit
+		if limit == 0 {
+			limit = 100
+		}
+		var ms []protocol.GroupMember
+		ms, res.Cursor, err = rs.Members(ctx, p, req.Room, req.Cursor, limit)
+		for i := range ms {
+			res.Members = append(res.Members, &ms[i])
+		}
+	case protocol.RoomOpMine:
+		page := 1
+		if req.Cursor != "" {
+			if page, err = strconv.Atoi(req.Cursor); err != nil || page < 1 {
+				return nil, errs.New(protocol.ErrIllegalArgument, "cursor %q is not one this server issued", req.Cursor)
+			}
+		}
+		limit := req.Limit
+		if limit == 0 {
+			limit = 100
+		}
+		res.Rooms, err = rs.OfUser(ctx, p, p.Username, page, limit)
+		if err == nil && len(res.Rooms) == limit {
+			res.Cursor = strconv.Itoa(page + 1)
+		}
+	case protocol.RoomOpAttrs:
+		res.Attrs, err = rs.Attrs(ctx, p, req.Room, req.Keys)
+	case protocol.RoomOpSetAttrs:
+		var r *rooms.AttrResult
+		if r, err = rs.SetAttrs(ctx, p, req.Room, p.Username, req.Attrs, req.AutoDelete, req.Force); err == nil {
+			res.Success, res.Errors = r.Success, r.Errors
+		}
+	case protocol.RoomOpDelAttrs:
+		var r *rooms.AttrResult
+		if r, err = rs.DeleteAttrs(ctx, p, req.Room, p.Username, req.Keys, req.Force); err == nil {
+			res.Success, res.Errors = r.Success, r.Errors
+		}
+	case protocol.RoomOpKick:
+		res.Users, err = rs.RemoveMembers(ctx, p, req.Room, req.Users)
+	case protocol.RoomOpMute:
+		_, err = rs.Mute(ctx, p, req.Room, req.Users, time.Duration(req.Duration)*time.Millisecond)
+	case protocol.RoomOpMuteAll:
+		err = rs.MuteAll(ctx, p, req.Room, on)
+	case protocol.RoomOpAnnounce:
+		if req.Text == nil {
+			return nil, errs.New(protocol.ErrIllegalArgument, "announce needs text")
+		}
+		err = rs.SetAnnouncement(ctx, p, req.Room, *req.Text)
+	case protocol.RoomOpBlock, protocol.RoomOpAllow:
+		kind := store.ListBlock
+		if req.Op == protocol.RoomOpAllow {
+			kind = store.ListAllow
+		}
+		res.Users, err = rs.ListChange(ctx, p, req.Room, kind, req.Users, on)
+	case protocol.RoomOpAdmin:
+		err = rs.SetAdmins(ctx, p, req.Room, req.Users, on)
+	case protocol.RoomOpDelete:
+		err = rs.Delete(ctx, p, req.Room)
+	case protocol.RoomOpTransfer:
+		err = rs.Transfer(ctx, p, req.Room, req.User)
+	case protocol.RoomOpUpdate:
+		_, err = rs.Modify(ctx, p, req.Room, set)
+	default:
+		return nil, errs.New(protocol.ErrIllegalArgument, "unknown room op %q", req.Op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
 // replyFrame encodes a request's reply, or its error: domain errors as they
 // are, anything else as an internal error (logged, not shown).
 func (s *session) replyFrame(id, kind string, reply any, err error) []byte {
@@ -696,6 +800,32 @@ func (s *session) enqueue(frame []byte) {
 		go s.writeLoop()
 	}
 	s.mu.Unlock()
+}
+
+// enqueueShed queues a chat room frame unless the queue is already past
+// the priority's share of it (low: a quarter, normal: half, high: three
+// quarters); it reports whether the frame was queued. Room traffic never
+// closes a connection as a slow consumer.
+func (s *session) enqueueShed(frame []byte, prio byte) bool {
+	limit := s.maxQueue / 2
+	switch prio {
+	case messaging.PriorityLow:
+		limit = s.maxQueue / 4
+	case messaging.PriorityHigh:
+		limit = s.maxQueue * 3 / 4
+	}
+	s.mu.Lock()
+	if s.closing || len(s.queue) >= limit {
+		s.mu.Unlock()
+		return false
+	}
+	s.queue = append(s.queue, frame)
+	if !s.writing {
+		s.writing = true
+		go s.writeLoop()
+	}
+	s.mu.Unlock()
+	return true
 }
 
 // How shutdown treats frames still queued.
