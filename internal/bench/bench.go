@@ -171,6 +171,9 @@ func (o *Options) Validate() error {
 	check(o.GroupSenders >= 1 && o.GroupSenders <= 1000, "--group-senders must be 1..1000")
 	if o.TargetDB != "" {
 		check(o.Target != "", "--target-db applies only with --target")
+		if err := loopbackDB(o.TargetDB); err != nil {
+			bad = append(bad, err.Error())
+		}
 	}
 	if o.Target != "" {
 		if _, err := isLoopbackURL(o.Target); err != nil {
@@ -210,7 +213,7 @@ func Run(ctx context.Context, scenario string, o Options) error {
 	rep := &Report{Scenario: scenario, Started: time.Now().UTC(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	names := []string{scenario}
 	if scenario == "all" {
-		names = []string{"throughput", "latency", "idle", "sync"}
+		names = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout"}
 	}
 	for _, n := range names {
 		if _, ok := scenarioFuncs[n]; !ok {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +24,30 @@ type dbProbe struct {
 	path string // SQLite file
 	url  string // PostgreSQL URL
 	db   *sql.DB
+}
+
+// loopbackDB checks that a --target-db PostgreSQL URL names this machine
+// (a loopback address, localhost, or a Unix socket): the probe counts
+// every table's rows, which the bench never does to a remote database.
+func loopbackDB(src string) error {
+	if !strings.HasPrefix(src, "postgres://") && !strings.HasPrefix(src, "postgresql://") {
+		return nil // a SQLite file
+	}
+	u, err := url.Parse(src)
+	if err != nil {
+		return fmt.Errorf("--target-db: %v", err)
+	}
+	host := u.Hostname()
+	if h := u.Query().Get("host"); host == "" && h != "" {
+		host = h
+	}
+	if host == "" || host == "localhost" || strings.HasPrefix(host, "/") {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--target-db host %q is not a loopback address: the bench only reads databases on this machine", host)
 }
 
 // openDBProbe opens the server's database, or returns nil when the bench

@@ -114,6 +114,11 @@ func TestValidate(t *testing.T) {
 		func(o *Options) { o.Messages = maxTimed + 1 },
 		func(o *Options) { o.GroupRate = 0 },
 		func(o *Options) { o.TargetDB = "/tmp/parley.db" }, // without --target
+		func(o *Options) {
+			o.Target = "http://127.0.0.1:1"
+			o.OwnerPassword = "x"
+			o.TargetDB = "postgres://u@10.0.0.5/db"
+		},
 	}
 	for i, f := range bad {
 		o := Defaults()
@@ -146,5 +151,19 @@ func TestCommitsBetween(t *testing.T) {
 	}
 	if s := (*groupCommit)(nil).String(); !strings.Contains(s, "n/a") {
 		t.Errorf("nil: %q", s)
+	}
+}
+
+func TestLoopbackDB(t *testing.T) {
+	for _, ok := range []string{"/tmp/data/parley.db", "postgres://postgres@127.0.0.1:5432/x?sslmode=disable",
+		"postgresql://u@localhost/db", "postgres://u@[::1]:5432/db", "postgres:///db?host=/var/run/postgresql"} {
+		if err := loopbackDB(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"postgres://u@db.example.com/db", "postgres://u@10.0.0.5:5432/db", "postgres:///db?host=10.1.1.1"} {
+		if loopbackDB(bad) == nil {
+			t.Errorf("%s: want an error", bad)
+		}
 	}
 }
