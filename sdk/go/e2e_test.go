@@ -53,6 +53,13 @@ func TestE2E(t *testing.T) {
 		{"Presence", testPresence},
 		{"ContactsAndBlocks", testContactsAndBlocks},
 		{"PeopleRefusals", testPeopleRefusals},
+		{"GroupLifecycle", testGroupLifecycle},
+		{"GroupMessages", testGroupMessages},
+		{"GroupMentions", testGroupMentions},
+		{"GroupRecall", testGroupRecall},
+		{"GroupMutes", testGroupMutes},
+		{"GroupRefusals", testGroupRefusals},
+		{"GroupRetries", testGroupRetries},
 	}
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {

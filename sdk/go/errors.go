@@ -67,7 +67,8 @@ var (
 	ErrClosed = errors.New("parley: client closed")
 	// ErrConnectionLost is returned by a request whose connection dropped
 	// before the reply, when the request is not safe to repeat (Recall,
-	// Ping, and sends with RouteOnline).
+	// Ping, sends with RouteOnline or DirectedTo, and the group calls that
+	// say so).
 	ErrConnectionLost = errors.New("parley: connection lost before the reply")
 )
 

@@ -15,8 +15,9 @@ type Event interface{ event() }
 // MessageEvent is a new message of a conversation, from a live push, a sync
 // or a gap pull, or built from the ack of a message this Client sent. Each
 // (conv_id, seq) is delivered once, in seq order per conversation.
-// ROUTE_ONLINE messages (Item.Online, Seq 0) are delivered as they come.
-// Item.From equals Client.User for the user's own messages.
+// ROUTE_ONLINE messages and directed group messages (Item.Online, Seq 0;
+// Item.Directed for the latter) are delivered as they come. Item.From
+// equals Client.User for the user's own messages.
 //
 // A group message has Item.ChatType "groupchat" (protocol.ChatTypeGroup)
 // and the group's ID in Item.To (see Group); Item.NeedGroupAck is set when
@@ -33,9 +34,9 @@ type MessageEvent struct {
 func (e MessageEvent) Group() string { return groupOf(e.Item) }
 
 // RecallEvent reports that the message Item.Target was recalled. It is an
-// item of the conversation stream and is ordered like messages. In a group
-// (Group), Item.From is who recalled it: the sender, or the group's owner
-// or an admin.
+// item of the conversation stream and is ordered like messages. Item.From
+// is the recalled message's sender, also in a group (Group), where the
+// group's owner and admins may recall anyone's message.
 type RecallEvent struct{ Item *protocol.Item }
 
 // Group returns the group ID of a recall in a group, "" in a 1:1 chat.

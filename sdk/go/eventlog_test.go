@@ -252,8 +252,9 @@ func GroupAcks(evs []Event) []*protocol.Event {
 	return out
 }
 
-// Stream returns a conversation's items as delivered (messages, recalls,
-// notices), in order: "msg", "recall" or the notice type, each with its seq.
+// Stream returns a conversation's stored items as delivered (messages,
+// recalls, notices), in order: "msg", "recall" or the notice type, each
+// with its seq.
 func Stream(evs []Event, convID string) []string {
 	out := []string{}
 	for _, ev := range evs {
@@ -267,7 +268,7 @@ func Stream(evs []Event, convID string) []string {
 		case GroupNoticeEvent:
 			it, what = e.Item, e.Type
 		}
-		if it != nil && it.ConvID == convID {
+		if it != nil && it.ConvID == convID && it.Seq > 0 {
 			out = append(out, fmt.Sprintf("%d %s", it.Seq, what))
 		}
 	}

@@ -63,6 +63,15 @@ func TestClient_GroupLocalChecks(t *testing.T) {
 			_, err := alice.Send(ctx, OutgoingMessage{To: "bob", Body: TextBody{Msg: "x"}, Mentions: one})
 			return err
 		}, nil},
+		{"directed 1:1 message", func() error {
+			_, err := alice.Send(ctx, OutgoingMessage{To: "bob", Body: TextBody{Msg: "x"}, DirectedTo: one})
+			return err
+		}, nil},
+		{"directed to 21", func() error {
+			_, err := alice.Send(ctx, OutgoingMessage{To: "1", ChatType: protocol.ChatTypeGroup, Body: TextBody{Msg: "x"},
+				DirectedTo: many[:MaxDirected+1]})
+			return err
+		}, nil},
 		{"mentions with an ext that is not an object", func() error {
 			_, err := alice.Send(ctx, OutgoingMessage{To: "1", ChatType: protocol.ChatTypeGroup, Body: TextBody{Msg: "x"},
 				Ext: []string{"x"}, MentionAll: true})

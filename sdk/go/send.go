@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/parleyim/parley/protocol"
@@ -49,7 +50,16 @@ type OutgoingMessage struct {
 	// set until they read past the message, and their MessageEvent too.
 	Mentions   []string
 	MentionAll bool
+	// DirectedTo makes a group message directed: only these members (at
+	// most MaxDirected) get it, on their devices online now, as an item with
+	// Directed set and Seq 0. It is not stored (not in history, unread
+	// counts or the conversation list), and, like RouteOnline, not repeated
+	// after a lost connection.
+	DirectedTo []string
 }
+
+// MaxDirected is how many members a directed group message may name.
+const MaxDirected = 20
 
 // request builds the send frame (without an id).
 func (m *OutgoingMessage) request() (protocol.Request, error) {
@@ -77,8 +87,14 @@ func (m *OutgoingMessage) request() (protocol.Request, error) {
 		return protocol.Request{}, fmt.Errorf("parley: message ext: %w", err)
 	}
 	group := m.ChatType == protocol.ChatTypeGroup
-	if !group && (m.NeedGroupAck || len(m.Mentions) > 0 || m.MentionAll) {
-		return protocol.Request{}, errors.New("parley: NeedGroupAck and mentions are for group messages (ChatType groupchat)")
+	if !group && (m.NeedGroupAck || len(m.Mentions) > 0 || m.MentionAll || len(m.DirectedTo) > 0) {
+		return protocol.Request{}, errors.New("parley: NeedGroupAck, mentions and DirectedTo are for group messages (ChatType groupchat)")
+	}
+	if len(m.DirectedTo) > MaxDirected {
+		return protocol.Request{}, fmt.Errorf("parley: a directed message names at most %d members", MaxDirected)
+	}
+	if slices.Contains(m.DirectedTo, "") {
+		return protocol.Request{}, errors.New("parley: an empty username in DirectedTo")
 	}
 	if len(m.Mentions) > 0 || m.MentionAll {
 		if ext, err = withMentions(ext, m.Mentions, m.MentionAll); err != nil {
@@ -92,7 +108,7 @@ func (m *OutgoingMessage) request() (protocol.Request, error) {
 		ext = nil
 	}
 	r := protocol.Request{T: protocol.FrameSend, To: m.To, ChatType: m.ChatType, Type: typ,
-		Body: body, Ext: ext, ClientMsgID: m.ClientMsgID, NeedGroupAck: m.NeedGroupAck}
+		Body: body, Ext: ext, ClientMsgID: m.ClientMsgID, NeedGroupAck: m.NeedGroupAck, Users: m.DirectedTo}
 	if r.ChatType == "" {
 		r.ChatType = protocol.ChatTypeChat
 	}
@@ -241,7 +257,7 @@ func (c *Client) Send(ctx context.Context, m OutgoingMessage) (*protocol.Ack, er
 	if err != nil {
 		return nil, err
 	}
-	o := &outgoing{req: req, online: m.RouteOnline, done: make(chan struct{})}
+	o := &outgoing{req: req, online: m.RouteOnline || len(m.DirectedTo) > 0, done: make(chan struct{})}
 	c.sendMu.Lock()
 	c.mu.Lock()
 	if c.err != nil {
