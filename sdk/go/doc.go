@@ -36,4 +36,19 @@
 // Client delivers each once per device, fetching what it missed after every
 // (re)connect and keeping its place in State. A new device starts at the
 // server's current position unless Config.EventHistory is set.
+//
+// Groups: management calls for every operation (CreateGroup, GroupInfo,
+// InviteToGroup, AnswerInvitation, ApplyToGroup, AnswerApplication,
+// KickFromGroup, QuitGroup, SetGroupAdmins, TransferGroup,
+// MuteGroupMembers, MuteGroup, AllGroupMembers, AllMyGroups,
+// GroupReaders, ...), checked locally so that no malformed frame is sent.
+// Group messages are sent with OutgoingMessage.ChatType groupchat (or
+// SendGroupText), optionally with read receipts (NeedGroupAck), mentions
+// or to some members only (DirectedTo). A group's messages and its
+// membership changes (GroupNoticeEvent) form one conversation stream,
+// delivered like a 1:1 chat's: exactly once and in order, from the user's
+// join on. Users hear about invitations, applications, removals and
+// dissolved groups through group events (GroupInviteEvent, ...), stored
+// and delivered once per device like the people events, and about reads of
+// their messages through the live GroupAckEvent.
 package parley
