@@ -17,7 +17,8 @@ const (
 	pongTimeout      = 10 * time.Second // no pong within it: the link is dead
 	defaultHeartbeat = 30 * time.Second
 	pullLimit        = 100
-	maxPushes        = 10000 // pushes waiting for processing before a resync instead
+	pullTimeout      = 30 * time.Second // a pull without a reply is abandoned; the next gap or sync tries again
+	maxPushes        = 10000            // pushes waiting for processing before a resync instead
 )
 
 // Client is one device's connection to Parley. Create it with Dial; its
@@ -74,6 +75,8 @@ type hooks struct {
 	beforeDial func() error
 	// pongTimeout replaces the 10 s pong timeout.
 	pongTimeout time.Duration
+	// pullTimeout replaces the 30 s pull timeout.
+	pullTimeout time.Duration
 }
 
 func (h *hooks) dropReplyFn() func(*protocol.Request) bool {
@@ -86,6 +89,15 @@ func (h *hooks) beforeDialFn() func() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.beforeDial
+}
+
+func (h *hooks) pull() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pullTimeout > 0 {
+		return h.pullTimeout
+	}
+	return pullTimeout
 }
 
 func (h *hooks) pong() time.Duration {

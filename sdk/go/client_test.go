@@ -92,6 +92,38 @@ func TestClient_GapIsPulled(t *testing.T) {
 	}
 }
 
+// A pull the server never answers is abandoned after a while: the other
+// conversations go on, and the next gap pulls the conversation again.
+func TestClient_UnansweredPullIsAbandoned(t *testing.T) {
+	f := newFakeServer(t)
+	var mute atomic.Bool
+	mute.Store(true)
+	f.noPush = func(it *protocol.Item) bool { return it.From == "alice" && it.Seq == 2 }
+	f.mute = func(req *protocol.Request) bool { return req.T == protocol.FramePull && mute.Load() }
+	alice, _ := dialT(t, f.config("alice"), nil)
+	carol, _ := dialT(t, f.config("carol"), nil)
+	_, bl := dialT(t, f.config("bob"), func(c *Client) { c.hooks.pullTimeout = 100 * time.Millisecond })
+	sendN(t, alice, "bob", 3)
+	sendN(t, carol, "bob", 1)
+	evs := bl.WaitFor(t, "carol's message", func(evs []Event) bool {
+		return slices.ContainsFunc(Messages(evs), func(it *protocol.Item) bool { return it.From == "carol" })
+	})
+	if got := Messages(evs); len(got) != 2 || got[0].From != "alice" || got[0].Seq != 1 {
+		t.Fatalf("bob got %s", Describe(evs))
+	}
+	mute.Store(false)
+	sendN(t, alice, "bob", 1)
+	var fromAlice []*protocol.Item
+	for _, it := range Messages(bl.WaitFor(t, "alice's messages", HasMessages(5))) {
+		if it.From == "alice" {
+			fromAlice = append(fromAlice, it)
+		}
+	}
+	if !slices.Equal(Seqs(fromAlice), UpTo(4)) {
+		t.Fatalf("bob got alice's %v", Seqs(fromAlice))
+	}
+}
+
 // The connection drops after the send was processed but before its ack
 // arrived: the Client resends with the same client_msg_id after
 // reconnecting, and the message exists once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/parleyim/parley/protocol"
 )
@@ -186,11 +187,19 @@ func (c *Client) resync(ctx context.Context, cn *conn) error {
 	return c.syncEvents(ctx, cn)
 }
 
-// puller pulls over cn.
+// puller pulls over cn. A pull that gets no reply in time fails (and the
+// conversation is left for the next gap or sync), so that one conversation
+// the server cannot answer for does not stop the processing of all others.
 func (c *Client) puller(cn *conn) puller {
 	return func(ctx context.Context, convID string, after int64) ([]*protocol.Item, bool, error) {
-		r, err := cn.request(ctx, &protocol.Request{T: protocol.FramePull, ConvID: convID, AfterSeq: after, Limit: pullLimit})
+		d := c.hooks.pull()
+		pctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		r, err := cn.request(pctx, &protocol.Request{T: protocol.FramePull, ConvID: convID, AfterSeq: after, Limit: pullLimit})
 		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				return nil, false, fmt.Errorf("parley: no reply to a pull of conversation %s within %v", convID, d)
+			}
 			return nil, false, err
 		}
 		var res protocol.Items
