@@ -91,22 +91,18 @@ func (h *hooks) beforeDialFn() func() error {
 	return h.beforeDial
 }
 
-func (h *hooks) pull() time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.pullTimeout > 0 {
-		return h.pullTimeout
-	}
-	return pullTimeout
-}
+func (h *hooks) pull() time.Duration { return h.duration(&h.pullTimeout, pullTimeout) }
 
-func (h *hooks) pong() time.Duration {
+func (h *hooks) pong() time.Duration { return h.duration(&h.pongTimeout, pongTimeout) }
+
+// duration returns *d if a test set it, else def.
+func (h *hooks) duration(d *time.Duration, def time.Duration) time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.pongTimeout > 0 {
-		return h.pongTimeout
+	if *d > 0 {
+		return *d
 	}
-	return pongTimeout
+	return def
 }
 
 // Dial connects and authenticates (getting a token with the password grant

@@ -66,6 +66,29 @@ func isCode(t *testing.T, what string, err error, kind protocol.ErrorKind) {
 	}
 }
 
+// trio is an app with alice, bob and carol online, and a group of the
+// three that alice owns.
+type trio struct {
+	a                 *app
+	alice, bob, carol *parley.Client
+	al, bl, cl        *parley.EventLog
+	gid, conv         string
+}
+
+func newTrio(t *testing.T, s *servertest.Server) *trio {
+	t.Helper()
+	tr := &trio{a: newApp(t, s, tenant.Settings{}, "alice", "bob", "carol")}
+	tr.alice, tr.al = tr.a.dial(t, "alice", "a1")
+	tr.bob, tr.bl = tr.a.dial(t, "bob", "b1")
+	tr.carol, tr.cl = tr.a.dial(t, "carol", "c1")
+	g, err := tr.alice.CreateGroup(ctxT(t), protocol.GroupSettings{}, "bob", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.gid, tr.conv = g.ID, g.ConvID
+	return tr
+}
+
 // A group's whole membership life through the SDK: create, apply and
 // approve (and decline), invite and accept (the invitee offline when
 // invited; and decline), kick (the member offline), quit, promote,
@@ -440,16 +463,9 @@ func testGroupMessages(t *testing.T, s *servertest.Server) {
 // Mentions: the mentioned member's message event and conversation say so
 // (until they read), the others' do not; "all" mentions everyone.
 func testGroupMentions(t *testing.T, s *servertest.Server) {
-	a := newApp(t, s, tenant.Settings{}, "alice", "bob", "carol")
-	alice, al := a.dial(t, "alice", "a1")
-	bob, bl := a.dial(t, "bob", "b1")
-	carol, cl := a.dial(t, "carol", "c1")
+	tr := newTrio(t, s)
+	alice, bob, carol, al, bl, cl, gid, conv := tr.alice, tr.bob, tr.carol, tr.al, tr.bl, tr.cl, tr.gid, tr.conv
 	ctx := ctxT(t)
-	g, err := alice.CreateGroup(ctx, protocol.GroupSettings{}, "bob", "carol")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gid, conv := g.ID, g.ConvID
 	if _, err := alice.Send(ctx, parley.OutgoingMessage{To: gid, ChatType: protocol.ChatTypeGroup, Body: parley.TextBody{Msg: "@bob look"},
 		Mentions: []string{"bob"}, Ext: map[string]string{"k": "v"}}); err != nil {
 		t.Fatal(err)
@@ -532,16 +548,9 @@ func testGroupMentions(t *testing.T, s *servertest.Server) {
 // anyone's message (a plain member may not); every member's devices get
 // the recall in order.
 func testGroupRecall(t *testing.T, s *servertest.Server) {
-	a := newApp(t, s, tenant.Settings{}, "alice", "bob", "carol")
-	alice, al := a.dial(t, "alice", "a1")
-	bob, bl := a.dial(t, "bob", "b1")
-	carol, cl := a.dial(t, "carol", "c1")
+	tr := newTrio(t, s)
+	alice, bob, carol, al, bl, cl, gid, conv := tr.alice, tr.bob, tr.carol, tr.al, tr.bl, tr.cl, tr.gid, tr.conv
 	ctx := ctxT(t)
-	g, err := alice.CreateGroup(ctx, protocol.GroupSettings{}, "bob", "carol")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gid, conv := g.ID, g.ConvID
 	send := func(c *parley.Client, text string) string {
 		t.Helper()
 		ack, err := c.SendGroupText(ctx, gid, text)
@@ -591,16 +600,9 @@ func testGroupRecall(t *testing.T, s *servertest.Server) {
 // not the owner's or the allow list's), fail with typed errors and store
 // nothing; members see the notices.
 func testGroupMutes(t *testing.T, s *servertest.Server) {
-	a := newApp(t, s, tenant.Settings{}, "alice", "bob", "carol")
-	alice, _ := a.dial(t, "alice", "a1")
-	bob, bl := a.dial(t, "bob", "b1")
-	carol, _ := a.dial(t, "carol", "c1")
+	tr := newTrio(t, s)
+	alice, bob, carol, bl, gid, conv := tr.alice, tr.bob, tr.carol, tr.bl, tr.gid, tr.conv
 	ctx := ctxT(t)
-	g, err := alice.CreateGroup(ctx, protocol.GroupSettings{}, "bob", "carol")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gid, conv := g.ID, g.ConvID
 	send := func(c *parley.Client, want protocol.ErrorKind) {
 		t.Helper()
 		_, err := c.SendGroupText(ctx, gid, "hi")
@@ -642,7 +644,7 @@ func testGroupMutes(t *testing.T, s *servertest.Server) {
 
 	// A global mute for group messages (an app admin's).
 	mute := func(secs int) {
-		if r := s.Do(t, "POST", a.path("/mutes"), a.token, map[string]any{"username": "carol", "groupchat": secs}); r.Status != 200 {
+		if r := s.Do(t, "POST", tr.a.path("/mutes"), tr.a.token, map[string]any{"username": "carol", "groupchat": secs}); r.Status != 200 {
 			t.Fatalf("mute: %d %s", r.Status, r.Raw)
 		}
 	}

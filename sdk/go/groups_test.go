@@ -11,6 +11,25 @@ import (
 	"github.com/parleyim/parley/protocol"
 )
 
+// failsLocally fails the test unless call fails (with want, unless nil)
+// without sending a frame to f.
+func failsLocally(t *testing.T, f *fakeServer, call func() error, want error) {
+	t.Helper()
+	f.mu.Lock()
+	before := len(f.frames)
+	f.mu.Unlock()
+	err := call()
+	if err == nil || want != nil && !errors.Is(err, want) {
+		t.Fatalf("got %v, want %v", err, want)
+	}
+	f.mu.Lock()
+	after := len(f.frames)
+	f.mu.Unlock()
+	if after != before {
+		t.Fatalf("%d frames were sent", after-before)
+	}
+}
+
 // Group calls the server would refuse as malformed, or that name too many
 // users, fail without sending anything.
 func TestClient_GroupLocalChecks(t *testing.T) {
@@ -79,21 +98,7 @@ func TestClient_GroupLocalChecks(t *testing.T) {
 		}, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f.mu.Lock()
-			before := len(f.frames)
-			f.mu.Unlock()
-			err := tt.call()
-			if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
-				t.Fatalf("got %v, want %v", err, tt.want)
-			}
-			f.mu.Lock()
-			after := len(f.frames)
-			f.mu.Unlock()
-			if after != before {
-				t.Fatalf("%d frames were sent", after-before)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { failsLocally(t, f, tt.call, tt.want) })
 	}
 }
 
