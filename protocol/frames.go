@@ -101,6 +101,7 @@ const (
 	EventGroupApplyAccepted  = "group_apply_accepted" // the user's application was accepted by from
 	EventGroupApplyDeclined  = "group_apply_declined"
 	EventGroupRemoved        = "group_removed"   // from removed the user from group
+	EventGroupLeft           = "group_left"      // the user left group (their devices learn it)
 	EventGroupDestroyed      = "group_destroyed" // group was dissolved
 	// Group read receipts: a member read a message that asked for them
 	// (live only, to the sender's devices; read the list with group_acks).

@@ -83,6 +83,7 @@ type Service struct {
 	mu         sync.Mutex
 	cache      map[int64]*cached // group ID -> members and settings
 	refreshing map[int64]bool
+	gen        map[int64]uint64 // bumped by forget: a load that began before a change is not cached
 }
 
 // cached is what the send path and fan-out need about a group.
@@ -98,7 +99,7 @@ type cached struct {
 // New builds the service.
 func New(st store.Store, b bus.Bus, u *users.Service, so *social.Service, m *messaging.Service, ids *idgen.Gen, log *slog.Logger) *Service {
 	return &Service{st: st, bus: b, users: u, social: so, msgs: m, ids: ids, log: log, now: time.Now, cache: map[int64]*cached{},
-		refreshing: map[int64]bool{}}
+		refreshing: map[int64]bool{}, gen: map[int64]uint64{}}
 }
 
 // load returns a group's cached view, loading it if needed. An expired
@@ -132,6 +133,9 @@ func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 // fetch reads a group and its members into the cache.
 func (s *Service) fetch(ctx context.Context, appID, id int64) (*cached, error) {
 	now := s.now()
+	s.mu.Lock()
+	gen := s.gen[id]
+	s.mu.Unlock()
 	g, err := s.st.Groups().Get(ctx, appID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.New(protocol.ErrGroupNotFound, "group %d doesn't exist", id)
@@ -172,7 +176,9 @@ func (s *Service) fetch(ctx context.Context, appID, id int64) (*cached, error) {
 	if len(s.cache) > 10_000 {
 		s.cache = map[int64]*cached{}
 	}
-	s.cache[id] = c
+	if s.gen[id] == gen { // nothing changed meanwhile
+		s.cache[id] = c
+	}
 	s.mu.Unlock()
 	return c, nil
 }
@@ -182,6 +188,10 @@ func (s *Service) fetch(ctx context.Context, appID, id int64) (*cached, error) {
 func (s *Service) forget(id int64) {
 	s.mu.Lock()
 	delete(s.cache, id)
+	if len(s.gen) > 100_000 {
+		s.gen = map[int64]uint64{}
+	}
+	s.gen[id]++
 	s.mu.Unlock()
 }
 

@@ -25,7 +25,13 @@ func (s *Service) add(ctx context.Context, grp *cached, by *tenant.Principal, id
 	if by.Admin {
 		byName = ""
 	}
-	n := s.notice(&g, by.UserID, NoticeJoined, map[string]any{"users": names, "by": byName})
+	var joining []string // the notice names those not members already
+	for i, id := range ids {
+		if grp.roles[id] == "" {
+			joining = append(joining, names[i])
+		}
+	}
+	n := s.notice(&g, by.UserID, NoticeJoined, map[string]any{"users": joining, "by": byName})
 	added, err := s.st.Groups().AddMembers(ctx, &g, ms, s.ids.Next(), n)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, errs.New(protocol.ErrGroupFull, "the group is full: maxusers is %d", g.MaxUsers)
@@ -119,10 +125,11 @@ func (s *Service) remove(ctx context.Context, grp *cached, p *tenant.Principal, 
 		return []string{}, nil
 	}
 	s.announce(ctx, &g, n)
+	kind := protocol.EventGroupLeft // removed users no longer see the stream: tell them
 	if typ == NoticeRemoved {
-		s.social.Emit(ctx, g.AppID, "", removed, protocol.Event{Kind: protocol.EventGroupRemoved,
-			Group: strconv.FormatInt(g.ID, 10), From: p.Username})
+		kind = protocol.EventGroupRemoved
 	}
+	s.social.Emit(ctx, g.AppID, "", removed, protocol.Event{Kind: kind, Group: strconv.FormatInt(g.ID, 10), From: p.Username})
 	return s.nameList(ctx, p.App.ID, removed)
 }
 

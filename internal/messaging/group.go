@@ -148,15 +148,21 @@ func (s *Service) mentions(ctx context.Context, app *tenant.App, ext []byte) (id
 // receipts (need_group_ack).
 const groupAckKey = "em_need_group_ack"
 
+// withGroupAck adds the marker to a (compacted, validated) ext object.
 func withGroupAck(ext []byte) []byte {
-	if len(ext) == 0 {
+	if len(bytes.TrimSpace(ext)) <= 2 { // absent or {}
 		return []byte(`{"` + groupAckKey + `":true}`)
 	}
-	return append([]byte(`{"`+groupAckKey+`":true,`), ext[1:]...)
+	return append([]byte(`{"`+groupAckKey+`":true,`), bytes.TrimSpace(ext)[1:]...)
 }
 
+// needsGroupAck reports whether a group item's ext carries the marker.
 func needsGroupAck(ext []byte) bool {
-	return bytes.Contains(ext, []byte(`"`+groupAckKey+`":true`))
+	if !bytes.Contains(ext, []byte(groupAckKey)) {
+		return false
+	}
+	var m map[string]json.RawMessage
+	return json.Unmarshal(ext, &m) == nil && string(m[groupAckKey]) == "true"
 }
 
 // prepareGroup validates and builds a group send.

@@ -387,8 +387,12 @@ func (s *Service) remember(id int64, name string) {
 	s.namesMu.Unlock()
 }
 
-// name returns a user's name from the cache or the store.
+// name returns a user's name from the cache or the store ("admin" for 0,
+// an app administrator's action).
 func (s *Service) name(ctx context.Context, appID, id int64) string {
+	if id == 0 {
+		return "admin"
+	}
 	s.namesMu.RLock()
 	n, ok := s.names[id]
 	s.namesMu.RUnlock()
@@ -406,7 +410,7 @@ func (s *Service) name(ctx context.Context, appID, id int64) string {
 func (s *Service) wireItem(it *store.Item, from, to, chatType string) *protocol.Item {
 	w := &protocol.Item{Kind: it.Kind, MsgID: strconv.FormatInt(it.ID, 10), ConvID: strconv.FormatInt(it.ConvID, 10),
 		Seq: it.Seq, ChatType: chatType, From: from, To: to, Type: it.Type, TS: it.Created,
-		ClientMsgID: it.ClientMsgID, Recalled: it.Recalled, NeedGroupAck: needsGroupAck(it.Ext)}
+		ClientMsgID: it.ClientMsgID, Recalled: it.Recalled, NeedGroupAck: chatType == protocol.ChatTypeGroup && needsGroupAck(it.Ext)}
 	if len(it.Body) > 0 {
 		w.Body = json.RawMessage(it.Body)
 	}

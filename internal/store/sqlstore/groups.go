@@ -48,13 +48,13 @@ func (s groups) notice(ctx context.Context, tx *sql.Tx, op *store.AppendOp) erro
 }
 
 // addConvMembers gives users a row in the group's conversation, starting
-// after what the stream holds now (a new member does not see old history
-// as unread).
+// after what the stream holds now: a new member sees neither the history
+// from before they joined nor any of it as unread.
 func (s groups) addConvMembers(ctx context.Context, tx *sql.Tx, g *store.Group, ids []int64, version int64) error {
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, s.db.rebind(`INSERT INTO conversation_members (conv_id, user_id, app_id, read_seq,
 			delivered_seq, cleared_seq, version, updated)
-			SELECT ?, ?, ?, last_seq, last_seq, 0, ?, ? FROM conversations WHERE id = ?
+			SELECT ?, ?, ?, last_seq, last_seq, last_seq, ?, ? FROM conversations WHERE id = ?
 			ON CONFLICT (conv_id, user_id) DO NOTHING`), g.ConvID, id, g.AppID, version, g.Updated, g.ConvID); err != nil {
 			return err
 		}
