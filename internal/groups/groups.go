@@ -84,6 +84,7 @@ type Service struct {
 	cache      map[int64]*cached // group ID -> members and settings
 	refreshing map[int64]bool
 	gen        map[int64]uint64 // bumped by forget: a load that began before a change is not cached
+	epoch      uint64           // bumped when gen is reset
 }
 
 // cached is what the send path and fan-out need about a group.
@@ -134,7 +135,7 @@ func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 func (s *Service) fetch(ctx context.Context, appID, id int64) (*cached, error) {
 	now := s.now()
 	s.mu.Lock()
-	gen := s.gen[id]
+	gen, epoch := s.gen[id], s.epoch
 	s.mu.Unlock()
 	g, err := s.st.Groups().Get(ctx, appID, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -176,7 +177,7 @@ func (s *Service) fetch(ctx context.Context, appID, id int64) (*cached, error) {
 	if len(s.cache) > 10_000 {
 		s.cache = map[int64]*cached{}
 	}
-	if s.gen[id] == gen { // nothing changed meanwhile
+	if s.gen[id] == gen && s.epoch == epoch { // nothing changed meanwhile
 		s.cache[id] = c
 	}
 	s.mu.Unlock()
@@ -190,6 +191,7 @@ func (s *Service) forget(id int64) {
 	delete(s.cache, id)
 	if len(s.gen) > 100_000 {
 		s.gen = map[int64]uint64{}
+		s.epoch++
 	}
 	s.gen[id]++
 	s.mu.Unlock()

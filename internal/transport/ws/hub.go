@@ -46,6 +46,8 @@ type Hub struct {
 	// RoomMembers, if set, returns a chat room's members (internal/rooms).
 	RoomMembers func(appID, roomID int64) map[int64]string
 	roomSub     bus.Subscription
+	fanout      chan fanoutJob
+	fanoutOnce  sync.Once
 }
 
 // SubscribeBroadcasts starts delivering app-wide broadcasts to this node's
@@ -93,7 +95,8 @@ func (h *Hub) deliverBroadcast(ev []byte) {
 // SubscribeRooms starts delivering chat room traffic to this node's
 // sessions of each room's members.
 func (h *Hub) SubscribeRooms() error {
-	sub, err := h.bus.Subscribe(messaging.RoomSubject, func(_ string, data []byte) { h.deliverRoom(data) })
+	h.startFanout()
+	sub, err := h.bus.Subscribe(messaging.RoomSubject, func(_ string, data []byte) { h.fanout <- fanoutJob{room: data} })
 	h.roomSub = sub
 	return err
 }
@@ -169,9 +172,32 @@ func (h *Hub) localMembers(appID int64, members map[int64]string, skipUser int64
 // SubscribeGroups starts delivering group items from the bus to this
 // node's sessions of each group's members.
 func (h *Hub) SubscribeGroups() error {
-	sub, err := h.bus.Subscribe(messaging.GroupSubject, func(_ string, data []byte) { h.deliverGroup(data) })
+	h.startFanout()
+	sub, err := h.bus.Subscribe(messaging.GroupSubject, func(_ string, data []byte) { h.fanout <- fanoutJob{group: data} })
 	h.groupSub = sub
 	return err
+}
+
+// fanoutJob is one group or room event for the fan-out goroutine.
+type fanoutJob struct{ group, room []byte }
+
+// startFanout starts the goroutine that delivers group and room events,
+// in arrival order, so the bus handler (the store's announcer, which also
+// sends acks) never waits for a big fan-out. The queue is bounded: when it
+// is full, publishers wait.
+func (h *Hub) startFanout() {
+	h.fanoutOnce.Do(func() {
+		h.fanout = make(chan fanoutJob, 4096)
+		go func() {
+			for j := range h.fanout {
+				if j.group != nil {
+					h.deliverGroup(j.group)
+				} else {
+					h.deliverRoom(j.room)
+				}
+			}
+		}()
+	})
 }
 
 // deliverGroup hands one group item to the members connected here: one
