@@ -38,6 +38,7 @@ type Client struct {
 	events *eventQueue
 	pushes *pushQueue
 	rcpt   *receiptBatcher
+	rooms  *roomWindow
 
 	// Owned by the processing goroutine (Dial, then run).
 	stream *stream
@@ -135,7 +136,7 @@ func newClient(cfg Config) *Client {
 	c := &Client{
 		cfg: cfg, log: cfg.Logger.With("component", "parley-sdk"), endpoints: cfg.endpoints(),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		events: newEventQueue(), pushes: newPushQueue(maxPushes), rcpt: newReceiptBatcher(),
+		events: newEventQueue(), pushes: newPushQueue(maxPushes), rcpt: newReceiptBatcher(), rooms: newRoomWindow(),
 		cursor: cfg.State.Cursor(), token: cfg.Token, resource: cfg.Resource, changed: make(chan struct{}),
 	}
 	c.stream = &stream{seq: newSequencer(cfg.State.Seq), rcpt: c.rcpt, state: cfg.State,

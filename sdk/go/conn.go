@@ -198,7 +198,8 @@ func isReply(t string) bool {
 	case protocol.FrameAuthOK, protocol.FramePong, protocol.FrameAck, protocol.FrameOK, protocol.FrameError,
 		protocol.FrameSyncResult, protocol.FrameItems, protocol.FrameConvList,
 		protocol.FrameContactsResult, protocol.FrameContactRequestsReply, protocol.FrameBlocksResult,
-		protocol.FrameAttrsResult, protocol.FramePresenceResult, protocol.FrameEventsResult, protocol.FrameGroupResult:
+		protocol.FrameAttrsResult, protocol.FramePresenceResult, protocol.FrameEventsResult, protocol.FrameGroupResult,
+		protocol.FrameRoomResult:
 		return true
 	}
 	return false

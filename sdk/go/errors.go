@@ -67,8 +67,8 @@ var (
 	ErrClosed = errors.New("parley: client closed")
 	// ErrConnectionLost is returned by a request whose connection dropped
 	// before the reply, when the request is not safe to repeat (Recall,
-	// Ping, sends with RouteOnline or DirectedTo, and the group calls that
-	// say so).
+	// Ping, sends with RouteOnline or DirectedTo, chat room messages, and
+	// the group and chat room calls that say so).
 	ErrConnectionLost = errors.New("parley: connection lost before the reply")
 )
 

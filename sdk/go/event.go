@@ -9,7 +9,8 @@ import "github.com/parleyim/parley/protocol"
 // AttributesEvent), PresenceEvent, the group events (GroupInviteEvent,
 // GroupInviteAcceptedEvent, GroupInviteDeclinedEvent, GroupApplyEvent,
 // GroupApplyAcceptedEvent, GroupApplyDeclinedEvent, GroupRemovedEvent,
-// GroupDestroyedEvent) and GroupAckEvent.
+// GroupDestroyedEvent), GroupAckEvent, the chat room events
+// (RoomMessageEvent, RoomEvent) and BroadcastEvent.
 type Event interface{ event() }
 
 // MessageEvent is a new message of a conversation, from a live push, a sync
@@ -194,6 +195,66 @@ type GroupDestroyedEvent struct{ *protocol.Event }
 // GroupReaders lists the readers at any time.
 type GroupAckEvent struct{ *protocol.Event }
 
+// RoomMessageEvent is a message of a chat room this user is a member of
+// (Item.ChatType "chatroom", the room's ID in Item.To; see Room). Room
+// messages are not stored and have no seq (Seq 0): they arrive live, to the
+// devices connected when they are sent, each once (see JoinRoom for the
+// messages sent before). Nothing is fetched after a reconnect, so messages
+// sent while a device was disconnected never reach it. The sending device
+// does not get its own message (its Send returned the ack); the user's
+// other devices do. A broadcast to every room (through REST) arrives as a
+// RoomMessageEvent in each of the user's rooms, with one msg_id.
+type RoomMessageEvent struct{ Item *protocol.Item }
+
+// Room returns the chat room's ID.
+func (e RoomMessageEvent) Room() string { return e.Item.To }
+
+// Priority returns the message's priority as its sender set it:
+// PriorityHigh, PriorityNormal or PriorityLow ("" counts as normal). Under
+// overload the server drops low-priority room messages first.
+func (e RoomMessageEvent) Priority() string {
+	if e.Item.Priority == "" {
+		return PriorityNormal
+	}
+	return e.Item.Priority
+}
+
+// Body decodes the message's body into the typed Body of its type.
+func (e RoomMessageEvent) Body() (Body, error) { return DecodeBody(e.Item) }
+
+// RoomEvent is a change to a chat room the user is a member of, or was
+// until this event: Kind is one of protocol.RoomMembersJoined,
+// RoomMembersLeft (Users; coalesced by the server, at most one of each per
+// room every 200 ms, naming up to 100 users), RoomAttrsSet (Attrs: the new
+// values; By), RoomAttrsDeleted (Keys; By, empty when the keys went with a
+// member who left), RoomAnnouncement (Text), RoomMuted (Users, Until: ms,
+// -1 for ever), RoomUnmuted (Users), RoomMuteAll, RoomUnmuteAll,
+// RoomOwnerChanged (Users: the new owner), RoomUpdated (Keys: the settings
+// that changed), RoomDestroyed, and RoomRemoved (this user was removed:
+// kicked, blocked, or offline past the grace period; By). Room is the
+// room's ID, By who made the change where it applies. Room events are live
+// only: not stored, not fetched after a reconnect. Kinds this SDK does not
+// know (from a newer server) are delivered as they come.
+type RoomEvent struct{ *protocol.RoomEvent }
+
+// BroadcastEvent is a message an app administrator broadcast to the app's
+// users (through REST), in Item; From is its sender ("admin" unless the
+// administrator named one). An app-wide broadcast is stored for 7 days and
+// has an ID: the Client delivers it once per device, live or, for a device
+// that was offline, with the events fetched after it reconnects (like the
+// people events; a new device starts at the server's current position
+// unless Config.EventHistory is set). A broadcast to the users online has
+// no ID and is live only.
+type BroadcastEvent struct{ *protocol.Event }
+
+// Stored reports whether the broadcast was stored for offline users (it
+// has an ID).
+func (e BroadcastEvent) Stored() bool { return e.ID != "" }
+
+// Body decodes the broadcast message's body into the typed Body of its
+// type.
+func (e BroadcastEvent) Body() (Body, error) { return DecodeBody(e.Item) }
+
 func (MessageEvent) event()             {}
 func (RecallEvent) event()              {}
 func (GroupNoticeEvent) event()         {}
@@ -218,9 +279,12 @@ func (GroupApplyDeclinedEvent) event()  {}
 func (GroupRemovedEvent) event()        {}
 func (GroupDestroyedEvent) event()      {}
 func (GroupAckEvent) event()            {}
+func (RoomMessageEvent) event()         {}
+func (RoomEvent) event()                {}
+func (BroadcastEvent) event()           {}
 
-// peopleEvent wraps a server event (people or group) in its typed Event;
-// nil for a kind this SDK does not know.
+// peopleEvent wraps a server event (people, group or broadcast) in its
+// typed Event; nil for a kind this SDK does not know.
 func peopleEvent(e *protocol.Event) Event {
 	switch e.Kind {
 	case protocol.EventContactRequest:
@@ -261,6 +325,10 @@ func peopleEvent(e *protocol.Event) Event {
 		return GroupDestroyedEvent{e}
 	case protocol.EventGroupAck:
 		return GroupAckEvent{e}
+	case protocol.EventBroadcast:
+		if e.Item != nil {
+			return BroadcastEvent{e}
+		}
 	}
 	return nil
 }

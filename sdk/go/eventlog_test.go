@@ -80,6 +80,12 @@ func Describe(evs []Event) string {
 			s += fmt.Sprintf(" notice(%s/%d %s %v)", e.Item.ConvID, e.Item.Seq, e.Type, e.Users)
 		case GroupAckEvent:
 			s += fmt.Sprintf(" group_ack(%s by %s count %d)", e.MsgID, e.From, e.Count)
+		case RoomMessageEvent:
+			s += fmt.Sprintf(" room_msg(%s %s from %s)", e.Room(), e.Item.MsgID, e.Item.From)
+		case RoomEvent:
+			s += fmt.Sprintf(" room_event(%s %s %v by %s)", e.Room, e.Kind, e.Users, e.By)
+		case BroadcastEvent:
+			s += fmt.Sprintf(" broadcast(%q %s)", e.ID, e.Item.Body)
 		default:
 			if pe := peopleOf(ev); pe != nil {
 				s += fmt.Sprintf(" %s(%s %s->%s %v)", pe.Kind, pe.ID, pe.From, pe.To, pe.Users)
@@ -270,6 +276,57 @@ func Stream(evs []Event, convID string) []string {
 		}
 		if it != nil && it.ConvID == convID && it.Seq > 0 {
 			out = append(out, fmt.Sprintf("%d %s", it.Seq, what))
+		}
+	}
+	return out
+}
+
+// RoomMessages returns the items of the RoomMessageEvents.
+func RoomMessages(evs []Event) []*protocol.Item {
+	var out []*protocol.Item
+	for _, ev := range evs {
+		if m, ok := ev.(RoomMessageEvent); ok {
+			out = append(out, m.Item)
+		}
+	}
+	return out
+}
+
+// HasRoomMessages holds once n RoomMessageEvents arrived.
+func HasRoomMessages(n int) func([]Event) bool {
+	return func(evs []Event) bool { return len(RoomMessages(evs)) >= n }
+}
+
+// RoomEvents returns the room events of the RoomEvents, in order.
+func RoomEvents(evs []Event) []*protocol.RoomEvent {
+	var out []*protocol.RoomEvent
+	for _, ev := range evs {
+		if e, ok := ev.(RoomEvent); ok {
+			out = append(out, e.RoomEvent)
+		}
+	}
+	return out
+}
+
+// HasRoomEvent holds once n RoomEvents of kind arrived.
+func HasRoomEvent(kind string, n int) func([]Event) bool {
+	return func(evs []Event) bool {
+		k := 0
+		for _, e := range RoomEvents(evs) {
+			if e.Kind == kind {
+				k++
+			}
+		}
+		return k >= n
+	}
+}
+
+// Broadcasts returns the events of the BroadcastEvents, in order.
+func Broadcasts(evs []Event) []*protocol.Event {
+	var out []*protocol.Event
+	for _, ev := range evs {
+		if b, ok := ev.(BroadcastEvent); ok {
+			out = append(out, b.Event)
 		}
 	}
 	return out

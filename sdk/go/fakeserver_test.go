@@ -37,6 +37,8 @@ type fakeServer struct {
 	noPush    func(it *protocol.Item) bool     // skip the live push of an item
 	badTokens map[string]bool                  // refused with 4001
 	grants    int
+	// room answers room frames (unknown_frame without it).
+	room func(c *fakeConn, req *protocol.Request)
 
 	// people events (fakeserver_people_test.go)
 	events      map[string][]*protocol.Event // by user, in ID order
@@ -203,6 +205,15 @@ func (f *fakeServer) handle(c *fakeConn, req *protocol.Request) bool {
 		}
 	case protocol.FrameEvents, protocol.FrameContactRequest, protocol.FrameBlock:
 		f.people(c, req)
+	case protocol.FrameRoom:
+		f.mu.Lock()
+		room := f.room
+		f.mu.Unlock()
+		if room == nil {
+			c.send(protocol.Error{T: protocol.FrameError, ID: req.ID, Code: protocol.ErrUnknownFrame.ID})
+			break
+		}
+		room(c, req)
 	default:
 		c.send(protocol.Error{T: protocol.FrameError, ID: req.ID, Code: protocol.ErrUnknownFrame.ID})
 	}

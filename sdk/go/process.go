@@ -15,7 +15,12 @@ func (c *Client) onPush(t string, data []byte) {
 	case protocol.FrameItem:
 		var f protocol.ItemFrame
 		if json.Unmarshal(data, &f) == nil && f.Item != nil {
-			c.pushes.add(push{item: f.Item})
+			if f.Item.ChatType == protocol.ChatTypeRoom {
+				// Not stored, no seq: not part of any conversation stream.
+				c.pushes.add(push{roomItem: f.Item})
+			} else {
+				c.pushes.add(push{item: f.Item})
+			}
 			return
 		}
 	case protocol.FrameReceipt:
@@ -34,6 +39,12 @@ func (c *Client) onPush(t string, data []byte) {
 		var f protocol.EventFrame
 		if json.Unmarshal(data, &f) == nil && f.Event != nil {
 			c.pushes.add(push{event: f.Event})
+			return
+		}
+	case protocol.FrameRoomEvent:
+		var f protocol.RoomEventFrame
+		if json.Unmarshal(data, &f) == nil && f.Event != nil {
+			c.pushes.add(push{roomEvent: f.Event})
 			return
 		}
 	case protocol.FrameError:
@@ -90,6 +101,10 @@ func (c *Client) process(ctx context.Context, cn *conn) error {
 			eventsDue = c.onEvent(p.event) || eventsDue
 		case p.eventsDue:
 			eventsDue = true
+		case p.roomItem != nil:
+			c.roomMessage(p.roomItem)
+		case p.roomEvent != nil:
+			c.events.put(RoomEvent{p.roomEvent}, nil)
 		}
 	}
 	if overflow {

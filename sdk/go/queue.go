@@ -8,14 +8,17 @@ import (
 )
 
 // push is work for the processing goroutine: a live item, an item built
-// from an ack, a receipt, a conversation change, a people event, or a
-// request to fetch people events (after a change this device made).
+// from an ack, a receipt, a conversation change, a people event, a request
+// to fetch people events (after a change this device made), a chat room
+// message or a chat room event.
 type push struct {
 	item      *protocol.Item
 	receipt   *protocol.Receipt
 	conv      *protocol.Conversation
 	event     *protocol.Event
 	eventsDue bool
+	roomItem  *protocol.Item
+	roomEvent *protocol.RoomEvent
 }
 
 // pushQueue carries pushes from read goroutines to the processing goroutine.

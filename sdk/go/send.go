@@ -15,10 +15,12 @@ import (
 
 // OutgoingMessage is a message to send.
 type OutgoingMessage struct {
-	// To is the recipient: a username, or a group ID for a group message.
+	// To is the recipient: a username, or a group or chat room ID for a
+	// group or room message.
 	To string
 	// ChatType defaults to "chat" (1:1); "groupchat" (protocol.ChatTypeGroup)
-	// sends to the group To.
+	// sends to the group To, "chatroom" (protocol.ChatTypeRoom) to the chat
+	// room To.
 	ChatType string
 	// Type is the message type: txt, cmd, custom, img, audio, video, file,
 	// loc or combine (protocol.MsgText, ...). It may be left empty when Body
@@ -56,10 +58,30 @@ type OutgoingMessage struct {
 	// counts or the conversation list), and, like RouteOnline, not repeated
 	// after a lost connection.
 	DirectedTo []string
+
+	// Chat room messages only:
+
+	// Priority is the message's priority in its chat room: PriorityHigh,
+	// PriorityNormal ("" is normal) or PriorityLow. When a member's
+	// connection cannot keep up, the server drops low-priority messages
+	// first, then normal ones, then high ones. Room messages are not
+	// stored: the ack means the members online got it (or will), and,
+	// like RouteOnline messages, they are not repeated after a lost
+	// connection (Send returns ErrConnectionLost): a room's live traffic
+	// has moved on by the time the Client is back.
+	Priority string
 }
 
 // MaxDirected is how many members a directed group message may name.
 const MaxDirected = 20
+
+// Chat room message priorities (OutgoingMessage.Priority,
+// RoomMessageEvent.Priority).
+const (
+	PriorityHigh   = "high"
+	PriorityNormal = "normal"
+	PriorityLow    = "low"
+)
 
 // request builds the send frame (without an id).
 func (m *OutgoingMessage) request() (protocol.Request, error) {
@@ -86,9 +108,21 @@ func (m *OutgoingMessage) request() (protocol.Request, error) {
 	if err != nil {
 		return protocol.Request{}, fmt.Errorf("parley: message ext: %w", err)
 	}
+	switch m.ChatType {
+	case "", protocol.ChatTypeChat, protocol.ChatTypeGroup, protocol.ChatTypeRoom:
+	default:
+		return protocol.Request{}, fmt.Errorf("parley: ChatType %q is not chat, groupchat or chatroom", m.ChatType)
+	}
 	group := m.ChatType == protocol.ChatTypeGroup
 	if !group && (m.NeedGroupAck || len(m.Mentions) > 0 || m.MentionAll || len(m.DirectedTo) > 0) {
 		return protocol.Request{}, errors.New("parley: NeedGroupAck, mentions and DirectedTo are for group messages (ChatType groupchat)")
+	}
+	switch {
+	case m.Priority == "":
+	case m.ChatType != protocol.ChatTypeRoom:
+		return protocol.Request{}, errors.New("parley: Priority is for chat room messages (ChatType chatroom)")
+	case m.Priority != PriorityHigh && m.Priority != PriorityNormal && m.Priority != PriorityLow:
+		return protocol.Request{}, fmt.Errorf("parley: Priority %q is not high, normal or low", m.Priority)
 	}
 	if len(m.DirectedTo) > MaxDirected {
 		return protocol.Request{}, fmt.Errorf("parley: a directed message names at most %d members", MaxDirected)
@@ -108,7 +142,8 @@ func (m *OutgoingMessage) request() (protocol.Request, error) {
 		ext = nil
 	}
 	r := protocol.Request{T: protocol.FrameSend, To: m.To, ChatType: m.ChatType, Type: typ,
-		Body: body, Ext: ext, ClientMsgID: m.ClientMsgID, NeedGroupAck: m.NeedGroupAck, Users: m.DirectedTo}
+		Body: body, Ext: ext, ClientMsgID: m.ClientMsgID, NeedGroupAck: m.NeedGroupAck, Users: m.DirectedTo,
+		Priority: m.Priority}
 	if r.ChatType == "" {
 		r.ChatType = protocol.ChatTypeChat
 	}
@@ -252,12 +287,20 @@ func (o *outgoing) item(ack *protocol.Ack, from string) *protocol.Item {
 // ctx.Err() and the message may or may not have been stored: retry with the
 // same ClientMsgID to find out. The sending Client also delivers the message
 // as a MessageEvent, in seq order.
+//
+// Messages that are not stored — RouteOnline, DirectedTo and chat room
+// messages — are acknowledged without a seq, are not delivered to the
+// sending Client, and are never resent: a lost connection before the ack
+// fails Send with ErrConnectionLost (the message may or may not have gone
+// out). A Send made while the Client is reconnecting waits for the next
+// connection, as other requests do.
 func (c *Client) Send(ctx context.Context, m OutgoingMessage) (*protocol.Ack, error) {
 	req, err := m.request()
 	if err != nil {
 		return nil, err
 	}
-	o := &outgoing{req: req, online: m.RouteOnline || len(m.DirectedTo) > 0, done: make(chan struct{})}
+	online := m.RouteOnline || len(m.DirectedTo) > 0 || m.ChatType == protocol.ChatTypeRoom
+	o := &outgoing{req: req, online: online, done: make(chan struct{})}
 	c.sendMu.Lock()
 	c.mu.Lock()
 	if c.err != nil {
@@ -292,6 +335,14 @@ func (c *Client) SendText(ctx context.Context, to, text string) (*protocol.Ack, 
 // mentions and read receipts.
 func (c *Client) SendGroupText(ctx context.Context, group, text string) (*protocol.Ack, error) {
 	return c.Send(ctx, OutgoingMessage{To: group, ChatType: protocol.ChatTypeGroup, Body: TextBody{Msg: text}})
+}
+
+// SendRoomText sends a text message to a chat room (the user must be a
+// member) with normal priority. Use Send with ChatType
+// protocol.ChatTypeRoom for other types and priorities. Room messages are
+// not stored and not resent after a lost connection (see Send).
+func (c *Client) SendRoomText(ctx context.Context, room, text string) (*protocol.Ack, error) {
+	return c.Send(ctx, OutgoingMessage{To: room, ChatType: protocol.ChatTypeRoom, Body: TextBody{Msg: text}})
 }
 
 // SendImage sends an uploaded image to a user (body: f.ImageBody(), with
