@@ -35,6 +35,18 @@ func (c *client) grpOK(op string, fields map[string]any) map[string]any {
 	return r
 }
 
+// nextMsg waits for a live message item, skipping notices (they are
+// delivered asynchronously and may arrive late).
+func (c *client) nextMsg() map[string]any {
+	c.t.Helper()
+	for {
+		it := c.next("item")["item"].(map[string]any)
+		if it["kind"] != "notice" {
+			return it
+		}
+	}
+}
+
 // notices pulls a group conversation and returns its notice types after seq.
 func (c *client) notices(convID string, after int) []string {
 	c.t.Helper()
@@ -266,7 +278,7 @@ func TestGroups_MessagesRecallMentionsReceipts(t *testing.T) {
 		t.Fatalf("group send: %v", ack)
 	}
 	for name, c := range map[string]*client{"owner": owner, "m2": m2, "m1 tablet": m1b} {
-		it := c.next("item")["item"].(map[string]any)
+		it := c.nextMsg()
 		if it["chat_type"] != "groupchat" || it["to"] != gid || it["from"] != "m1" || it["need_group_ack"] != true {
 			t.Fatalf("%s got %v", name, it)
 		}
@@ -479,7 +491,7 @@ func TestGroups_DirectedMessages(t *testing.T) {
 	if r := owner.request(f); r["t"] != "ack" || r["seq"] != nil {
 		t.Fatalf("directed send: %v", r)
 	}
-	if it := m2.next("item")["item"].(map[string]any); it["directed"] != true || it["to"] != gid {
+	if it := m2.nextMsg(); it["directed"] != true || it["to"] != gid {
 		t.Fatalf("m2 got %v", it)
 	}
 	if r := m1.request(map[string]any{"t": "ping"}); r["t"] != "pong" {
@@ -494,7 +506,7 @@ func TestGroups_DirectedMessages(t *testing.T) {
 	if r.Status != 200 || r.Body["data"].(map[string]any)[gid] == nil {
 		t.Fatalf("REST directed: %s", r.Raw)
 	}
-	if it := m1.next("item")["item"].(map[string]any); it["directed"] != true {
+	if it := m1.nextMsg(); it["directed"] != true {
 		t.Fatalf("m1 got %v", it)
 	}
 	many := make([]string, 21)
