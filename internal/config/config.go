@@ -31,6 +31,21 @@ type Config struct {
 	SQLite   SQLite   `toml:"sqlite"`
 	Postgres Postgres `toml:"postgres"`
 	Blob     Blob     `toml:"blob"`
+	Secrets  Secrets  `toml:"secrets"`
+	Push     Push     `toml:"push"`
+}
+
+// Secrets configures the key that encrypts secrets at rest (push
+// credentials).
+type Secrets struct {
+	KeyFile string `toml:"key_file" doc:"File holding the 32-byte key (base64) that encrypts secrets in the database. Empty: <data>/secret.key, created on first start. Every node of a cluster needs the same key."`
+}
+
+// Push configures offline push delivery.
+type Push struct {
+	Workers     int `toml:"workers" doc:"Push jobs sent at once by this node."`
+	PerNotifier int `toml:"per_notifier" doc:"Sends in flight at once to one notifier (one set of credentials)."`
+	MaxAttempts int `toml:"max_attempts" doc:"Attempts before a push is given up (each retry waits longer, up to an hour)."`
 }
 
 // Log configures logging.
@@ -129,6 +144,7 @@ func Default() Config {
 		SQLite:   SQLite{Synchronous: "full"},
 		Postgres: Postgres{MaxConns: 16},
 		Blob:     Blob{Driver: "local", S3TLS: true, OrphanAfter: Duration(24 * time.Hour)},
+		Push:     Push{Workers: 8, PerNotifier: 4, MaxAttempts: 8},
 	}
 }
 
@@ -202,6 +218,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Postgres.MaxConns < 1 {
 		bad("postgres.max_conns", "must be at least 1")
+	}
+	if c.Push.Workers < 1 || c.Push.PerNotifier < 1 || c.Push.MaxAttempts < 1 {
+		bad("push", "workers, per_notifier and max_attempts must be at least 1")
 	}
 	if c.Blob.OrphanAfter.D() < time.Minute {
 		bad("blob.orphan_after", "must be at least 1m")
