@@ -93,6 +93,9 @@ type AppendOp struct {
 	// Mentions are group members the message mentions; MentionAll is @all.
 	Mentions   []int64
 	MentionAll bool
+	// Push, if set, is stored with the message (same transaction): the
+	// push job for it (ID and ItemID are filled from the item).
+	Push *PushJob
 }
 
 // MaxUnread caps unread counts (clients show "999+"), so counting stays

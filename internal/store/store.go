@@ -32,6 +32,7 @@ type Store interface {
 	Social() SocialStore
 	Groups() GroupStore
 	Rooms() RoomStore
+	Push() PushStore
 	// Ping checks the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Backend names the implementation ("sqlite", "postgres").

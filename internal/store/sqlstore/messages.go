@@ -186,6 +186,12 @@ func (t txq) appendOne(op *store.AppendOp) error {
 			return err
 		}
 	}
+	if j := op.Push; j != nil {
+		j.ID, j.ItemID, j.AppID = it.ID, it.ID, it.AppID
+		if _, err := t.exec(qAddJob, jobArgs(j)...); err != nil {
+			return err
+		}
+	}
 	// Members' rows are not touched: the conversation's last_item_id is
 	// their change stamp for messages, and unread is counted when read.
 	return nil

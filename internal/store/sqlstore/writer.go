@@ -225,7 +225,7 @@ func (db *DB) runTx(ctx context.Context, batch []*writeReq) error {
 // connection is busy inside the batch transaction, so nothing can be
 // prepared on the pool while a batch runs).
 var hotQueries = []string{qDedupe, qFindConv, qCreateConv, qCreateMember, qNextSeq, qInsertItem,
-	qDelivered, qRead, qReadPeer, qItemByID, qRecallMark, qFileRef}
+	qDelivered, qRead, qReadPeer, qItemByID, qRecallMark, qFileRef, qAddJob}
 
 func (db *DB) prepareHot(ctx context.Context) error {
 	for _, q := range hotQueries {

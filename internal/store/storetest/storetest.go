@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Social_MutesAndEvents", testMutesAndEvents},
 		{"Groups", testGroups},
 		{"Rooms", testRooms},
+		{"Push", testPush},
 	}
 	tests = append(tests, messageTests...)
 	for _, tc := range tests {
