@@ -60,6 +60,13 @@ func TestE2E(t *testing.T) {
 		{"GroupMutes", testGroupMutes},
 		{"GroupRefusals", testGroupRefusals},
 		{"GroupRetries", testGroupRetries},
+		{"RoomMessages", testRoomMessages},
+		{"RoomAttributes", testRoomAttributes},
+		{"RoomManagement", testRoomManagement},
+		{"RoomDelete", testRoomDelete},
+		{"RoomCreate", testRoomCreate},
+		{"RoomRefusals", testRoomRefusals},
+		{"Broadcasts", testBroadcasts},
 	}
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {
