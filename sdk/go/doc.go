@@ -51,4 +51,21 @@
 // dissolved groups through group events (GroupInviteEvent, ...), stored
 // and delivered once per device like the people events, and about reads of
 // their messages through the live GroupAckEvent.
+//
+// Chat rooms: JoinRoom returns a room and its last messages, and every
+// other operation has a call (LeaveRoom, RoomInfo, AllRoomMembers,
+// AllMyRooms, RoomAttributes, SetRoomAttributes, DeleteRoomAttributes,
+// KickFromRoom, MuteRoomMembers, MuteRoom, SetRoomAnnouncement,
+// SetRoomBlocked, SetRoomAllowed, SetRoomAdmins, UpdateRoom, TransferRoom,
+// DeleteRoom, and CreateRoom for the app's room super admins), checked
+// locally so that no malformed frame is sent. Room messages are sent with
+// OutgoingMessage.ChatType chatroom (or SendRoomText) and a Priority. The
+// server does not store them: they arrive live as RoomMessageEvents (no
+// seq, nothing fetched after a reconnect), each once, also when a join
+// overlaps them, and a room send is never repeated after a lost connection.
+// Changes to a room arrive live as RoomEvents. Broadcasts from the app's
+// administrators arrive as BroadcastEvents: an app-wide one once per
+// device, live or after reconnecting (it is stored and delivered like the
+// people events), an online-only one live only; a broadcast to every room
+// arrives as a RoomMessageEvent in each room.
 package parley

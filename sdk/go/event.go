@@ -231,7 +231,7 @@ func (e RoomMessageEvent) Body() (Body, error) { return DecodeBody(e.Item) }
 // -1 for ever), RoomUnmuted (Users), RoomMuteAll, RoomUnmuteAll,
 // RoomOwnerChanged (Users: the new owner), RoomUpdated (Keys: the settings
 // that changed), RoomDestroyed, and RoomRemoved (this user was removed:
-// kicked, blocked, or offline past the grace period; By). Room is the
+// kicked or blocked; By). Room is the
 // room's ID, By who made the change where it applies. Room events are live
 // only: not stored, not fetched after a reconnect. Kinds this SDK does not
 // know (from a newer server) are delivered as they come.
