@@ -177,7 +177,7 @@ func (s *Service) sweepOffline() {
 			if err != nil || c.allow[k[1]] || c.roles[k[1]] == store.RoleOwner || c.roles[k[1]] == store.RoleAdmin {
 				continue
 			}
-			if _, err := s.removeIDs(ctx, c, []int64{k[1]}, ""); err != nil {
+			if _, err := s.removeIDs(ctx, c, []int64{k[1]}, "", true); err != nil {
 				s.log.Warn("remove offline room member", "err", err)
 			}
 		}

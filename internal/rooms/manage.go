@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
@@ -180,7 +181,10 @@ func (s *Service) Modify(ctx context.Context, p *tenant.Principal, id string, se
 	if err := requireAdmin(role); err != nil {
 		return nil, err
 	}
-	r := c.r
+	r, err := s.fresh(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	changed, err := apply(p.App, set, &r)
 	if err != nil || len(changed) == 0 {
 		return changed, err
@@ -190,7 +194,7 @@ func (s *Service) Modify(ctx context.Context, p *tenant.Principal, id string, se
 		return nil, err
 	}
 	s.forget(r.ID)
-	s.event(r.AppID, r.ID, protocol.RoomEvent{Kind: protocol.RoomUpdated, Keys: changed, By: p.Username})
+	s.event(r.AppID, r.ID, protocol.RoomEvent{Kind: protocol.RoomUpdated, Keys: changed, By: byName(p)})
 	return changed, nil
 }
 
@@ -210,7 +214,10 @@ func (s *Service) Transfer(ctx context.Context, p *tenant.Principal, id, newOwne
 	if c.roles[to] == "" {
 		return errs.New(protocol.ErrNotRoomMember, "%s has not joined the chat room", name)
 	}
-	r := c.r
+	r, err := s.fresh(ctx, c)
+	if err != nil {
+		return err
+	}
 	old := r.Owner
 	r.Owner, r.Updated = to, s.now().UnixMilli()
 	if err := s.st.Rooms().Update(ctx, &r); err != nil {
@@ -223,7 +230,7 @@ func (s *Service) Transfer(ctx context.Context, p *tenant.Principal, id, newOwne
 		return err
 	}
 	s.forget(r.ID)
-	s.event(r.AppID, r.ID, protocol.RoomEvent{Kind: protocol.RoomOwnerChanged, Users: []string{name}, By: p.Username})
+	s.event(r.AppID, r.ID, protocol.RoomEvent{Kind: protocol.RoomOwnerChanged, Users: []string{name}, By: byName(p)})
 	return nil
 }
 
@@ -236,9 +243,15 @@ func (s *Service) Delete(ctx context.Context, p *tenant.Principal, id string) er
 	if role != store.RoleOwner {
 		return errs.New(protocol.ErrRoomForbidden, "only the owner deletes a chat room")
 	}
-	s.event(c.r.AppID, c.r.ID, protocol.RoomEvent{Kind: protocol.RoomDestroyed, By: p.Username})
 	if err := s.st.Rooms().Delete(ctx, p.App.ID, c.r.ID); err != nil {
 		return err
+	}
+	// Tell the members on their own subjects: a fan-out through the room
+	// would look up a room that no longer exists.
+	frame := encodeRoomEvent(protocol.RoomEvent{Room: strconv.FormatInt(c.r.ID, 10), Kind: protocol.RoomDestroyed,
+		By: byName(p), TS: s.now().UnixMilli()})
+	for u := range c.roles {
+		s.bus.Publish(ctx, messaging.UserSubject(c.r.AppID, u), messaging.EncodeDeliver("", frame))
 	}
 	s.forget(c.r.ID)
 	s.mu.Lock()
@@ -259,13 +272,16 @@ func (s *Service) SetAnnouncement(ctx context.Context, p *tenant.Principal, id, 
 	if err := checkText("announcement", text, MaxAnnounce); err != nil {
 		return err
 	}
-	r := c.r
+	r, err := s.fresh(ctx, c)
+	if err != nil {
+		return err
+	}
 	r.Announcement, r.Updated = text, s.now().UnixMilli()
 	if err := s.st.Rooms().Update(ctx, &r); err != nil {
 		return err
 	}
 	s.forget(r.ID)
-	s.event(r.AppID, r.ID, protocol.RoomEvent{Kind: protocol.RoomAnnouncement, Text: text, By: p.Username})
+	s.event(r.AppID, r.ID, protocol.RoomEvent{Kind: protocol.RoomAnnouncement, Text: text, By: byName(p)})
 	return nil
 }
 
@@ -375,4 +391,25 @@ func (s *Service) SetSuperAdmin(ctx context.Context, p *tenant.Principal, userna
 		return errs.New(protocol.ErrUserNotFound, "%s is not a super admin", name)
 	}
 	return err
+}
+
+// byName names who acted in room events ("admin" for the app token).
+func byName(p *tenant.Principal) string {
+	if p.Admin {
+		return "admin"
+	}
+	return p.Username
+}
+
+// fresh reads a room's row for a read-modify-write (the cache may lag a
+// concurrent change, and Update writes every column).
+func (s *Service) fresh(ctx context.Context, c *cached) (store.Room, error) {
+	r, err := s.st.Rooms().Get(ctx, c.r.AppID, c.r.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Room{}, errs.New(protocol.ErrRoomNotFound, "chat room %d doesn't exist", c.r.ID)
+	}
+	if err != nil {
+		return store.Room{}, err
+	}
+	return *r, nil
 }

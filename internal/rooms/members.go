@@ -94,13 +94,13 @@ func (s *Service) Leave(ctx context.Context, p *tenant.Principal, id string) err
 	case role == store.RoleOwner:
 		return errs.New(protocol.ErrRoomForbidden, "the owner cannot leave: transfer or delete the room")
 	}
-	_, err = s.removeIDs(ctx, c, []int64{p.UserID}, "")
+	_, err = s.removeIDs(ctx, c, []int64{p.UserID}, "", false)
 	return err
 }
 
-// removeIDs removes members; with a reason ("" when they left) they get a
-// removed event.
-func (s *Service) removeIDs(ctx context.Context, c *cached, ids []int64, by string) ([]int64, error) {
+// removeIDs removes members; with notify they get a removed event (by who:
+// "" when the grace period ran out).
+func (s *Service) removeIDs(ctx context.Context, c *cached, ids []int64, by string, notify bool) ([]int64, error) {
 	r := c.r
 	removed, keys, err := s.st.Rooms().RemoveMembers(ctx, &r, ids)
 	if err != nil {
@@ -115,7 +115,7 @@ func (s *Service) removeIDs(ctx context.Context, c *cached, ids []int64, by stri
 	if len(keys) > 0 {
 		s.event(r.AppID, r.ID, protocol.RoomEvent{Kind: protocol.RoomAttrsDeleted, Keys: keys})
 	}
-	if by != "" {
+	if notify {
 		// Tell the removed users' devices directly: they are no longer
 		// members, so room traffic does not reach them.
 		frame := encodeRoomEvent(protocol.RoomEvent{Room: strconv.FormatInt(r.ID, 10), Kind: protocol.RoomRemoved, By: by,
@@ -178,11 +178,7 @@ func (s *Service) RemoveMembers(ctx context.Context, p *tenant.Principal, id str
 	if err := checkTargets(c, role, ids, names, "removed"); err != nil {
 		return nil, err
 	}
-	by := p.Username
-	if p.Admin {
-		by = "admin"
-	}
-	removed, err := s.removeIDs(ctx, c, ids, by)
+	removed, err := s.removeIDs(ctx, c, ids, byName(p), true)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +302,7 @@ func (s *Service) Mute(ctx context.Context, p *tenant.Principal, id string, user
 	if until != 0 {
 		kind = protocol.RoomMuted
 	}
-	s.event(c.r.AppID, c.r.ID, protocol.RoomEvent{Kind: kind, Users: names, Until: until, By: p.Username})
+	s.event(c.r.AppID, c.r.ID, protocol.RoomEvent{Kind: kind, Users: names, Until: until, By: byName(p)})
 	return until, nil
 }
 
@@ -346,7 +342,10 @@ func (s *Service) MuteAll(ctx context.Context, p *tenant.Principal, id string, o
 	if err := requireAdmin(role); err != nil {
 		return err
 	}
-	r := c.r
+	r, err := s.fresh(ctx, c)
+	if err != nil {
+		return err
+	}
 	r.MuteAll, r.Updated = on, s.now().UnixMilli()
 	if err := s.st.Rooms().Update(ctx, &r); err != nil {
 		return err
@@ -356,7 +355,7 @@ func (s *Service) MuteAll(ctx context.Context, p *tenant.Principal, id string, o
 	if on {
 		kind = protocol.RoomMuteAll
 	}
-	s.event(r.AppID, r.ID, protocol.RoomEvent{Kind: kind, By: p.Username})
+	s.event(r.AppID, r.ID, protocol.RoomEvent{Kind: kind, By: byName(p)})
 	return nil
 }
 
@@ -386,7 +385,7 @@ func (s *Service) ListChange(ctx context.Context, p *tenant.Principal, id, kind 
 			return nil, err
 		}
 		if len(members) > 0 {
-			if _, err := s.removeIDs(ctx, c, members, p.Username); err != nil {
+			if _, err := s.removeIDs(ctx, c, members, byName(p), true); err != nil {
 				return nil, err
 			}
 		}

@@ -66,6 +66,8 @@ type Service struct {
 	done     chan struct{}
 	roomsSub bus.Subscription
 	limits   limiter
+	gen      map[int64]uint64 // bumped by forget: a load that began before a change is not cached
+	epoch    uint64
 }
 
 type cached struct {
@@ -81,7 +83,7 @@ func New(st store.Store, b bus.Bus, apps *tenant.Service, u *users.Service, m *m
 	ids func() int64, log *slog.Logger) *Service {
 	return &Service{st: st, bus: b, apps: apps, users: u, msgs: m, dir: dir, log: log, now: time.Now, ids: ids, cache: map[int64]*cached{},
 		recent: map[int64]*ring{}, offline: map[[2]int64]time.Time{}, pending: map[int64]*churn{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), gen: map[int64]uint64{}}
 }
 
 // Start subscribes to room traffic (to keep recent messages) and starts
@@ -131,6 +133,9 @@ func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 	if c != nil && c.r.AppID == appID && now.Before(c.expires) {
 		return c, nil
 	}
+	s.mu.Lock()
+	gen, epoch := s.gen[id], s.epoch
+	s.mu.Unlock()
 	r, err := s.st.Rooms().Get(ctx, appID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.New(protocol.ErrRoomNotFound, "chat room %d doesn't exist", id)
@@ -167,7 +172,9 @@ func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 	if len(s.cache) > 10_000 {
 		s.cache = map[int64]*cached{}
 	}
-	s.cache[id] = c
+	if s.gen[id] == gen && s.epoch == epoch { // nothing changed meanwhile
+		s.cache[id] = c
+	}
 	s.mu.Unlock()
 	return c, nil
 }
@@ -175,6 +182,11 @@ func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 func (s *Service) forget(id int64) {
 	s.mu.Lock()
 	delete(s.cache, id)
+	if len(s.gen) > 100_000 {
+		s.gen = map[int64]uint64{}
+		s.epoch++
+	}
+	s.gen[id]++
 	s.mu.Unlock()
 }
 
