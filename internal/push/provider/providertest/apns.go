@@ -57,7 +57,8 @@ type APNs struct {
 	Topic  string
 	Key    *ecdsa.PrivateKey
 
-	srv *httptest.Server
+	srv    *httptest.Server
+	keyPEM string
 
 	mu         sync.Mutex
 	now        func() time.Time
@@ -90,7 +91,12 @@ func NewAPNs(t testing.TB) *APNs {
 	if err != nil {
 		t.Fatal(err)
 	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a := &APNs{
+		keyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		KeyID:   strings.ToUpper(randomHex(5)),
 		TeamID:  strings.ToUpper(randomHex(5)),
 		Topic:   "im.parley.test",
@@ -117,13 +123,7 @@ func (a *APNs) Endpoint() string { return a.srv.URL }
 func (a *APNs) Client() *http.Client { return a.srv.Client() }
 
 // KeyP8 returns the key as Apple hands it out: PKCS #8 in PEM.
-func (a *APNs) KeyP8() string {
-	der, err := x509.MarshalPKCS8PrivateKey(a.Key)
-	if err != nil {
-		panic(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
+func (a *APNs) KeyP8() string { return a.keyPEM }
 
 // Credentials returns APNs credentials for the fake.
 func (a *APNs) Credentials() provider.Credentials {

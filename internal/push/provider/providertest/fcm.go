@@ -45,7 +45,8 @@ type FCM struct {
 	KeyID       string
 	Key         *rsa.PrivateKey
 
-	srv *httptest.Server
+	srv    *httptest.Server
+	keyPEM string
 
 	mu            sync.Mutex
 	now           func() time.Time
@@ -121,7 +122,12 @@ func NewFCM(t testing.TB) *FCM {
 	if err != nil {
 		t.Fatal(err)
 	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := &FCM{
+		keyPEM:       string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		ProjectID:    "parley-test-" + randomHex(3),
 		ClientEmail:  "push@parley-test.iam.gserviceaccount.com",
 		KeyID:        randomHex(20),
@@ -155,15 +161,11 @@ func (f *FCM) Client() *http.Client { return f.srv.Client() }
 // ServiceAccount returns a service account JSON key for the fake, as
 // Google Cloud hands them out (PKCS #8 PEM key, token_uri the fake's).
 func (f *FCM) ServiceAccount() []byte {
-	der, err := x509.MarshalPKCS8PrivateKey(f.Key)
-	if err != nil {
-		panic(err)
-	}
 	b, _ := json.MarshalIndent(map[string]string{
 		"type":                        "service_account",
 		"project_id":                  f.ProjectID,
 		"private_key_id":              f.KeyID,
-		"private_key":                 string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"private_key":                 f.keyPEM,
 		"client_email":                f.ClientEmail,
 		"client_id":                   "100000000000000000001",
 		"auth_uri":                    "https://accounts.google.com/o/oauth2/auth",

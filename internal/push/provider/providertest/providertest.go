@@ -6,6 +6,10 @@
 // so a client bug fails a test instead of a production push. They record
 // what they accept and can be scripted to fail.
 //
+// The fakes serve httptest's one test certificate over HTTP/2 and HTTP/1,
+// so the Client of any of them reaches all of them (one client can serve
+// a push worker that uses several).
+//
 // Each fake has its own clock (time.Now unless SetClock is called); give
 // the fake and provider.Options the same Clock.Now to move time in tests.
 package providertest
@@ -41,7 +45,7 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
-// Advance moves the clock forward by d.
+// Advance moves the clock by d (back when d < 0).
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)

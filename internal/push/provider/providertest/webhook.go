@@ -61,6 +61,7 @@ func NewWebhook(t testing.TB, secret string) *Webhook {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/push", h.receive)
 	h.srv = httptest.NewUnstartedServer(mux)
+	h.srv.EnableHTTP2 = true // so its Client, like the others', also reaches APNs
 	h.srv.Config.ErrorLog = quiet
 	h.srv.StartTLS()
 	t.Cleanup(h.srv.Close)
