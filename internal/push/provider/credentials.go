@@ -116,9 +116,9 @@ func pemBlock(text string) (*pem.Block, error) {
 	return b, nil
 }
 
-// parseRSAKey reads an RSA private key in PEM (PKCS #8, or PKCS #1) of at
-// least 2048 bits, as Google issues them.
-func parseRSAKey(text string) (*rsa.PrivateKey, error) {
+// parseKey reads a private key in PEM: PKCS #8, or the older form whose
+// block type is alt, read by parseAlt.
+func parseKey(text, alt string, parseAlt func([]byte) (any, error)) (any, error) {
 	b, err := pemBlock(text)
 	if err != nil {
 		return nil, err
@@ -127,13 +127,23 @@ func parseRSAKey(text string) (*rsa.PrivateKey, error) {
 	switch b.Type {
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(b.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(b.Bytes)
+	case alt:
+		key, err = parseAlt(b.Bytes)
 	default:
 		return nil, fmt.Errorf("PEM block is %q, want PRIVATE KEY", b.Type)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("not a valid private key: %v", err)
+	}
+	return key, nil
+}
+
+// parseRSAKey reads an RSA private key in PEM (PKCS #8, or PKCS #1) of at
+// least 2048 bits, as Google issues them.
+func parseRSAKey(text string) (*rsa.PrivateKey, error) {
+	key, err := parseKey(text, "RSA PRIVATE KEY", func(der []byte) (any, error) { return x509.ParsePKCS1PrivateKey(der) })
+	if err != nil {
+		return nil, err
 	}
 	rk, ok := key.(*rsa.PrivateKey)
 	if !ok {
@@ -148,21 +158,9 @@ func parseRSAKey(text string) (*rsa.PrivateKey, error) {
 // parseP256Key reads a P-256 EC private key in PEM: PKCS #8 (Apple's .p8
 // files) or SEC 1.
 func parseP256Key(text string) (*ecdsa.PrivateKey, error) {
-	b, err := pemBlock(text)
+	key, err := parseKey(text, "EC PRIVATE KEY", func(der []byte) (any, error) { return x509.ParseECPrivateKey(der) })
 	if err != nil {
 		return nil, err
-	}
-	var key any
-	switch b.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(b.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(b.Bytes)
-	default:
-		return nil, fmt.Errorf("PEM block is %q, want PRIVATE KEY", b.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("not a valid private key: %v", err)
 	}
 	ek, ok := key.(*ecdsa.PrivateKey)
 	if !ok {

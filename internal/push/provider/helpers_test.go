@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyim/parley/internal/push/provider"
+	"github.com/parleyim/parley/internal/push/provider/providertest"
 )
 
 // t0 is where the fake clocks of the tests start.
@@ -53,4 +55,43 @@ func retryOf(t *testing.T, err error) *provider.RetryError {
 		t.Fatalf("error %v is not a *RetryError", err)
 	}
 	return re
+}
+
+// errCase is a row of a Send error table, the same for every provider.
+type errCase struct {
+	want      string        // kindOf
+	wantAfter time.Duration // for "retry": the Retry-After
+	wantText  string        // in the message
+}
+
+// check fails t unless err is what c wants; it goes on only when the
+// kind is right.
+func (c errCase) check(t *testing.T, err error) {
+	t.Helper()
+	if got := kindOf(err); got != c.want {
+		t.Fatalf("err = %v (%s), want %s", err, got, c.want)
+	}
+	if c.want == "retry" {
+		if re := retryOf(t, err); re.After != c.wantAfter {
+			t.Errorf("After = %s, want %s", re.After, c.wantAfter)
+		}
+	}
+	if !strings.Contains(err.Error(), c.wantText) {
+		t.Errorf("err = %q, want it to contain %q", err, c.wantText)
+	}
+}
+
+// errNotification fills in n for an error table: "" token: a fresh one,
+// "-": none; an empty body: "hi".
+func errNotification(n provider.Notification) provider.Notification {
+	if n.Body == "" {
+		n.Body = "hi"
+	}
+	switch n.Token {
+	case "":
+		n.Token = providertest.DeviceToken()
+	case "-":
+		n.Token = ""
+	}
+	return n
 }

@@ -242,31 +242,12 @@ func TestAPNs_Errors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, p := newAPNs(t, providertest.NewClock(t0))
-			n := tt.n
-			if n.Body == "" {
-				n.Body = "hi"
-			}
-			switch n.Token {
-			case "":
-				n.Token = providertest.DeviceToken()
-			case "-":
-				n.Token = ""
-			}
+			n := errNotification(tt.n)
 			if tt.setup != nil {
 				tt.setup(a, n.Token)
 			}
 			err := p.Send(context.Background(), n)
-			if got := kindOf(err); got != tt.want {
-				t.Fatalf("err = %v (%s), want %s", err, got, tt.want)
-			}
-			if tt.want == "retry" {
-				if re := retryOf(t, err); re.After != tt.wantAfter {
-					t.Errorf("After = %s, want %s", re.After, tt.wantAfter)
-				}
-			}
-			if !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("err = %q, want it to contain %q", err, tt.wantText)
-			}
+			errCase{tt.want, tt.wantAfter, tt.wantText}.check(t, err)
 			if len(a.Pushes()) != 0 {
 				t.Errorf("the fake accepted a push")
 			}

@@ -245,31 +245,12 @@ func TestFCM_Errors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, p := newFCM(t, providertest.NewClock(t0))
-			n := tt.n
-			if n.Body == "" {
-				n.Body = "hi"
-			}
-			switch n.Token {
-			case "":
-				n.Token = providertest.DeviceToken()
-			case "-":
-				n.Token = ""
-			}
+			n := errNotification(tt.n)
 			if tt.setup != nil {
 				tt.setup(f, n.Token)
 			}
 			err := p.Send(context.Background(), n)
-			if got := kindOf(err); got != tt.want {
-				t.Fatalf("err = %v (%s), want %s", err, got, tt.want)
-			}
-			if tt.want == "retry" {
-				if re := retryOf(t, err); re.After != tt.wantAfter {
-					t.Errorf("After = %s, want %s", re.After, tt.wantAfter)
-				}
-			}
-			if !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("err = %q, want it to contain %q", err, tt.wantText)
-			}
+			errCase{tt.want, tt.wantAfter, tt.wantText}.check(t, err)
 			if len(f.Messages()) != 0 {
 				t.Errorf("the fake accepted a message")
 			}

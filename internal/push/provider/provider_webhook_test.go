@@ -99,14 +99,7 @@ func TestWebhook_Errors(t *testing.T) {
 			tok := providertest.DeviceToken()
 			tt.setup(h, tok)
 			err = p.Send(context.Background(), provider.Notification{Token: tok, Body: "hi"})
-			if got := kindOf(err); got != tt.want {
-				t.Fatalf("err = %v (%s), want %s", err, got, tt.want)
-			}
-			if tt.want == "retry" {
-				if re := retryOf(t, err); re.After != tt.wantAfter {
-					t.Errorf("After = %s, want %s", re.After, tt.wantAfter)
-				}
-			}
+			errCase{tt.want, tt.wantAfter, ""}.check(t, err)
 			if len(h.Requests()) != 0 {
 				t.Errorf("the fake recorded a request")
 			}
