@@ -50,6 +50,9 @@ const (
 	FrameGroup = "group"
 	// Chat rooms: one frame kind with an op (docs/protocol.md, "Chat rooms").
 	FrameRoom = "room"
+	// FrameBackground: {"on": true} when the app goes to the background
+	// (its user then gets pushes as if offline), false when it returns.
+	FrameBackground = "background"
 )
 
 // Server-to-client frame kinds.
@@ -422,6 +425,8 @@ func DecodeRequest(b []byte) (*Request, error) {
 		err = need(r.Token != "", "token")
 	case FramePing, FrameSync, FrameConversations, FrameContacts, FrameContactRequests, FrameBlocks,
 		FrameAttrsDelete, FrameEvents:
+	case FrameBackground:
+		err = need(r.On != nil, "on")
 	case FrameSend:
 		if err = need(r.To != "", "to"); err == nil {
 			if err = need(r.Type != "", "type"); err == nil {

@@ -187,3 +187,71 @@ func TestCrash_Kill9KeepsAckedMessages(t *testing.T) {
 	}
 	t.Logf("%d acknowledged messages before kill -9, all delivered after restart (%d stored)", n, len(found))
 }
+
+// A kill -9 after a message was acknowledged but before its push went out,
+// then a restart: the push is sent, once. The push goes to a webhook that
+// is down until the server has died, so the first attempt cannot succeed.
+func TestCrash_Kill9KeepsPushes(t *testing.T) {
+	bin := buildBinary(t)
+	data := t.TempDir()
+	addr := freePort(t)
+	p := startServer(t, bin, data, addr)
+	base := "http://" + addr
+	out, err := exec.Command(bin, "app", "create", "--data", data, "acme", "chat").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app map[string]string
+	json.Unmarshal(out, &app)
+	admin := postJSON(t, base+"/acme/chat/token", "", map[string]string{"grant_type": "client_credentials",
+		"client_id": app["client_id"], "client_secret": app["client_secret"]})["access_token"].(string)
+	hookAddr := freePort(t) // nothing listens yet: the first attempt fails
+	if r := servertest.Call(t, base, "PUT", "/acme/chat/push/notifiers/hook", admin, map[string]any{"provider": "webhook",
+		"url": "http://" + hookAddr + "/push"}); r.Status != 200 {
+		t.Fatalf("notifier: %s", r.Raw)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		postJSON(t, base+"/acme/chat/users", admin, map[string]string{"username": u, "password": "pw"})
+	}
+	if r := servertest.Call(t, base, "PUT", "/acme/chat/users/bob/push/binding", admin, map[string]string{"device_id": "d",
+		"notifier_name": "hook", "device_token": "tok"}); r.Status != 200 {
+		t.Fatalf("bind: %s", r.Raw)
+	}
+	postJSON(t, base+"/acme/chat/messages/users", admin, map[string]any{"from": "alice", "to": []string{"bob"}, "type": "txt",
+		"body": map[string]string{"msg": "do not lose me"}})
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+
+	var mu sync.Mutex
+	var got []string
+	srv := &http.Server{Addr: hookAddr, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct {
+			Token string `json:"token"`
+			Body  string `json:"body"`
+		}
+		json.NewDecoder(r.Body).Decode(&n)
+		mu.Lock()
+		got = append(got, n.Token+"/"+n.Body)
+		mu.Unlock()
+	})}
+	go srv.ListenAndServe()
+	t.Cleanup(func() { srv.Close() })
+
+	startServer(t, bin, data, addr)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // a duplicate would arrive here
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(got) != "[tok/You have a new message]" {
+		t.Fatalf("pushes after the restart: %v", got)
+	}
+}

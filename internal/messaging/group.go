@@ -205,8 +205,17 @@ func (s *Service) prepareGroup(ctx context.Context, app *tenant.App, fromID int6
 	}
 	mentioned, all := s.mentions(ctx, app, ext)
 	s.kinds.m.Store(conv, gid)
+	var job *store.PushJob
+	if s.Push != nil {
+		job = s.Push.GroupJobFor(app.ID, gid)
+	}
 	return results, []*pendingOp{{i: 0, AppendOp: store.AppendOp{Item: it, Files: fileIDs, Mentions: mentioned, MentionAll: all,
-		OnCommit: func(op *store.AppendOp) { s.PublishGroupItem(context.Background(), app.ID, gid, &op.Item, cp.skip) }}}}, nil
+		Push: job, OnCommit: func(op *store.AppendOp) {
+			s.PublishGroupItem(context.Background(), app.ID, gid, &op.Item, cp.skip)
+			if op.Push != nil {
+				s.Push.Poke()
+			}
+		}}}}, nil
 }
 
 // MaxDirected bounds the members a directed group message names.

@@ -55,6 +55,9 @@ type Service struct {
 	Groups GroupGate
 	// Rooms, if set, answers for chat room sends (internal/rooms).
 	Rooms RoomGate
+	// Push, if set, makes push jobs for messages to users who are away
+	// (internal/push); a job is stored with its message.
+	Push  PushGate
 	kinds groupKinds
 
 	// Released, if set, is told about files a recall left unreferenced
@@ -176,6 +179,13 @@ func (s *Service) SendAs(ctx context.Context, p *tenant.Principal, from string, 
 	}
 	// REST has no device: with sync_device, all of the sender's devices get a copy.
 	return s.send(ctx, p.App, sender.ID, sender.Username, copyTo{devices: req.SyncDevice}, to, req)
+}
+
+// PushGate decides which messages get a push job.
+type PushGate interface {
+	JobFor(appID, userID int64) *store.PushJob
+	GroupJobFor(appID, groupID int64) *store.PushJob
+	Poke()
 }
 
 // Gate decides whether a user may send a 1:1 message to another.
@@ -311,7 +321,14 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 			continue
 		}
 		target := uname
-		ops = append(ops, &pendingOp{i: i, AppendOp: store.AppendOp{Item: it, Files: fileIDs, OnCommit: func(op *store.AppendOp) {
+		var job *store.PushJob
+		if s.Push != nil {
+			job = s.Push.JobFor(app.ID, uid)
+		}
+		ops = append(ops, &pendingOp{i: i, AppendOp: store.AppendOp{Item: it, Files: fileIDs, Push: job, OnCommit: func(op *store.AppendOp) {
+			if op.Push != nil {
+				s.Push.Poke()
+			}
 			// Announce in commit order, so live pushes arrive in seq order.
 			// The sender's context may be over: the message is stored.
 			frame := encodeItem(s.wireItem(&op.Item, fromName, target, protocol.ChatTypeChat))

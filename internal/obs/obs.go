@@ -41,6 +41,8 @@ type Metrics struct {
 	// RoomDeliveries and RoomDropped count chat room frames queued and shed.
 	RoomDeliveries prometheus.Counter
 	RoomDropped    *prometheus.CounterVec
+	// PushOutcomes counts push attempts by provider and outcome.
+	PushOutcomes *prometheus.CounterVec
 
 	StoreBatchSize     prometheus.Histogram
 	StoreBatchDuration prometheus.Histogram
@@ -81,7 +83,11 @@ func NewMetrics() *Metrics {
 	m.RoomDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_room_dropped_total", Help: "Chat room messages shed for a full connection queue, by chatroom_msg_level."},
 		[]string{"level"})
-	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses, m.GroupDeliveries, m.RoomDeliveries, m.RoomDropped)
+	m.PushOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_push_total", Help: "Push notifications by provider and outcome (sent, retry, invalid_token, failed, and why one was not sent)."},
+		[]string{"provider", "outcome"})
+	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses, m.GroupDeliveries, m.RoomDeliveries, m.RoomDropped,
+		m.PushOutcomes)
 	m.StoreBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_store_batch_size", Help: "Write requests per group commit.",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}})

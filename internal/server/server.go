@@ -28,7 +28,9 @@ import (
 	"github.com/parleyim/parley/internal/idgen"
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
+	"github.com/parleyim/parley/internal/push"
 	"github.com/parleyim/parley/internal/rooms"
+	"github.com/parleyim/parley/internal/secret"
 	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/postgres"
@@ -83,6 +85,7 @@ type Server struct {
 	Social   *social.Service
 	Groups   *groups.Service
 	Rooms    *rooms.Service
+	Push     *push.Service
 }
 
 // New builds a node: opens storage (applying migrations), creates the owner
@@ -143,7 +146,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		s.Social.ConnectionChanged(appID, userID)
 		s.Rooms.ConnectionChanged(appID, userID, online)
 	}
-	for _, sub := range []func() error{hub.SubscribeGroups, hub.SubscribeRooms, hub.SubscribeBroadcasts, s.Rooms.Start} {
+	keyFile := cfg.Secrets.KeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "secret.key")
+	}
+	box, err := secret.Load(keyFile)
+	if err != nil {
+		blobs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.Push = push.New(st, box, s.Users, cfg.Push, ids.Next, log.With("component", "push"), metrics)
+	s.Push.Online = hub.Foreground
+	s.Push.Node = int64(cfg.NodeID)
+	s.Push.Members = s.Groups.LiveMembers
+	s.Messages.Push = s.Push
+	for _, sub := range []func() error{hub.SubscribeGroups, hub.SubscribeRooms, hub.SubscribeBroadcasts, s.Rooms.Start,
+		func() error { return s.Push.Load(ctx) }} {
 		if err := sub(); err != nil {
 			blobs.Close()
 			st.Close()
@@ -155,7 +174,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.gw.Init()
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: admin.NewService(st, hasher),
-		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Presence: hub,
+		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Push: s.Push, Presence: hub,
 		Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        st.Ping,
@@ -203,6 +222,8 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopJobs()
 	go s.Files.RunCollector(jobs, s.cfg.Blob.OrphanAfter.D(), collectEvery(s.cfg.Blob.OrphanAfter.D()))
 	go s.Social.RunJanitor(jobs)
+	pushDone := make(chan struct{})
+	go func() { defer close(pushDone); s.Push.Run(jobs) }()
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	var serveErr error
@@ -222,6 +243,7 @@ func (s *Server) Run(ctx context.Context) error {
 		serveErr = nil
 	}
 	stopJobs()
+	<-pushDone
 	s.Rooms.Close()
 	s.Social.Close()
 	err = errors.Join(serveErr, err, s.blobs.Close(), s.store.Close())

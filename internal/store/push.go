@@ -97,10 +97,13 @@ type PushStore interface {
 
 	// AddJob stores a job outside a message's transaction (retries).
 	AddJob(ctx context.Context, j *PushJob) error
-	// Claim leases up to limit due jobs (next_at <= now, not leased) until
-	// leaseUntil and returns them with Attempts incremented. A job is
-	// leased by one caller at a time, across nodes.
-	Claim(ctx context.Context, now, leaseUntil int64, limit int) ([]PushJob, error)
+	// Claim leases up to limit due jobs (next_at <= now, not leased) to
+	// owner (a node) until leaseUntil and returns them with Attempts
+	// incremented. A job is leased by one caller at a time, across nodes.
+	Claim(ctx context.Context, owner, now, leaseUntil int64, limit int) ([]PushJob, error)
+	// Release frees every lease an owner holds (a node restarting after a
+	// crash takes its jobs back at once).
+	Release(ctx context.Context, owner int64) error
 	// Done deletes a job.
 	Done(ctx context.Context, id int64) error
 	// Retry releases a job to run again at nextAt.

@@ -190,15 +190,20 @@ func (s push) AddJob(ctx context.Context, j *store.PushJob) error {
 	return err
 }
 
-func (s push) Claim(ctx context.Context, now, leaseUntil int64, limit int) ([]store.PushJob, error) {
+func (s push) Release(ctx context.Context, owner int64) error {
+	_, err := s.db.exec(ctx, `UPDATE push_jobs SET locked_until = 0 WHERE owner = ? AND locked_until > 0`, owner)
+	return err
+}
+
+func (s push) Claim(ctx context.Context, owner, now, leaseUntil int64, limit int) ([]store.PushJob, error) {
 	var out []store.PushJob
 	err := s.db.tx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, s.db.rebind(`UPDATE push_jobs SET locked_until = ?, attempts = attempts + 1
+		rows, err := tx.QueryContext(ctx, s.db.rebind(`UPDATE push_jobs SET locked_until = ?, owner = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM push_jobs WHERE next_at <= ? AND locked_until < ? ORDER BY next_at LIMIT ?)
 			AND locked_until < ?
 			RETURNING id, app_id, item_id, kind, user_id, device_id, payload, attempts, next_at, created`),
-			leaseUntil, now, now, limit, now)
+			leaseUntil, owner, now, now, limit, now)
 		if err != nil {
 			return err
 		}

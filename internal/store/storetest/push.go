@@ -86,7 +86,7 @@ func testPush(t *testing.T, s store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jobs, err := ps.Claim(ctx, 100, 200, 10)
+			jobs, err := ps.Claim(ctx, 7, 100, 200, 10)
 			if err != nil {
 				t.Error(err)
 				return
@@ -107,13 +107,24 @@ func testPush(t *testing.T, s store.Store) {
 			t.Fatalf("job %d claimed %d times", id, n)
 		}
 	}
-	if jobs, _ := ps.Claim(ctx, 150, 300, 10); len(jobs) != 0 {
+	if jobs, _ := ps.Claim(ctx, 8, 150, 300, 10); len(jobs) != 0 {
 		t.Fatalf("leased jobs claimed again: %+v", jobs)
 	}
 	ps.Retry(ctx, op.Item.ID, 400)
 	ps.Done(ctx, op.Item.ID+0)
-	jobs, _ := ps.Claim(ctx, 250, 300, 10) // leases expired at 200
+	jobs, _ := ps.Claim(ctx, 8, 250, 300, 10) // leases expired at 200
 	if len(jobs) != 5 || jobs[0].Attempts != 2 {
 		t.Fatalf("after the lease: %+v", jobs)
+	}
+	// A restarting owner takes its leases back; others' stay.
+	if err := ps.Release(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _ := ps.Claim(ctx, 9, 260, 400, 10); len(jobs) != 0 {
+		t.Fatalf("owner 8's leases were released: %+v", jobs)
+	}
+	ps.Release(ctx, 8)
+	if jobs, _ := ps.Claim(ctx, 9, 260, 400, 10); len(jobs) != 5 {
+		t.Fatalf("after owner 8 released: %+v", jobs)
 	}
 }

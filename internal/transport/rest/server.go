@@ -29,6 +29,7 @@ import (
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
+	"github.com/parleyim/parley/internal/push"
 	"github.com/parleyim/parley/internal/rooms"
 	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/tenant"
@@ -47,6 +48,7 @@ type Deps struct {
 	Social   *social.Service
 	Groups   *groups.Service
 	Rooms    *rooms.Service
+	Push     *push.Service
 	Presence presence.Directory
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
@@ -73,6 +75,7 @@ func New(d Deps) *Server {
 	s.socialRoutes()
 	s.groupRoutes()
 	s.roomRoutes()
+	s.pushRoutes()
 	s.managementRoutes()
 	return s
 }

@@ -339,6 +339,17 @@ func (h *Hub) deliver(k userKey, ev []byte) {
 	}
 }
 
+// Foreground reports whether a user has a device connected here that has
+// not said it is in the background (such users get no push).
+func (h *Hub) Foreground(appID, userID int64) bool {
+	for _, s := range h.sessionsOf(userKey{appID, userID}) {
+		if !s.background.Load() {
+			return true
+		}
+	}
+	return false
+}
+
 // Devices implements presence.Directory for this node.
 func (h *Hub) Devices(_ context.Context, appID, userID int64) ([]presence.Device, error) {
 	var out []presence.Device

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -161,6 +162,8 @@ type session struct {
 	// room is signalled when the writer takes the queue, so a pipelining
 	// reader can wait for the queue to drain instead of overflowing it.
 	room chan struct{}
+	// background: the app said it is in the background (push as if away).
+	background atomic.Bool
 }
 
 var resourceRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
@@ -414,6 +417,9 @@ func (s *session) handle(req *protocol.Request) []byte {
 		err = errs.New(protocol.ErrNotAuthenticated, "already authenticated")
 	case protocol.FramePing:
 		reply = protocol.Pong{T: protocol.FramePong, ID: req.ID, TS: time.Now().UnixMilli()}
+	case protocol.FrameBackground:
+		s.background.Store(req.On != nil && *req.On)
+		reply = ok
 	case protocol.FrameSync:
 		var res *protocol.SyncResult
 		if res, err = m.Sync(ctx, s.p, req.Since, req.Latest); err == nil {

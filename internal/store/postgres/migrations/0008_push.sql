@@ -71,6 +71,7 @@ CREATE TABLE push_jobs (
 	attempts     BIGINT NOT NULL DEFAULT 0,
 	next_at      BIGINT NOT NULL,
 	locked_until BIGINT NOT NULL DEFAULT 0,
+	owner        BIGINT NOT NULL DEFAULT 0,
 	created      BIGINT NOT NULL
 );
 CREATE INDEX push_jobs_due ON push_jobs (next_at);

@@ -71,6 +71,7 @@ CREATE TABLE push_jobs (
 	attempts     INTEGER NOT NULL DEFAULT 0,
 	next_at      INTEGER NOT NULL,
 	locked_until INTEGER NOT NULL DEFAULT 0,
+	owner        INTEGER NOT NULL DEFAULT 0,
 	created      INTEGER NOT NULL
 );
 CREATE INDEX push_jobs_due ON push_jobs (next_at);
