@@ -55,13 +55,18 @@ type Options struct {
 	// (group-big: 10,000 and 2,000; group-fanout: 1,000, all online).
 	Members       int
 	Online        int
-	Messages      int // group-big: timed messages, one at a time
+	Messages      int // group-big, room-big: timed messages, one at a time (0: 20 and 10)
 	BatchMessages int // group-big: messages per storage batch (0: no storage figures)
 	GroupRate     int // group-fanout: offered messages per second, all senders together
 	GroupSenders  int // group-fanout: members sending
 	// TargetDB is the --target server's database, for the storage figures
 	// of group-big: its SQLite file or a postgres:// URL.
 	TargetDB string
+
+	// Chat room scenarios (0: the scenario's default).
+	Burst   int // room-big: messages pipelined at once (100); room-overload: messages sent (3,000)
+	Slow    int // room-overload: members that stop reading during the burst (half)
+	Joiners int // room-big: members that join over the protocol instead of being added (100)
 
 	JSON bool // print a JSON document of the results to JSONOut
 
@@ -89,7 +94,6 @@ func Defaults() Options {
 		FillDevices: 1,
 		Repeat:      3,
 
-		Messages:      20,
 		BatchMessages: 1000,
 		GroupRate:     110,
 		GroupSenders:  10,
@@ -118,6 +122,40 @@ func (o *Options) groupSize(scenario string) (members, online int) {
 	return members, min(online, members)
 }
 
+// timedMessages is group-big's and room-big's --messages.
+func (o *Options) timedMessages(scenario string) int {
+	switch {
+	case o.Messages > 0:
+		return o.Messages
+	case scenario == "room-big":
+		return 10
+	}
+	return 20
+}
+
+// roomSize returns a chat room scenario's members (the sender included,
+// all connected) and its burst.
+func (o *Options) roomSize(scenario string) (members, burst int) {
+	members, burst = o.Members, o.Burst
+	switch scenario {
+	case "room-big":
+		if members == 0 {
+			members = 10_000
+		}
+		if burst == 0 {
+			burst = 100
+		}
+	default:
+		if members == 0 {
+			members = defaultOverloadMembers
+		}
+		if burst == 0 {
+			burst = defaultOverloadBurst
+		}
+	}
+	return members, burst
+}
+
 func (o *Options) ownerUser() string {
 	if o.OwnerUser == "" {
 		return "owner"
@@ -139,7 +177,7 @@ func (o *Options) logf(format string, args ...any) {
 }
 
 // Scenarios lists the scenario names.
-var Scenarios = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "all"}
+var Scenarios = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "room-big", "room-overload", "all"}
 
 // Validate checks the options.
 func (o *Options) Validate() error {
@@ -165,10 +203,13 @@ func (o *Options) Validate() error {
 	check(o.Members == 0 || o.Members >= 2 && o.Members <= 10_000, "--members must be 2..10000 (the server's maxusers limit)")
 	check(o.Online == 0 || o.Online >= 2 && (o.Members == 0 || o.Online <= o.Members) && o.Online <= 100_000,
 		"--online must be at least 2 and at most --members")
-	check(o.Messages >= 1 && o.Messages <= maxTimed, fmt.Sprintf("--messages must be 1..%d", maxTimed))
+	check(o.Messages >= 0 && o.Messages <= maxTimed, fmt.Sprintf("--messages must be 1..%d", maxTimed))
 	check(o.BatchMessages >= 0 && o.BatchMessages <= 100_000, "--batch-messages must be 0..100000")
 	check(o.GroupRate >= 1 && o.GroupRate <= 100_000, "--group-rate must be 1..100000")
 	check(o.GroupSenders >= 1 && o.GroupSenders <= 1000, "--group-senders must be 1..1000")
+	check(o.Burst >= 0 && o.Burst <= 300_000, "--burst must be 1..300000")
+	check(o.Slow >= 0 && (o.Members == 0 || o.Slow < o.Members-1), "--slow must be fewer than the members but the sender")
+	check(o.Joiners >= 0 && (o.Members == 0 || o.Joiners < o.Members-1), "--joiners must be fewer than the members but the sender")
 	if o.TargetDB != "" {
 		check(o.Target != "", "--target-db applies only with --target")
 		if err := loopbackDB(o.TargetDB); err != nil {
@@ -213,7 +254,7 @@ func Run(ctx context.Context, scenario string, o Options) error {
 	rep := &Report{Scenario: scenario, Started: time.Now().UTC(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	names := []string{scenario}
 	if scenario == "all" {
-		names = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout"}
+		names = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "room-big", "room-overload"}
 	}
 	for _, n := range names {
 		if _, ok := scenarioFuncs[n]; !ok {
@@ -262,12 +303,14 @@ func Run(ctx context.Context, scenario string, o Options) error {
 type scenarioFunc func(ctx context.Context, e *env) (any, error)
 
 var scenarioFuncs = map[string]scenarioFunc{
-	"throughput":   runThroughput,
-	"latency":      runLatency,
-	"idle":         runIdle,
-	"sync":         runSync,
-	"group-big":    runGroupBig,
-	"group-fanout": runGroupFanout,
+	"throughput":    runThroughput,
+	"latency":       runLatency,
+	"idle":          runIdle,
+	"sync":          runSync,
+	"group-big":     runGroupBig,
+	"group-fanout":  runGroupFanout,
+	"room-big":      runRoomBig,
+	"room-overload": runRoomOverload,
 }
 
 func runOne(ctx context.Context, name string, o *Options) (any, error) {

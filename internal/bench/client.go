@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -68,6 +69,19 @@ var bufPool = &sync.Pool{}
 // dialWS opens a connection from local (nil: any source address) and
 // authenticates it. It returns the auth_ok frame.
 func dialWS(ctx context.Context, wsURL, token, resource string, local net.Addr) (*wsConn, *inFrame, error) {
+	return dialWSWith(ctx, wsURL, token, resource, local, false)
+}
+
+// Socket sizes of a small client (dialWSWith): a stalled reader of them
+// makes the server's writes block after tens of kilobytes, as a mobile
+// client's would, instead of after the megabytes loopback allows.
+const (
+	smallRcvBuf = 2 << 10
+	smallMaxSeg = 1000
+)
+
+// dialWSWith is dialWS, with small socket buffers if small is set.
+func dialWSWith(ctx context.Context, wsURL, token, resource string, local net.Addr, small bool) (*wsConn, *inFrame, error) {
 	d := websocket.Dialer{
 		HandshakeTimeout: 15 * time.Second,
 		ReadBufferSize:   2048,
@@ -75,8 +89,18 @@ func dialWS(ctx context.Context, wsURL, token, resource string, local net.Addr) 
 		WriteBufferPool:  bufPool,
 		Proxy:            nil,
 	}
-	if local != nil {
+	if local != nil || small {
 		nd := &net.Dialer{LocalAddr: local, Timeout: 15 * time.Second}
+		if small {
+			nd.Control = func(_, _ string, rc syscall.RawConn) error {
+				var serr error
+				err := rc.Control(func(fd uintptr) { serr = setSmallSocket(fd, smallRcvBuf, smallMaxSeg) })
+				if err != nil {
+					return err
+				}
+				return serr
+			}
+		}
 		d.NetDialContext = nd.DialContext
 	}
 	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)

@@ -60,7 +60,8 @@ type GroupBigResult struct {
 func runGroupBig(ctx context.Context, e *env) (any, error) {
 	o := e.o
 	members, online := o.groupSize("group-big")
-	r := &GroupBigResult{Scenario: "group-big", Backend: e.backend, Members: members, Online: online, Messages: o.Messages,
+	nmsg := o.timedMessages("group-big")
+	r := &GroupBigResult{Scenario: "group-big", Backend: e.backend, Members: members, Online: online, Messages: nmsg,
 		BodyBytes: o.BodyBytes}
 
 	t0 := time.Now()
@@ -90,8 +91,8 @@ func runGroupBig(ctx context.Context, e *env) (any, error) {
 		return nil, err
 	}
 	defer sender.close()
-	life := 10*time.Minute + time.Duration(o.Messages)*11*time.Second
-	pool, err := startMemberPool(ctx, e, toks[1:], "member", groupJob{ID: gid, Timed: o.Messages}, life)
+	life := 10*time.Minute + time.Duration(nmsg)*11*time.Second
+	pool, err := startMemberPool(ctx, e, toks[1:], "member", groupJob{ID: gid, Timed: nmsg}, life)
 	if err != nil {
 		return nil, err
 	}
@@ -134,12 +135,12 @@ func runGroupBig(ctx context.Context, e *env) (any, error) {
 	if _, err := wait(); err != nil {
 		return r, err
 	}
-	o.logf("group-big: sending %d timed messages one at a time", o.Messages)
+	o.logf("group-big: sending %d timed messages one at a time", nmsg)
 	s0 := e.sample(ctx)
 	c0 := selfCPU() + pool.cpu()
 	mm := startMachineMeter()
 	tm := time.Now()
-	for k := range o.Messages {
+	for k := range nmsg {
 		// A pause between messages: each one starts on a quiet server.
 		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
 			return r, err

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/parleyim/parley/protocol"
 )
 
 // Group messages sent by the bench carry everything a recipient needs to
@@ -98,11 +100,16 @@ func appendGroupSend(b []byte, k int64, group string, cmid, body []byte) []byte 
 }
 
 var (
-	itemPrefix   = []byte(`{"t":"item",`)
-	groupChatKey = []byte(`"chat_type":"groupchat"`)
-	toKey        = []byte(`"to":"`)
-	cmidKey      = []byte(`"client_msg_id":"`)
+	itemPrefix = []byte(`{"t":"item",`)
+	toKey      = []byte(`"to":"`)
+	cmidKey    = []byte(`"client_msg_id":"`)
 )
+
+// chatTypeKey is the fast path's key of a chat type ("groupchat",
+// "chatroom").
+func chatTypeKey(chatType string) []byte { return []byte(`"chat_type":"` + chatType + `"`) }
+
+var groupChatKey = chatTypeKey(protocol.ChatTypeGroup)
 
 // stringField returns the value of a string field (key includes the
 // opening quote of the value) that needs no unescaping, or nil.
@@ -125,6 +132,12 @@ func stringField(b, key []byte) []byte {
 // anything else is decoded as JSON. isItem is false for frames that are
 // not items; to is empty for items of 1:1 conversations.
 func parseGroupItem(b []byte) (isItem bool, to, cmid []byte) {
+	return parseConvItem(b, protocol.ChatTypeGroup, groupChatKey)
+}
+
+// parseConvItem is parseGroupItem for items of one chat type (key is
+// chatTypeKey(chatType)): to is empty for items of any other.
+func parseConvItem(b []byte, chatType string, key []byte) (isItem bool, to, cmid []byte) {
 	if !bytes.HasPrefix(b, itemPrefix) {
 		if !bytes.Contains(b, []byte(`"item"`)) {
 			return false, nil, nil
@@ -140,25 +153,28 @@ func parseGroupItem(b []byte) (isItem bool, to, cmid []byte) {
 		if json.Unmarshal(b, &f) != nil || f.T != "item" || f.Item == nil {
 			return false, nil, nil
 		}
-		if f.Item.ChatType != "groupchat" {
+		if f.Item.ChatType != chatType {
 			return true, nil, nil
 		}
 		return true, []byte(f.Item.To), []byte(f.Item.ClientMsgID)
 	}
-	if !bytes.Contains(b, groupChatKey) {
+	if !bytes.Contains(b, key) {
 		return true, nil, nil
 	}
 	return true, stringField(b, toKey), stringField(b, cmidKey)
 }
 
-// groupRecorder times and checks the group items arriving at a set of
-// connections (a worker's, or the bench's own sender connections). Each
-// connection has a memberRec fed only by its reader goroutine; the
-// histogram is sharded so readers rarely wait for each other.
+// groupRecorder times and checks the group items (or chat room items: the
+// same checks) arriving at a set of connections (a worker's, or the bench's
+// own sender connections). Each connection has a memberRec fed only by its
+// reader goroutine; the histogram is sharded so readers rarely wait for
+// each other.
 type groupRecorder struct {
-	group  []byte
-	timed  int
-	shards [16]struct {
+	group    []byte
+	chatType string // protocol.ChatTypeGroup or ChatTypeRoom
+	chatKey  []byte
+	timed    int
+	shards   [16]struct {
 		mu sync.Mutex
 		h  Hist
 	}
@@ -179,7 +195,13 @@ type memberRec struct {
 }
 
 func newGroupRecorder(group string, timed int) *groupRecorder {
-	return &groupRecorder{group: []byte(group), timed: timed}
+	return newConvRecorder(protocol.ChatTypeGroup, group, timed)
+}
+
+// newConvRecorder records the items of one group or chat room (chatType
+// protocol.ChatTypeGroup or ChatTypeRoom).
+func newConvRecorder(chatType, id string, timed int) *groupRecorder {
+	return &groupRecorder{group: []byte(id), chatType: chatType, chatKey: chatTypeKey(chatType), timed: timed}
 }
 
 // member adds a connection's record; own is the stream it sends (or -1).
@@ -197,7 +219,7 @@ func (g *groupRecorder) member(own int) *memberRec {
 // onFrame handles one frame read at nowNs (wall clock). It reports whether
 // the frame was an item (else the caller looks at it).
 func (g *groupRecorder) onFrame(m *memberRec, b []byte, nowNs int64) bool {
-	isItem, to, cmid := parseGroupItem(b)
+	isItem, to, cmid := parseConvItem(b, g.chatType, g.chatKey)
 	if !isItem {
 		return false
 	}
@@ -242,13 +264,15 @@ type groupReport struct {
 	// TimedCounts is, per timed message, how many connections have it.
 	TimedCounts []int `json:"timed_counts"`
 	// Filled by verify only:
-	Checked      bool      `json:"checked"`
-	Missing      int64     `json:"missing"` // acknowledged, not received (connection × message)
-	Extra        int64     `json:"extra"`   // received, never acknowledged
-	ConnsMissing int       `json:"conns_missing"`
-	FirstMissing string    `json:"first_missing,omitempty"`
-	Hist         *Hist     `json:"hist,omitempty"`
-	Timed        [][]int64 `json:"timed,omitempty"` // per timed message: each connection's latency (µs)
+	Checked bool  `json:"checked"`
+	Missing int64 `json:"missing"` // acknowledged, not received (connection × message)
+	// MissingByStream is Missing per stream (chat room priorities).
+	MissingByStream []int64   `json:"missing_by_stream,omitempty"`
+	Extra           int64     `json:"extra"` // received, never acknowledged
+	ConnsMissing    int       `json:"conns_missing"`
+	FirstMissing    string    `json:"first_missing,omitempty"`
+	Hist            *Hist     `json:"hist,omitempty"`
+	Timed           [][]int64 `json:"timed,omitempty"` // per timed message: each connection's latency (µs)
 }
 
 // status counts what arrived so far.
@@ -302,6 +326,10 @@ func (g *groupRecorder) verify(acked []bitset) *groupReport {
 			}
 			miss, extra, first := compareBits(want, got)
 			missing += miss
+			for len(r.MissingByStream) <= s {
+				r.MissingByStream = append(r.MissingByStream, 0)
+			}
+			r.MissingByStream[s] += miss
 			r.Extra += extra
 			if miss > 0 && r.FirstMissing == "" {
 				r.FirstMissing = fmt.Sprintf("connection %d: message %d of stream %d", i, first, s)
@@ -358,6 +386,12 @@ func (r *groupReport) merge(o *groupReport) {
 	}
 	r.Checked = r.Checked || o.Checked
 	r.Missing += o.Missing
+	for len(r.MissingByStream) < len(o.MissingByStream) {
+		r.MissingByStream = append(r.MissingByStream, 0)
+	}
+	for s, v := range o.MissingByStream {
+		r.MissingByStream[s] += v
+	}
 	r.Extra += o.Extra
 	r.ConnsMissing += o.ConnsMissing
 	if r.FirstMissing == "" {

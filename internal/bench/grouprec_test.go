@@ -146,3 +146,46 @@ func TestCompareBits(t *testing.T) {
 		t.Errorf("missing %d extra %d first %d", missing, extra, first)
 	}
 }
+
+// A room send frame is a valid protocol request with its priority.
+func TestAppendRoomSend(t *testing.T) {
+	cmid := appendGroupCMID(nil, tagMeasured, 2, 7, 123)
+	b := appendRoomSend(nil, 5, "42", "high", cmid, []byte("hi"))
+	req, err := protocol.DecodeRequest(b)
+	if err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if req.T != protocol.FrameSend || req.ID != "5" || req.To != "42" || req.ChatType != protocol.ChatTypeRoom ||
+		req.Priority != "high" || req.ClientMsgID != string(cmid) || req.Type != "txt" {
+		t.Errorf("decoded %+v", req)
+	}
+}
+
+// A chat room recorder counts the room's items, not a group's with the
+// same ID, and reports what is missing per stream (priority).
+func TestRoomRecorder_MissingByStream(t *testing.T) {
+	rec := newConvRecorder(protocol.ChatTypeRoom, "42", 0)
+	now := time.Now().UnixNano()
+	m := rec.member(-1)
+	room := func(stream int, k int64) []byte {
+		return itemFrame(t, protocol.ChatTypeRoom, "42", string(appendGroupCMID(nil, tagMeasured, stream, k, now)))
+	}
+	rec.onFrame(m, room(0, 0), now)
+	rec.onFrame(m, room(2, 0), now)
+	rec.onFrame(m, room(2, 1), now)
+	rec.onFrame(m, itemFrame(t, protocol.ChatTypeGroup, "42", string(appendGroupCMID(nil, tagMeasured, 1, 0, now))), now)
+	acked := make([]bitset, 3)
+	for s := range acked {
+		for k := range int64(2) {
+			acked[s].set(k)
+		}
+	}
+	r := rec.verify(acked)
+	if r.Items != 3 || r.Other != 1 || r.Missing != 3 || fmt.Sprint(r.MissingByStream) != "[1 2 0]" {
+		t.Errorf("items %d, other %d, missing %d by stream %v", r.Items, r.Other, r.Missing, r.MissingByStream)
+	}
+	r.merge(rec.verify(acked))
+	if fmt.Sprint(r.MissingByStream) != "[2 4 0]" {
+		t.Errorf("merged: %v", r.MissingByStream)
+	}
+}

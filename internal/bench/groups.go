@@ -71,7 +71,8 @@ func (e *env) createGroup(ctx context.Context, names []string, maxUsers int) (st
 	return gid, parallel(ctx, batches, 4, add)
 }
 
-// memberPool is a group's online members, held by worker processes.
+// memberPool is a group's (or chat room's) online members, held by worker
+// processes.
 type memberPool struct {
 	o        *Options
 	workers  []*workerProc
@@ -79,11 +80,22 @@ type memberPool struct {
 	ready    int
 	failed   int
 	firstErr string
+	// Chat room members that joined over the protocol (workerJob.Join).
+	joined, joinFailed int
+	joinErr            string
+	joins              Hist
+	dropErr            string // why the first connection the server closed ended
 }
 
 // startMemberPool connects one member per token from worker processes
 // (o.PerWorker each) and waits until every worker has reported.
 func startMemberPool(ctx context.Context, e *env, toks []string, resource string, gj groupJob, life time.Duration) (*memberPool, error) {
+	return startPool(ctx, e, toks, workerJob{Resource: resource, Group: &gj}, life)
+}
+
+// startPool is startMemberPool for any job: tmpl's resource, group, room
+// to join and receive buffer go to every worker.
+func startPool(ctx context.Context, e *env, toks []string, tmpl workerJob, life time.Duration) (*memberPool, error) {
 	o := e.o
 	p := &memberPool{o: o, conns: len(toks)}
 	if len(toks) == 0 {
@@ -103,8 +115,8 @@ func startMemberPool(ctx context.Context, e *env, toks []string, resource string
 	}
 	for i, w := range p.workers {
 		lo, hi := i*o.PerWorker, min(len(toks), (i+1)*o.PerWorker)
-		job := workerJob{URL: e.wsURL, Tokens: toks[lo:hi], Resource: resource, Concurrency: 32,
-			MaxLifeMS: int64(life / time.Millisecond), Group: &gj}
+		job := tmpl
+		job.URL, job.Tokens, job.Concurrency, job.MaxLifeMS = e.wsURL, toks[lo:hi], 32, int64(life/time.Millisecond)
 		if useSources {
 			job.Sources = []string{sourceFor(i, o.PerWorker, perSource)}
 		}
@@ -124,6 +136,14 @@ func startMemberPool(ctx context.Context, e *env, toks []string, resource string
 		p.failed += r.Failed
 		if p.firstErr == "" {
 			p.firstErr = r.FirstError
+		}
+		p.joined += r.Joined
+		p.joinFailed += r.JoinFailed
+		if p.joinErr == "" {
+			p.joinErr = r.JoinError
+		}
+		if r.Joins != nil {
+			p.joins.Merge(r.Joins)
 		}
 	}
 	return p, nil
@@ -166,6 +186,9 @@ func (p *memberPool) command(cmd string, timeout time.Duration) (*groupReport, i
 	dropped := 0
 	for _, r := range reps {
 		dropped += r.Dropped
+		if p.dropErr == "" {
+			p.dropErr = r.DropError
+		}
 		if r.Group == nil {
 			return nil, 0, fmt.Errorf("worker answered %q without a group report", cmd)
 		}
@@ -193,6 +216,25 @@ func (p *memberPool) verify(acked []bitset) (*groupReport, int, error) {
 		return nil, 0, err
 	}
 	return p.command("verify "+string(b), 2*time.Minute)
+}
+
+// pause makes every member stop reading for up to d (see maxPause), until
+// resume; it returns once every worker has paused.
+func (p *memberPool) pause(d time.Duration) error {
+	if len(p.workers) == 0 {
+		return nil
+	}
+	_, _, err := p.command(fmt.Sprintf("pause %d", d.Milliseconds()), 30*time.Second)
+	return err
+}
+
+// resume ends a pause.
+func (p *memberPool) resume() error {
+	if len(p.workers) == 0 {
+		return nil
+	}
+	_, _, err := p.command("resume", 30*time.Second)
+	return err
 }
 
 // cpu is the workers' CPU seconds so far (-1: unknown).
@@ -248,4 +290,23 @@ func waitItems(ctx context.Context, p *memberPool, local *groupRecorder, want in
 			return r, err
 		}
 	}
+}
+
+// absorb moves q's workers and counts into p, so that one command reaches
+// both (q is empty afterwards).
+func (p *memberPool) absorb(q *memberPool) {
+	p.workers = append(p.workers, q.workers...)
+	p.conns += q.conns
+	p.ready += q.ready
+	p.failed += q.failed
+	if p.firstErr == "" {
+		p.firstErr = q.firstErr
+	}
+	p.joined += q.joined
+	p.joinFailed += q.joinFailed
+	if p.joinErr == "" {
+		p.joinErr = q.joinErr
+	}
+	p.joins.Merge(&q.joins)
+	q.workers = nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -140,6 +141,75 @@ func TestSmokeGroupFanout(t *testing.T) {
 	}
 	if r.Latency.P50 <= 0 || r.Latency.Max > 10_000 {
 		t.Errorf("latency %+v", r.Latency)
+	}
+}
+
+// A tiny room-big: every member (those added over REST and those that
+// joined over the protocol) gets every paced and burst message once, the
+// times are plausible, and nothing is shed at this load.
+func TestSmokeRoomBig(t *testing.T) {
+	var r RoomBigResult
+	smokeGroup(t, "room-big", func(o *Options) {
+		o.Members, o.Messages, o.Burst, o.Joiners, o.PerWorker = 50, 3, 20, 5, 25
+	}, &r)
+	if r.Members != 50 || r.Connected != 49 || r.Joined != 5 || r.Workers != 3 || len(r.Runs) != 3 || len(r.ConnFailures) > 0 {
+		t.Errorf("members %d, connected %d, joined %d, workers %d, runs %d, failures %v", r.Members, r.Connected, r.Joined,
+			r.Workers, len(r.Runs), r.ConnFailures)
+	}
+	if r.Expected != (1+3+20)*49 || r.Received != r.Expected || r.Missing != 0 || r.Dups != 0 || r.Extra != 0 || r.Dropped != 0 {
+		t.Errorf("expected %d, received %d, missing %d, dups %d, extra %d, dropped %d", r.Expected, r.Received, r.Missing,
+			r.Dups, r.Extra, r.Dropped)
+	}
+	for i, run := range r.Runs {
+		if run.Got != 49 || run.LastMS <= 0 || run.LastMS > 10_000 || run.P50MS > run.LastMS || run.AckMS <= 0 {
+			t.Errorf("paced message %d: %+v", i, run)
+		}
+	}
+	if r.BurstAcked != 20 || r.BurstDeliveries != 20*49 || r.BurstIncomplete != 0 || r.BurstPerSec <= 0 ||
+		r.BurstLastMS.Max <= 0 || r.BurstDoneMS < r.BurstLastMS.Min || r.BurstDoneMS > 10_000 || r.JoinMS.Count != 5 {
+		t.Errorf("burst: acked %d, deliveries %d (%v/s), incomplete %d, last %+v, done %v ms; joins %+v", r.BurstAcked,
+			r.BurstDeliveries, r.BurstPerSec, r.BurstIncomplete, r.BurstLastMS, r.BurstDoneMS, r.JoinMS)
+	}
+	// The server queued every delivery (the warm-up's too) and shed none.
+	if r.Server.Deliveries < float64(r.Expected) || r.Server.Dropped != [3]float64{} || r.SlowConsumerCloses != 0 {
+		t.Errorf("server counters %+v, 4008 closes %d", r.Server, r.SlowConsumerCloses)
+	}
+}
+
+// A tiny room-overload: the members that stop reading lose messages, low
+// first and high least, exactly as the server counts them, and nobody is
+// disconnected.
+func TestSmokeRoomOverload(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("small socket buffers (so that a paused member fills up at once) are set on Linux only")
+	}
+	var r RoomOverloadResult
+	smokeGroup(t, "room-overload", func(o *Options) {
+		o.Members, o.PerWorker = 50, 25
+	}, &r)
+	if r.Slow != 24 || r.Fast != 25 || r.Workers != 2 || r.Acked != defaultOverloadBurst || len(r.Levels) != 3 {
+		t.Fatalf("slow %d, fast %d, workers %d, acked %d, levels %d", r.Slow, r.Fast, r.Workers, r.Acked, len(r.Levels))
+	}
+	low, normal, high := r.Levels[0], r.Levels[1], r.Levels[2]
+	if !r.ShedInOrder || low.ServerDropped <= 0 || low.ServerDropped < normal.ServerDropped || normal.ServerDropped < high.ServerDropped {
+		t.Errorf("shedding order: low %v, normal %v, high %v", low.ServerDropped, normal.ServerDropped, high.ServerDropped)
+	}
+	for _, l := range r.Levels {
+		if l.Acked != defaultOverloadBurst/3 || float64(l.SlowDropped+l.FastDropped) != l.ServerDropped ||
+			l.SlowDelivered+l.SlowDropped != int64(l.Acked*r.Slow) || l.FastDelivered+l.FastDropped != int64(l.Acked*r.Fast) {
+			t.Errorf("%s: %+v", l.Level, l)
+		}
+	}
+	// The slow members lose the most; nobody is cut off for room traffic.
+	if low.SlowDropped == 0 || low.SlowDropped < low.FastDropped {
+		t.Errorf("low dropped at slow members %d, at the others %d", low.SlowDropped, low.FastDropped)
+	}
+	if r.Unexplained != 0 || r.Dups != 0 || r.Extra != 0 || r.Dropped != 0 || r.SlowConsumerCloses != 0 || r.Server.Closes4008 != 0 {
+		t.Errorf("unexplained %d, dups %d, extra %d, dropped %d, 4008 closes %d", r.Unexplained, r.Dups, r.Extra, r.Dropped,
+			r.SlowConsumerCloses)
+	}
+	if r.PausedMS <= 0 || r.PausedMS > float64(maxPause/time.Millisecond)+1000 || r.SentPerSec <= 0 {
+		t.Errorf("paused %v ms, sent %v/s", r.PausedMS, r.SentPerSec)
 	}
 }
 

@@ -50,7 +50,7 @@ func commitsBetween(a, b ServerSample, wall float64) *groupCommit {
 
 func (g *groupCommit) String() string {
 	if g == nil {
-		return "n/a (server has no parley_store_batch_* metrics)"
+		return "n/a: no commits measured (or no parley_store_batch_* metrics)"
 	}
 	return fmt.Sprintf("%s commits, %.1f requests each, %.2f ms each; writers busy %.0f %% of the time",
 		num(g.Batches), g.MeanSize, g.MeanMS, g.BusyShare)

@@ -113,6 +113,9 @@ func TestValidate(t *testing.T) {
 		func(o *Options) { o.Members = 100; o.Online = 101 },
 		func(o *Options) { o.Messages = maxTimed + 1 },
 		func(o *Options) { o.GroupRate = 0 },
+		func(o *Options) { o.Burst = -1 },
+		func(o *Options) { o.Members = 50; o.Slow = 49 },
+		func(o *Options) { o.Members = 50; o.Joiners = 49 },
 		func(o *Options) { o.TargetDB = "/tmp/parley.db" }, // without --target
 		func(o *Options) {
 			o.Target = "http://127.0.0.1:1"

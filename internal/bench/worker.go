@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/parleyim/parley/protocol"
 )
 
 // A worker is a child process (`parley bench-worker`) that holds
@@ -24,7 +26,10 @@ import (
 // ends, or its lifetime runs out. Commands, one line each, each answered by
 // one report line: "status" (counts so far), "verify <json>" (group jobs:
 // check every connection against the acknowledged messages, see
-// verifyCmd, and return the latencies) and "close".
+// verifyCmd, and return the latencies), "pause <ms>" (every connection
+// stops reading for ms, at most maxPause, or until "resume": the kernel's
+// buffers and then the server's queue fill up, as with a stalled client),
+// "resume" and "close".
 
 // workerJob is the job line.
 type workerJob struct {
@@ -35,15 +40,27 @@ type workerJob struct {
 	Concurrency int      `json:"concurrency"`
 	MaxLifeMS   int64    `json:"max_life_ms"`
 	// Group, if set, makes every connection a member that records the
-	// group's items.
+	// group's (or chat room's) items.
 	Group *groupJob `json:"group,omitempty"`
+	// Join, if set, is a chat room every connection joins over the
+	// protocol after authenticating (timed: the report's Joins).
+	Join string `json:"join,omitempty"`
+	// SmallSockets gives every connection small socket buffers (Linux,
+	// see dialWSWith), so that a paused reader fills up soon.
+	SmallSockets bool `json:"small_sockets,omitempty"`
 }
 
-// groupJob says which group items a worker records.
+// groupJob says which group (or chat room) items a worker records.
 type groupJob struct {
 	ID    string `json:"id"`    // the group: items of other conversations are counted apart
 	Timed int    `json:"timed"` // timed messages (tag 't', k < Timed) whose every latency is kept
+	// ChatType is protocol.ChatTypeGroup ("": the default) or ChatTypeRoom.
+	ChatType string `json:"chat_type,omitempty"`
 }
+
+// maxPause bounds a "pause": below the server's default write timeout
+// (10 s), after which it would close a connection that reads nothing.
+const maxPause = 8 * time.Second
 
 // verifyCmd is the argument of "verify": per stream, the k of the
 // acknowledged messages (a bitset).
@@ -53,14 +70,61 @@ type verifyCmd struct {
 
 // workerReport is a report line.
 type workerReport struct {
-	Ready      int     `json:"ready"`
-	Failed     int     `json:"failed"`
-	Dropped    int     `json:"dropped"` // closed by the server after connecting
+	Ready   int `json:"ready"`
+	Failed  int `json:"failed"`
+	Dropped int `json:"dropped"` // closed by the server after connecting
+	// DropError is why the first of them ended (close code or error).
+	DropError  string  `json:"drop_error,omitempty"`
 	ElapsedMS  float64 `json:"elapsed_ms"`
 	FirstError string  `json:"first_error,omitempty"`
 	Closed     bool    `json:"closed,omitempty"`
 	// Group is the group job's record (status: counts; verify: all).
 	Group *groupReport `json:"group,omitempty"`
+	// Joined and JoinFailed count the connections that joined the job's
+	// room (or failed to); Joins is their time from join frame to answer.
+	Joined     int    `json:"joined,omitempty"`
+	JoinFailed int    `json:"join_failed,omitempty"`
+	JoinError  string `json:"join_error,omitempty"`
+	Joins      *Hist  `json:"joins,omitempty"`
+}
+
+// readGate pauses readers: open (nil) lets them read; a pause installs a
+// channel that resume (or the pause's timer) closes.
+type readGate struct {
+	mu    sync.Mutex
+	ch    atomic.Pointer[chan struct{}]
+	timer *time.Timer
+}
+
+// wait blocks while the gate is paused.
+func (g *readGate) wait(ctx context.Context) {
+	if ch := g.ch.Load(); ch != nil {
+		select {
+		case <-*ch:
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (g *readGate) pause(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ch.Load() != nil {
+		return
+	}
+	ch := make(chan struct{})
+	g.ch.Store(&ch)
+	g.timer = time.AfterFunc(min(d, maxPause), g.resume)
+}
+
+func (g *readGate) resume() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ch := g.ch.Load(); ch != nil {
+		g.ch.Store(nil)
+		g.timer.Stop()
+		close(*ch)
+	}
 }
 
 // RunWorker is the bench-worker process's main.
@@ -91,8 +155,18 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	}
 	var rec *groupRecorder
 	if job.Group != nil {
-		rec = newGroupRecorder(job.Group.ID, min(max(job.Group.Timed, 0), maxTimed))
+		ct := job.Group.ChatType
+		if ct == "" {
+			ct = protocol.ChatTypeGroup
+		}
+		rec = newConvRecorder(ct, job.Group.ID, min(max(job.Group.Timed, 0), maxTimed))
 	}
+	var (
+		gate               readGate
+		joined, joinFailed atomic.Int64
+		joinErr, dropErr   string
+		joinHist           Hist
+	)
 	conns := make([]*wsConn, len(job.Tokens))
 	var (
 		failed, dropped atomic.Int64
@@ -104,12 +178,13 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	)
 	start := time.Now()
 	conc := max(1, job.Concurrency)
+	lifeCtx := ctx // parallel's own ctx ends when the connecting is done
 	parallel(ctx, len(job.Tokens), conc, func(ctx context.Context, i int) error {
 		var local net.Addr
 		if len(locals) > 0 {
 			local = locals[i%len(locals)]
 		}
-		c, ok, err := dialWS(ctx, job.URL, job.Tokens[i], job.Resource, local)
+		c, ok, err := dialWSWith(ctx, job.URL, job.Tokens[i], job.Resource, local, job.SmallSockets)
 		if err != nil {
 			failed.Add(1)
 			errMu.Lock()
@@ -118,6 +193,23 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			}
 			errMu.Unlock()
 			return nil
+		}
+		if job.Join != "" {
+			t0 := time.Now()
+			_, err := c.request(map[string]any{"t": protocol.FrameRoom, "id": "join", "op": protocol.RoomOpJoin, "room": job.Join},
+				30*time.Second)
+			d := time.Since(t0)
+			errMu.Lock()
+			if err != nil {
+				joinFailed.Add(1)
+				if joinErr == "" {
+					joinErr = err.Error()
+				}
+			} else {
+				joined.Add(1)
+				joinHist.Record(d)
+			}
+			errMu.Unlock()
 		}
 		heartbeat.Store(int64(ok.Heartbeat))
 		conns[i] = c
@@ -131,6 +223,7 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			buf := make([]byte, 0, 1024)
 			for {
 				var err error
+				gate.wait(lifeCtx)
 				if m == nil {
 					_, err = c.readRaw()
 				} else if buf, err = c.readInto(buf); err == nil {
@@ -139,6 +232,11 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 				if err != nil {
 					if !closing.Load() {
 						dropped.Add(1)
+						errMu.Lock()
+						if dropErr == "" {
+							dropErr = closeCode(err)
+						}
+						errMu.Unlock()
 					}
 					return
 				}
@@ -157,8 +255,18 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		errMu.Lock()
 		fe := firstErr
 		errMu.Unlock()
-		out.Encode(workerReport{Ready: len(live), Failed: int(failed.Load()), Dropped: int(dropped.Load()),
-			ElapsedMS: float64(elapsed) / float64(time.Millisecond), FirstError: fe, Closed: closed, Group: g})
+		rep := workerReport{Ready: len(live), Failed: int(failed.Load()), Dropped: int(dropped.Load()),
+			ElapsedMS: float64(elapsed) / float64(time.Millisecond), FirstError: fe, Closed: closed, Group: g}
+		errMu.Lock()
+		rep.DropError = dropErr
+		errMu.Unlock()
+		if job.Join != "" {
+			errMu.Lock()
+			h := joinHist
+			rep.Joined, rep.JoinFailed, rep.JoinError, rep.Joins = int(joined.Load()), int(joinFailed.Load()), joinErr, &h
+			errMu.Unlock()
+		}
+		out.Encode(rep)
 	}
 	groupStatus := func() *groupReport {
 		if rec == nil {
@@ -214,11 +322,13 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	for {
 		select {
 		case <-ctx.Done():
+			gate.resume()
 			closeAll(live, &closing)
 			readers.Wait()
 			return nil
 		case cmd, ok := <-cmds:
 			if !ok { // the parent is gone
+				gate.resume()
 				closeAll(live, &closing)
 				readers.Wait()
 				return nil
@@ -233,7 +343,17 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 					continue
 				}
 				report(false, rec.verify(v.Acked))
+			case strings.HasPrefix(cmd, "pause "):
+				ms, err := strconv.ParseInt(strings.TrimSpace(cmd[len("pause "):]), 10, 64)
+				if err == nil && ms > 0 {
+					gate.pause(time.Duration(ms) * time.Millisecond)
+				}
+				report(false, groupStatus())
+			case cmd == "resume\n":
+				gate.resume()
+				report(false, groupStatus())
 			case cmd == "close\n":
+				gate.resume()
 				closeAll(live, &closing)
 				readers.Wait()
 				report(true, groupStatus())

@@ -32,6 +32,14 @@ Scenarios:
   group-fanout a group of --members (1,000), all online; --group-senders send
                --group-rate msgs/s open loop: deliveries/s, latency from the
                intended send time at every recipient, and a loss check
+  room-big     a chat room of --members (10,000), all connected from worker
+               processes (--joiners of them join over the protocol); the
+               owner sends --messages (10) one a second, then a --burst of
+               100 pipelined: time until the last member has each,
+               deliveries/s, and what the server shed
+  room-overload a chat room of --members (1,000); --slow of them (half)
+               stop reading while the owner sends a --burst of 3,000,
+               low/normal/high in turn: per priority, delivered and shed
   all          each of the above with its defaults
 
 By default the bench starts its own server (this binary, serve on a free
@@ -71,12 +79,15 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.IntVar(&o.Convs, "convs", o.Convs, "sync: conversations they are spread over")
 	fs.IntVar(&o.FillDevices, "fill-devices", o.FillDevices, "sync: devices of each sender writing into its conversation at once")
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "sync: measurements of each kind")
-	fs.IntVar(&o.Members, "members", 0, "group-big, group-fanout: group size (default 10000 and 1000)")
+	fs.IntVar(&o.Members, "members", 0, "group and room scenarios: members (default group-big 10000, group-fanout 1000, room-big 10000, room-overload 1000)")
 	fs.IntVar(&o.Online, "online", 0, "group-big, group-fanout: members connected, senders included (default 2000 and all)")
-	fs.IntVar(&o.Messages, "messages", o.Messages, "group-big: timed messages, sent one at a time")
+	fs.IntVar(&o.Messages, "messages", 0, "group-big, room-big: timed messages, sent one at a time (default 20 and 10)")
 	fs.IntVar(&o.BatchMessages, "batch-messages", o.BatchMessages, "group-big: messages per storage batch (0: skip the storage figures)")
 	fs.IntVar(&o.GroupRate, "group-rate", o.GroupRate, "group-fanout: offered msgs/s, all senders together")
 	fs.IntVar(&o.GroupSenders, "group-senders", o.GroupSenders, "group-fanout: members sending")
+	fs.IntVar(&o.Burst, "burst", 0, "room-big: messages pipelined after the timed ones (default 100); room-overload: messages sent (default 3000)")
+	fs.IntVar(&o.Slow, "slow", 0, "room-overload: members that stop reading during the burst (default half)")
+	fs.IntVar(&o.Joiners, "joiners", 0, "room-big: members that join over the protocol instead of being added over REST (default 100)")
 	fs.StringVar(&o.TargetDB, "target-db", "", "group-big with --target: the target's database (SQLite file or postgres:// URL) for the storage figures")
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON on stdout (tables go to stderr)")
 	var scenario string

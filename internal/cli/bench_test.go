@@ -42,6 +42,12 @@ func TestParseBenchFlags(t *testing.T) {
 					t.Errorf("owner password %q", o.OwnerPassword)
 				}
 			}},
+		{name: "room flags", args: []string{"room-overload", "--members", "500", "--slow", "100", "--burst", "900"},
+			scenario: "room-overload", check: func(t *testing.T, _ string, o bench.Options) {
+				if o.Members != 500 || o.Slow != 100 || o.Burst != 900 || o.Joiners != 0 || o.Messages != 0 {
+					t.Errorf("got %+v", o)
+				}
+			}},
 		{name: "no scenario", args: []string{"--duration", "1s"}, wantErr: true},
 		{name: "two scenarios", args: []string{"sync", "idle"}, wantErr: true},
 		{name: "bad flag", args: []string{"sync", "--nope"}, wantErr: true},

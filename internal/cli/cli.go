@@ -32,7 +32,7 @@ Usage:
                                         new client secret; every token of the app is revoked
   parley app set [flags] ORG APP --open-registration=true|false --setting KEY=VALUE ...
   parley chat [flags]                   terminal chat client: --url --org --app --user --password
-  parley bench SCENARIO [flags]         load-test: throughput, latency, idle, sync, group-big, group-fanout, all
+  parley bench SCENARIO [flags]         load-test: throughput, latency, idle, sync, group-big, group-fanout, room-big, room-overload, all
   parley config                         print every setting with its default, env var and flag
   parley version
 
