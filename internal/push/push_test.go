@@ -288,3 +288,30 @@ func TestPush_BadCredentials(t *testing.T) {
 		t.Fatalf("a refused notifier was stored: %s", r.Raw)
 	}
 }
+
+// When the provider refuses the notifier's own credentials, the device's
+// binding is kept (the token is not at fault) and the failure is counted.
+func TestPush_CredentialsRejectedKeepsBinding(t *testing.T) {
+	fcm := providertest.NewFCM(t)
+	e := newEnv(t, fcm.Client(), "fcm", fcm.Credentials(), "alice", "bob")
+	e.bind(t, "bob", "bob-phone", "fcm", "tok-bob")
+	fcm.FailSends(10, providertest.Failure{Status: 401})
+	e.send(t, "alice", "bob", "hello", nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m := string(e.s.Do(t, "GET", "/metrics", "", nil).Raw)
+		if strings.Contains(m, `parley_push_total{outcome="credentials_rejected",provider="fcm"} 1`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no credentials_rejected outcome counted")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(fcm.Messages()); n != 0 {
+		t.Fatalf("%d pushes delivered with refused credentials", n)
+	}
+	if r := e.s.Do(t, "GET", e.base+"/users/bob/push/binding", e.admin, nil); len(r.Entities()) != 1 {
+		t.Fatalf("the binding was dropped: %s", r.Raw)
+	}
+}

@@ -439,6 +439,10 @@ func (s *Service) badge(ctx context.Context, appID, userID int64) int {
 // outcome of one send.
 type outcome int
 
+// credentialsRetry is how long a job waits after the provider refused the
+// notifier's credentials.
+const credentialsRetry = 5 * time.Minute
+
 const (
 	sent outcome = iota
 	dropped
@@ -471,6 +475,14 @@ func (s *Service) sendOne(ctx context.Context, appID, userID int64, deviceID, no
 	case errors.As(err, &re):
 		s.count(kind, "retry")
 		return retry, re.After
+	case errors.Is(err, provider.ErrCredentialsRejected):
+		// The service refused our own credentials: the device is fine, the
+		// notifier is not. Retry later (the admin may fix the notifier)
+		// instead of failing the job or dropping the binding.
+		s.count(kind, "credentials_rejected")
+		s.log.Error("push: the provider rejects the notifier's credentials; fix them with PUT /{org}/{app}/push/notifiers/{name}",
+			"notifier", notifier, "app", appID)
+		return retry, credentialsRetry
 	}
 	s.count(kind, "failed")
 	s.log.Warn("push failed", "notifier", notifier, "err", err)
