@@ -57,13 +57,14 @@ type RoomBigResult struct {
 	BurstIncomplete int     `json:"burst_incomplete"`    // burst messages some member lacks
 
 	// Every message (warm-up, paced, burst) at every member.
-	Expected int64  `json:"expected_deliveries"`
-	Received int64  `json:"received_deliveries"`
-	Missing  int64  `json:"missing"`
-	Dups     int64  `json:"duplicates"`
-	Extra    int64  `json:"unexpected"`
-	Dropped  int    `json:"dropped"` // member connections closed by the server
-	FirstGap string `json:"first_missing,omitempty"`
+	Expected  int64  `json:"expected_deliveries"`
+	Received  int64  `json:"received_deliveries"`
+	Missing   int64  `json:"missing"`
+	Dups      int64  `json:"duplicates"`
+	Extra     int64  `json:"unexpected"`
+	Dropped   int    `json:"dropped"` // member connections closed by the server
+	DropError string `json:"drop_error,omitempty"`
+	FirstGap  string `json:"first_missing,omitempty"`
 	// The server's room counters: their growth over the whole run (from
 	// the warm-up) and over the burst. Dropped is by level.
 	Server      roomCounters `json:"server"`
@@ -238,7 +239,7 @@ func runRoomBig(ctx context.Context, e *env) (any, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Dropped = dropped
+	r.Dropped, r.DropError = dropped, pool.dropErr
 	r.Expected = int64(warm.n+paced.n+bursted.n) * recipients
 	r.Received, r.Missing, r.Dups, r.Extra, r.FirstGap = rep.Items, rep.Missing, rep.Dups, rep.Extra, rep.FirstMissing
 
@@ -367,7 +368,11 @@ func printRoomBig(o *Options, r *RoomBigResult) {
 	t.add("server: room frames queued / shed", "%s / low %s, normal %s, high %s (whole run; burst: %s shed)",
 		num(r.Server.Deliveries), num(r.Server.Dropped[0]), num(r.Server.Dropped[1]), num(r.Server.Dropped[2]),
 		num(r.ServerBurst.Dropped[0]+r.ServerBurst.Dropped[1]+r.ServerBurst.Dropped[2]))
-	t.add("member connections dropped", "%d", r.Dropped)
+	if r.DropError != "" {
+		t.add("member connections dropped", "%d (first: %s)", r.Dropped, r.DropError)
+	} else {
+		t.add("member connections dropped", "%d", r.Dropped)
+	}
 	r.loadFigures.addTo(t)
 	t.print(o.Out)
 }

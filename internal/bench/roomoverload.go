@@ -311,11 +311,20 @@ func printRoomOverload(o *Options, r *RoomOverloadResult) {
 			num(float64(l.SlowDelivered)), num(float64(l.SlowDropped)), share(l.SlowDropped, r.Slow),
 			num(float64(l.FastDelivered)), num(float64(l.FastDropped)), share(l.FastDropped, r.Fast), num(l.ServerDropped))
 	}
+	if r.Slow > 0 && len(r.Levels) == 3 {
+		per := func(l RoomLevel) float64 { return float64(l.SlowDelivered) / float64(r.Slow) }
+		t.add("each slow member got (of each level)", "low %.0f, normal %.0f, high %.0f of %d", per(r.Levels[0]),
+			per(r.Levels[1]), per(r.Levels[2]), r.Levels[0].Acked)
+	}
 	t.add("shed low first, high least", "%v", r.ShedInOrder)
 	l := r.FastLatency
 	t.add("others: send → arrival", "p50 %s  p99 %s  max %s", fmtMS(l.P50), fmtMS(l.P99), fmtMS(l.Max))
 	t.add("lacking beyond shed / dup / unexpected", "%d / %d / %d", r.Unexplained, r.Dups, r.Extra)
-	t.add("member connections dropped", "%d %s", r.Dropped, r.DropError)
+	if r.DropError != "" {
+		t.add("member connections dropped", "%d (first: %s)", r.Dropped, r.DropError)
+	} else {
+		t.add("member connections dropped", "%d", r.Dropped)
+	}
 	r.loadFigures.addTo(t)
 	t.print(o.Out)
 }
