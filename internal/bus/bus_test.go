@@ -10,3 +10,7 @@ import (
 func TestInProc_Conformance(t *testing.T) {
 	bustest.Run(t, func(t *testing.T) bus.Bus { return bus.NewInProc() })
 }
+
+func TestInProc_Peers(t *testing.T) {
+	bustest.RunPeers(t, func(t *testing.T) (bus.Bus, bus.Bus) { b := bus.NewInProc(); return b, b })
+}

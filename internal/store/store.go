@@ -33,6 +33,7 @@ type Store interface {
 	Groups() GroupStore
 	Rooms() RoomStore
 	Push() PushStore
+	Leases() LeaseStore
 	// Ping checks the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Backend names the implementation ("sqlite", "postgres").

@@ -14,6 +14,12 @@ import (
 
 // Run runs the suite; open returns a fresh bus (cleanup is the caller's).
 func Run(t *testing.T, open func(t *testing.T) bus.Bus) {
+	// Subjects get a per-run prefix, so other users of a shared server
+	// (other test packages on one NATS) cannot interfere.
+	inner := open
+	open = func(t *testing.T) bus.Bus {
+		return prefixed{inner(t), fmt.Sprintf("t%d.", time.Now().UnixNano())}
+	}
 	t.Run("DeliversToSubscribers", func(t *testing.T) { testDeliver(t, open(t)) })
 	t.Run("OrderedPerSubject", func(t *testing.T) { testOrdered(t, open(t)) })
 	t.Run("Unsubscribe", func(t *testing.T) { testUnsubscribe(t, open(t)) })
@@ -120,4 +126,67 @@ func testClosed(t *testing.T, b bus.Bus) {
 	if err := b.Publish(ctx, "s", []byte("x")); err == nil {
 		t.Fatal("publish after close succeeded")
 	}
+}
+
+// RunPeers checks what crosses between two nodes: pair returns two buses
+// that share one backend (two connections to one NATS; the same InProc
+// twice). Subjects are made unique per run, so a shared server's other
+// traffic does not interfere.
+func RunPeers(t *testing.T, pair func(t *testing.T) (a, b bus.Bus)) {
+	prefix := fmt.Sprintf("t%d.", time.Now().UnixNano())
+	t.Run("CrossNode", func(t *testing.T) {
+		a, b := pair(t)
+		var onB, onA collector
+		if _, err := b.Subscribe(prefix+"u.1.2", onB.h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Subscribe(prefix+"u.1.2", onA.h); err != nil {
+			t.Fatal(err)
+		}
+		// Published right after Subscribe returned: not missed.
+		for i := range 500 {
+			if err := a.Publish(ctx, prefix+"u.1.2", []byte(fmt.Sprint(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []*collector{&onA, &onB} {
+			got := c.wait(t, 500)
+			for i, v := range got {
+				if v != fmt.Sprint(i) {
+					t.Fatalf("event %d is %s: out of order", i, v)
+				}
+			}
+		}
+	})
+	t.Run("UnsubscribedPeerGetsNothing", func(t *testing.T) {
+		a, b := pair(t)
+		var c, ctl collector
+		s, _ := b.Subscribe(prefix+"x", c.h)
+		b.Subscribe(prefix+"y", ctl.h)
+		s.Unsubscribe()
+		a.Publish(ctx, prefix+"x", []byte("1"))
+		a.Publish(ctx, prefix+"y", []byte("1"))
+		ctl.wait(t, 1)
+		time.Sleep(20 * time.Millisecond)
+		c.mu.Lock()
+		n := len(c.got)
+		c.mu.Unlock()
+		if n != 0 {
+			t.Fatalf("an unsubscribed handler got %d events", n)
+		}
+	})
+}
+
+// prefixed puts a prefix before every subject.
+type prefixed struct {
+	bus.Bus
+	p string
+}
+
+func (b prefixed) Publish(ctx context.Context, subject string, data []byte) error {
+	return b.Bus.Publish(ctx, b.p+subject, data)
+}
+
+func (b prefixed) Subscribe(subject string, h bus.Handler) (bus.Subscription, error) {
+	return b.Bus.Subscribe(b.p+subject, func(s string, d []byte) { h(s[len(b.p):], d) })
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Groups", testGroups},
 		{"Rooms", testRooms},
 		{"Push", testPush},
+		{"Leases", testLeases},
 	}
 	tests = append(tests, messageTests...)
 	for _, tc := range tests {
