@@ -20,7 +20,9 @@ type Config struct {
 	DataDir string `toml:"data" doc:"Directory for the embedded database, local files and the console owner password file."`
 	DB      string `toml:"db" doc:"Database URL. Empty: SQLite at <data>/parley.db. postgres://user@host:5432/db: PostgreSQL."`
 
-	NodeID int `toml:"node_id" doc:"This node's number (0-1023), part of every message ID; must differ between nodes of a cluster."`
+	NodeID     int    `toml:"node_id" doc:"This node's number (0-1023), part of every message ID; must differ between live nodes of a cluster. -1: 0 on a single node; in a cluster, the lowest free one, leased through the database."`
+	NATSPrefix string `toml:"nats_prefix" doc:"Prefix of every NATS subject this cluster uses, so several clusters (or test runs) can share one NATS server. Every node of a cluster needs the same one."`
+	NATS       string `toml:"nats" doc:"NATS server URLs, comma-separated (nats://host:4222,nats://host2:4222). Empty: a single node with an in-process bus. Set: cluster mode, which also needs a postgres:// db and the s3 blob driver, so that nodes share everything."`
 
 	Log      Log      `toml:"log"`
 	HTTP     HTTP     `toml:"http"`
@@ -119,9 +121,11 @@ type Blob struct {
 // Default returns the documented defaults.
 func Default() Config {
 	return Config{
-		Listen:  "127.0.0.1:8080",
-		DataDir: "./data",
-		Log:     Log{Level: "info", Format: "text"},
+		Listen:     "127.0.0.1:8080",
+		DataDir:    "./data",
+		NodeID:     -1,
+		NATSPrefix: "parley",
+		Log:        Log{Level: "info", Format: "text"},
 		HTTP: HTTP{
 			MaxBodyBytes:      1 << 20,
 			ReadHeaderTimeout: Duration(10 * time.Second),
@@ -178,8 +182,24 @@ func (c *Config) Validate() error {
 	if c.HTTP.ShutdownTimeout < 0 || c.HTTP.ReadHeaderTimeout <= 0 {
 		bad("http", "timeouts must be positive")
 	}
-	if c.NodeID < 0 || c.NodeID > 1023 {
-		bad("node_id", "must be 0..1023")
+	if c.NodeID < -1 || c.NodeID > 1023 {
+		bad("node_id", "must be 0..1023, or -1 for automatic")
+	}
+	if c.NATS != "" {
+		for _, u := range c.NATSURLs() {
+			if !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") {
+				bad("nats", "want nats://host:port or tls://host:port URLs, got %q", u)
+			}
+		}
+		if !validPrefix(c.NATSPrefix) {
+			bad("nats_prefix", "want letters, digits, - and _ (1-64), got %q", c.NATSPrefix)
+		}
+		if !c.UsesPostgres() {
+			bad("db", "cluster mode (nats set) needs a postgres:// database shared by every node")
+		}
+		if c.Blob.Driver != "s3" {
+			bad("blob.driver", "cluster mode (nats set) needs the s3 driver: files on one node's disk are not seen by the others")
+		}
 	}
 	if c.WS.Heartbeat < Duration(time.Second) || c.WS.AuthTimeout < Duration(time.Second) || c.WS.WriteTimeout < Duration(time.Second) {
 		bad("ws", "heartbeat, auth_timeout and write_timeout must be at least 1s")
@@ -274,4 +294,35 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// NATSURLs splits the nats setting.
+func (c *Config) NATSURLs() []string {
+	var out []string
+	for _, u := range strings.Split(c.NATS, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// UsesPostgres reports whether db is a PostgreSQL URL.
+func (c *Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://")
+}
+
+// Clustered reports whether this node runs as part of a cluster.
+func (c *Config) Clustered() bool { return c.NATS != "" }
+
+func validPrefix(p string) bool {
+	if p == "" || len(p) > 64 {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

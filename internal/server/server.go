@@ -21,6 +21,8 @@ import (
 	"github.com/parleyim/parley/internal/auth"
 	"github.com/parleyim/parley/internal/blob"
 	"github.com/parleyim/parley/internal/bus"
+	"github.com/parleyim/parley/internal/bus/natsbus"
+	"github.com/parleyim/parley/internal/cluster"
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/files"
 	"github.com/parleyim/parley/internal/groups"
@@ -75,6 +77,7 @@ type Server struct {
 	api   *rest.Server
 	gw    *ws.Gateway
 	bus   bus.Bus
+	node  *cluster.Node
 	http  *http.Server
 	ln    net.Listener
 
@@ -119,11 +122,36 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			metrics.StoreBatchDuration.Observe(d.Seconds())
 		}
 	}
-	s.bus = bus.NewInProc()
+	s.node, err = cluster.Start(ctx, st.Leases(), cfg.NodeID, cfg.Clustered(), log.With("component", "cluster"))
+	if err != nil {
+		blobs.Close()
+		st.Close()
+		return nil, err
+	}
+	ready := st.Ping
+	if cfg.Clustered() {
+		nb, err := natsbus.Open(natsbus.Options{URLs: cfg.NATSURLs(), Prefix: cfg.NATSPrefix, Name: fmt.Sprintf("parley node %d", s.node.ID()),
+			Log: log.With("component", "bus")})
+		if err != nil {
+			s.node.Close()
+			blobs.Close()
+			st.Close()
+			return nil, err
+		}
+		s.bus = nb
+		ready = func(ctx context.Context) error {
+			if !nb.Connected() {
+				return errors.New("not connected to NATS")
+			}
+			return st.Ping(ctx)
+		}
+	} else {
+		s.bus = bus.NewInProc()
+	}
 	s.Apps = tenant.NewService(st)
 	s.Users = users.NewService(st, hasher)
 	ident := identity.NewService(st, s.Users, hasher, cfg.Auth.AppTokenTTL.D(), cfg.Auth.UserTokenTTL.D())
-	ids := idgen.New(cfg.NodeID) // one generator per node: IDs must not collide
+	ids := idgen.New(s.node.ID()) // one generator per node: IDs must not collide
 	s.Messages = messaging.New(st, s.bus, ids, s.Users, log.With("component", "messaging"))
 	s.Files = files.New(st, blobs, log.With("component", "files"))
 	s.Messages.Released = s.Files.Release
@@ -158,7 +186,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	s.Push = push.New(st, box, s.Users, cfg.Push, ids.Next, log.With("component", "push"), metrics)
 	s.Push.Online = hub.Foreground
-	s.Push.Node = int64(cfg.NodeID)
+	s.Push.Node = int64(s.node.ID())
 	s.Push.Members = s.Groups.LiveMembers
 	s.Messages.Push = s.Push
 	for _, sub := range []func() error{hub.SubscribeGroups, hub.SubscribeRooms, hub.SubscribeBroadcasts, s.Rooms.Start,
@@ -177,7 +205,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Push: s.Push, Presence: hub,
 		Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-		Ready:        st.Ping,
+		Ready:        ready,
 	})
 	root := http.NewServeMux()
 	root.Handle("GET /ws", s.gw)
@@ -207,7 +235,8 @@ func (s *Server) Handler() http.Handler { return s.api }
 // listener closes, in-flight requests get shutdown_timeout to finish, and
 // storage closes last.
 func (s *Server) Run(ctx context.Context) error {
-	s.log.Info("parley serving", "version", Version, "addr", s.Addr(), "storage", s.store.Backend(), "data", s.cfg.DataDir)
+	s.log.Info("parley serving", "version", Version, "addr", s.Addr(), "storage", s.store.Backend(), "data", s.cfg.DataDir,
+		"node_id", s.node.ID(), "cluster", s.node.Clustered())
 	if s.cfg.Debug.Listen != "" {
 		dbg := &http.Server{Addr: s.cfg.Debug.Listen, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
@@ -220,8 +249,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	go s.Files.RunCollector(jobs, s.cfg.Blob.OrphanAfter.D(), collectEvery(s.cfg.Blob.OrphanAfter.D()))
-	go s.Social.RunJanitor(jobs)
+	// Jobs that must run once in a cluster run on the node holding their lease.
+	go s.node.Singleton(jobs, "files-collector", func(ctx context.Context) {
+		s.Files.RunCollector(ctx, s.cfg.Blob.OrphanAfter.D(), collectEvery(s.cfg.Blob.OrphanAfter.D()))
+	})
+	go s.node.Singleton(jobs, "events-janitor", s.Social.RunJanitor)
 	pushDone := make(chan struct{})
 	go func() { defer close(pushDone); s.Push.Run(jobs) }()
 	errc := make(chan error, 1)
@@ -246,6 +278,7 @@ func (s *Server) Run(ctx context.Context) error {
 	<-pushDone
 	s.Rooms.Close()
 	s.Social.Close()
+	s.node.Close()
 	err = errors.Join(serveErr, err, s.blobs.Close(), s.store.Close())
 	s.log.Info("shutdown complete", "err", err)
 	return err
@@ -271,5 +304,7 @@ func debugMux() *http.ServeMux {
 func (s *Server) Close() error {
 	s.Rooms.Close()
 	s.Social.Close()
+	s.node.Close()
+	s.bus.Close()
 	return errors.Join(s.ln.Close(), s.blobs.Close(), s.store.Close())
 }

@@ -35,6 +35,9 @@ type Options struct {
 	URLs []string
 	// Name names this connection in the NATS server's monitoring.
 	Name string
+	// Prefix is put before every subject (with a dot), so several clusters
+	// can share a NATS server. Empty: none.
+	Prefix string
 	// Pending is the number of events waiting for the dispatcher before
 	// NATS counts this node a slow consumer and drops events (default
 	// 65,536).
@@ -45,6 +48,7 @@ type Options struct {
 // Bus is a bus.Bus on a NATS connection.
 type Bus struct {
 	nc   *nats.Conn
+	pfx  string
 	ch   chan *nats.Msg
 	log  *slog.Logger
 	done chan struct{}
@@ -71,7 +75,11 @@ func Open(opts Options) (*Bus, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Bus{ch: make(chan *nats.Msg, opts.Pending), log: log, done: make(chan struct{}), quit: make(chan struct{}),
+	pfx := ""
+	if opts.Prefix != "" {
+		pfx = opts.Prefix + "."
+	}
+	b := &Bus{pfx: pfx, ch: make(chan *nats.Msg, opts.Pending), log: log, done: make(chan struct{}), quit: make(chan struct{}),
 		handlers: map[*nats.Subscription]bus.Handler{}}
 	nc, err := nats.Connect(strings.Join(opts.URLs, ","),
 		nats.Name(opts.Name),
@@ -126,7 +134,7 @@ func (b *Bus) dispatch() {
 		h := b.handlers[m.Sub]
 		b.mu.RUnlock()
 		if h != nil {
-			h(m.Subject, m.Data)
+			h(m.Subject[len(b.pfx):], m.Data)
 		}
 	}
 }
@@ -139,7 +147,7 @@ func (b *Bus) Publish(_ context.Context, subject string, data []byte) error {
 	if closed {
 		return bus.ErrClosed
 	}
-	return b.nc.Publish(subject, data)
+	return b.nc.Publish(b.pfx+subject, data)
 }
 
 // Subscribe implements bus.Bus.
@@ -149,7 +157,7 @@ func (b *Bus) Subscribe(subject string, h bus.Handler) (bus.Subscription, error)
 		b.mu.Unlock()
 		return nil, bus.ErrClosed
 	}
-	ns, err := b.nc.ChanSubscribe(subject, b.ch)
+	ns, err := b.nc.ChanSubscribe(b.pfx+subject, b.ch)
 	if err == nil {
 		b.handlers[ns] = h
 	}

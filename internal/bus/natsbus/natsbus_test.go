@@ -21,7 +21,7 @@ func natsURL(t *testing.T) string {
 
 func open(t *testing.T) bus.Bus {
 	t.Helper()
-	b, err := natsbus.Open(natsbus.Options{URLs: []string{natsURL(t)}, Name: t.Name()})
+	b, err := natsbus.Open(natsbus.Options{URLs: []string{natsURL(t)}, Name: t.Name(), Prefix: "parley-test"})
 	if err != nil {
 		if os.Getenv("PARLEY_REQUIRE_NATS") == "1" {
 			t.Fatal(err)
