@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the local services the test suite uses are up: PostgreSQL on
 # 127.0.0.1:5432 (trust auth, user postgres), started if it is installed but
-# stopped; versitygw (an S3-compatible gateway over a local folder) on
+# stopped; NATS on 127.0.0.1:4222, likewise; versitygw (an S3-compatible gateway over a local folder) on
 # 127.0.0.1:7070, installed with `go install` if missing and started if not
 # answering. Safe to run again: a running service is left alone. Prints what
 # it did; exits non-zero if a required service is missing.
@@ -22,6 +22,27 @@ else
   echo "services: PostgreSQL is not reachable on 127.0.0.1:5432" >&2
   echo "  install it, or run the suite without it: PARLEY_REQUIRE_POSTGRES=0 scripts/test.sh" >&2
   [ "${PARLEY_REQUIRE_POSTGRES:-1}" = 1 ] && exit 1
+fi
+
+# NATS (with JetStream off or on; Parley uses core NATS) for the cluster
+# mode's tests, on 127.0.0.1:4222 as in PARLEY_TEST_NATS.
+nats_up() { (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; }
+if ! nats_up; then
+  nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+  if [ -x "$nats_bin" ]; then
+    echo "services: starting NATS"
+    mkdir -p /var/lib/nats-server 2>/dev/null || true
+    start-stop-daemon --start --oknodo --background --exec "$nats_bin" -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log || true
+    for _ in $(seq 50); do nats_up && break; sleep 0.2; done
+  fi
+fi
+if nats_up; then
+  echo "services: NATS is up on 127.0.0.1:4222"
+else
+  echo "services: NATS is not reachable on 127.0.0.1:4222 (apt-get install nats-server)" >&2
+  echo "  or run the suite without the cluster tests: PARLEY_REQUIRE_NATS=0 scripts/test.sh" >&2
+  [ "${PARLEY_REQUIRE_NATS:-1}" = 1 ] && exit 1
 fi
 
 # versitygw: the S3 server for the blob store's tests. Address and

@@ -7,6 +7,9 @@
 # S3 blob-store tests use $PARLEY_TEST_S3, http://ACCESS:SECRET@HOST:PORT/BUCKET
 # (default: the versitygw that scripts/services.sh starts). They are required
 # unless PARLEY_REQUIRE_S3=0 (with PARLEY_TEST_S3= they are skipped).
+# NATS tests (the cluster bus, the three-node cluster test) use
+# $PARLEY_TEST_NATS (default: the local server); required unless
+# PARLEY_REQUIRE_NATS=0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +17,8 @@ export PARLEY_TEST_POSTGRES=${PARLEY_TEST_POSTGRES:-postgres://postgres@127.0.0.
 export PARLEY_REQUIRE_POSTGRES=${PARLEY_REQUIRE_POSTGRES:-1}
 export PARLEY_TEST_S3=${PARLEY_TEST_S3-http://parley:parley-test-secret@127.0.0.1:7070/parley-test}
 export PARLEY_REQUIRE_S3=${PARLEY_REQUIRE_S3:-1}
+export PARLEY_TEST_NATS=${PARLEY_TEST_NATS:-nats://127.0.0.1:4222}
+export PARLEY_REQUIRE_NATS=${PARLEY_REQUIRE_NATS:-1}
 
 scripts/services.sh
 
