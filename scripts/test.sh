@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, vet, every Go test with the race detector
-# on SQLite and PostgreSQL, and the curl acceptance walk-through.
+# The whole test suite: formatting, vet, the release cross-builds (static
+# linux/amd64, arm64, loong64), every Go test with the race detector on
+# SQLite and PostgreSQL, and the curl acceptance walk-through.
 #
 # PostgreSQL tests use $PARLEY_TEST_POSTGRES (default: the local server,
 # user postgres, trust auth). They are required unless PARLEY_REQUIRE_POSTGRES=0.
@@ -30,6 +31,9 @@ fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== cross-build (linux/amd64, arm64, loong64)"
+scripts/crossbuild.sh
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
