@@ -344,6 +344,51 @@ func TestCluster_FailoverAndRollingRestart(t *testing.T) {
 		}
 	}
 
+	// Changes made through one node are seen at once through the others,
+	// although their caches were warm: a member added on node 0 may send
+	// through node 1; a block made on node 0 holds on node 2.
+	call := func(node int, method, path string, body any) *servertest.Response {
+		return servertest.Call(t, c.url(node), method, "/acme/chat2"+path, admin, body)
+	}
+	gr := call(0, "POST", "/chatgroups", map[string]any{"owner": "u0", "public": false, "groupname": "g2"})
+	g2, _ := gr.Body["data"].(map[string]any)["groupid"].(string)
+	// Invalidations travel the bus, so "at once" is milliseconds, not the
+	// caches' 10 s expiry.
+	within := func(what string, ok func() bool) {
+		deadline := time.Now().Add(time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 1 s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	u1 := dial("u1", 1, "pinned") // a new device of each, on the node named
+	u4 := dial("u4", 2, "pinned")
+	group := func(to string) parley.OutgoingMessage {
+		return parley.OutgoingMessage{To: to, ChatType: protocol.ChatTypeGroup, Body: parley.TextBody{Msg: "x"}}
+	}
+	if _, err := u1.client.Send(ctx, group(g2)); err == nil {
+		t.Fatal("a non-member sent to a group")
+	}
+	if r := call(0, "POST", "/chatgroups/"+g2+"/users/u1", nil); r.Status != 200 {
+		t.Fatalf("add member: %s", r.Raw)
+	}
+	within("a member added through node 0 may send through node 1", func() bool {
+		_, err := u1.client.Send(ctx, group(g2))
+		return err == nil
+	})
+	if _, err := u4.client.SendText(ctx, "u3", "before"); err != nil {
+		t.Fatalf("send before the block: %v", err)
+	}
+	if r := call(0, "POST", "/users/u3/blocks/users", map[string]any{"usernames": []string{"u4"}}); r.Status != 200 {
+		t.Fatalf("block: %s", r.Raw)
+	}
+	within("a block made through node 0 holds on node 2", func() bool {
+		_, err := u4.client.SendText(ctx, "u3", "after")
+		return err != nil
+	})
+
 	// Sequences: every conversation's items are numbered 1..last_seq with no
 	// gap and no repeat, although its senders were on all three nodes.
 	db, err := sql.Open("pgx", c.pgURL)

@@ -69,6 +69,7 @@ const (
 
 // Service is the groups domain service.
 type Service struct {
+	inv *bus.Invalidator
 	st     store.Store
 	bus    bus.Bus
 	users  *users.Service
@@ -117,7 +118,7 @@ func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if _, err := s.fetch(ctx, appID, id); err != nil {
-				s.forget(id) // gone or failing: the next caller loads it
+				s.forgetLocal(id) // gone or failing: the next caller loads it
 			}
 			s.mu.Lock()
 			delete(s.refreshing, id)
@@ -184,9 +185,24 @@ func (s *Service) fetch(ctx context.Context, appID, id int64) (*cached, error) {
 	return c, nil
 }
 
-// forget drops a group from the cache after a change (this node; other
-// nodes within cacheTTL).
+// forget drops a group from the cache after a change, here and (through
+// the invalidator) on every other node.
 func (s *Service) forget(id int64) {
+	s.forgetLocal(id)
+	s.inv.Publish("group", strconv.FormatInt(id, 10))
+}
+
+// UseInvalidator shares cache invalidations with the other nodes.
+func (s *Service) UseInvalidator(iv *bus.Invalidator) {
+	s.inv = iv
+	iv.On("group", func(key string) {
+		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
+			s.forgetLocal(id)
+		}
+	})
+}
+
+func (s *Service) forgetLocal(id int64) {
 	s.mu.Lock()
 	delete(s.cache, id)
 	if len(s.gen) > 100_000 {

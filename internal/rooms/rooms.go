@@ -47,6 +47,7 @@ const (
 
 // Service is the chat rooms domain service.
 type Service struct {
+	inv *bus.Invalidator
 	st    store.Store
 	bus   bus.Bus
 	apps  *tenant.Service
@@ -179,7 +180,24 @@ func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 	return c, nil
 }
 
+// forget drops a room from the cache after a change, here and on every
+// other node.
 func (s *Service) forget(id int64) {
+	s.forgetLocal(id)
+	s.inv.Publish("room", strconv.FormatInt(id, 10))
+}
+
+// UseInvalidator shares cache invalidations with the other nodes.
+func (s *Service) UseInvalidator(iv *bus.Invalidator) {
+	s.inv = iv
+	iv.On("room", func(key string) {
+		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
+			s.forgetLocal(id)
+		}
+	})
+}
+
+func (s *Service) forgetLocal(id int64) {
 	s.mu.Lock()
 	delete(s.cache, id)
 	if len(s.gen) > 100_000 {

@@ -197,6 +197,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			return nil, err
 		}
 	}
+	// Caches see changes made through other nodes at once.
+	iv, err := bus.NewInvalidator(s.bus)
+	if err != nil {
+		blobs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.Users.UseInvalidator(iv)
+	s.Social.UseInvalidator(iv)
+	s.Groups.UseInvalidator(iv)
+	s.Rooms.UseInvalidator(iv)
 	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Cfg: cfg.WS,
 		Log: log.With("component", "ws")}
 	s.gw.Init()

@@ -43,7 +43,7 @@ func (s *Service) Block(ctx context.Context, p *tenant.Principal, owner string, 
 	if err := s.st.Social().Block(ctx, p.App.ID, oid, ids, s.now().UnixMilli(), evs); err != nil {
 		return nil, nil, err
 	}
-	s.blocks.drop(oid)
+	s.dropBlocks(oid)
 	s.publish(p.App.ID, p.Resource, evs)
 	return canon, missing, nil
 }
@@ -60,7 +60,7 @@ func (s *Service) Unblock(ctx context.Context, p *tenant.Principal, owner, name 
 	}
 	evs := []store.Event{s.event(p.App.ID, oid, protocol.Event{Kind: protocol.EventUnblocked, Users: []string{bname}})}
 	err = s.st.Social().Unblock(ctx, oid, bid, evs)
-	s.blocks.drop(oid)
+	s.dropBlocks(oid)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", errs.New(protocol.ErrUserNotFound, "%s is not on the block list", bname)
 	}

@@ -124,7 +124,7 @@ func (s *Service) answer(ctx context.Context, p *tenant.Principal, fid int64, fn
 				return errs.New(protocol.ErrRequestNotFound, "no pending friend request from %s", fname)
 			}
 			_, err = s.st.Social().AddContact(ctx, p.App.ID, p.UserID, fid, s.now().UnixMilli(), evs)
-			s.friends.drop([2]int64{min(fid, p.UserID), max(fid, p.UserID)})
+			s.dropFriends(fid, p.UserID)
 		}
 	} else {
 		_, err = s.st.Social().DeleteRequest(ctx, fid, p.UserID, evs)
@@ -198,7 +198,7 @@ func (s *Service) addContact(ctx context.Context, app *tenant.App, oid int64, on
 	if err != nil {
 		return err
 	}
-	s.friends.drop([2]int64{min(oid, fid), max(oid, fid)})
+	s.dropFriends(oid, fid)
 	if added {
 		s.publish(app.ID, "", evs)
 	}
@@ -218,7 +218,7 @@ func (s *Service) RemoveContact(ctx context.Context, p *tenant.Principal, owner,
 	}
 	evs := s.pairEvents(p.App.ID, oid, fid, protocol.Event{Kind: protocol.EventContactRemoved, From: oname, To: fname})
 	err = s.st.Social().RemoveContact(ctx, oid, fid, evs)
-	s.friends.drop([2]int64{min(oid, fid), max(oid, fid)})
+	s.dropFriends(oid, fid)
 	if errors.Is(err, store.ErrNotFound) {
 		return errs.New(protocol.ErrUserNotFound, "%s is not a friend of %s", fname, oname)
 	}

@@ -68,7 +68,7 @@ func (s *Service) SetMute(ctx context.Context, p *tenant.Principal, username str
 	if err := s.st.Social().SetMute(ctx, *m); err != nil {
 		return err
 	}
-	s.mutes.drop(uid)
+	s.dropMute(uid)
 	return nil
 }
 

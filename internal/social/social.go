@@ -48,6 +48,7 @@ const (
 
 // Service is the social domain service.
 type Service struct {
+	inv *bus.Invalidator
 	st    store.Store
 	bus   bus.Bus
 	users *users.Service
@@ -334,4 +335,35 @@ func (s *Service) Emit(ctx context.Context, appID int64, skip string, users []in
 // not muted).
 func (s *Service) MutedUntil(ctx context.Context, userID int64, chatType string) (int64, error) {
 	return s.mutedUntil(ctx, userID, chatType)
+}
+
+// UseInvalidator shares cache invalidations with the other nodes.
+func (s *Service) UseInvalidator(iv *bus.Invalidator) {
+	s.inv = iv
+	id := func(key string) int64 { v, _ := strconv.ParseInt(key, 10, 64); return v }
+	iv.On("blocks", func(key string) { s.blocks.drop(id(key)) })
+	iv.On("mute", func(key string) { s.mutes.drop(id(key)) })
+	iv.On("friends", func(key string) {
+		a, b, _ := strings.Cut(key, ":")
+		s.friends.drop([2]int64{id(a), id(b)})
+	})
+}
+
+// dropBlocks forgets owner's cached block list, here and on every node.
+func (s *Service) dropBlocks(owner int64) {
+	s.blocks.drop(owner)
+	s.inv.Publish("blocks", strconv.FormatInt(owner, 10))
+}
+
+// dropMute forgets a user's cached mute, here and on every node.
+func (s *Service) dropMute(user int64) {
+	s.mutes.drop(user)
+	s.inv.Publish("mute", strconv.FormatInt(user, 10))
+}
+
+// dropFriends forgets whether a and b are friends, here and on every node.
+func (s *Service) dropFriends(a, b int64) {
+	k := [2]int64{min(a, b), max(a, b)}
+	s.friends.drop(k)
+	s.inv.Publish("friends", strconv.FormatInt(k[0], 10)+":"+strconv.FormatInt(k[1], 10))
 }

@@ -2,9 +2,12 @@ package users
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/parleyim/parley/internal/bus"
 	"github.com/parleyim/parley/internal/tenant"
 )
 
@@ -60,8 +63,25 @@ func (s *Service) Resolve(ctx context.Context, app *tenant.App, username string)
 	return u.ID, name, nil
 }
 
-// forget drops a deleted user's name from the cache.
+// forget drops a deleted user's name from the cache, here and on every
+// other node.
 func (s *Service) forget(appID int64, name string) {
+	s.forgetLocal(appID, name)
+	s.inv.Publish("user", strconv.FormatInt(appID, 10)+":"+name)
+}
+
+// UseInvalidator shares cache invalidations with the other nodes.
+func (s *Service) UseInvalidator(iv *bus.Invalidator) {
+	s.inv = iv
+	iv.On("user", func(key string) {
+		app, name, ok := strings.Cut(key, ":")
+		if id, err := strconv.ParseInt(app, 10, 64); ok && err == nil {
+			s.forgetLocal(id, name)
+		}
+	})
+}
+
+func (s *Service) forgetLocal(appID int64, name string) {
 	s.cache.mu.Lock()
 	delete(s.cache.m, resolveKey{appID, name})
 	s.cache.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parleyim/parley/internal/auth"
+	"github.com/parleyim/parley/internal/bus"
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/tenant"
@@ -35,6 +36,7 @@ const (
 
 // Service is the user-account domain service.
 type Service struct {
+	inv *bus.Invalidator
 	st     store.Store
 	hasher *auth.Hasher
 	now    func() time.Time
