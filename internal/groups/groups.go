@@ -69,7 +69,7 @@ const (
 
 // Service is the groups domain service.
 type Service struct {
-	inv *bus.Invalidator
+	inv    *bus.Invalidator
 	st     store.Store
 	bus    bus.Bus
 	users  *users.Service

@@ -47,7 +47,7 @@ const (
 
 // Service is the chat rooms domain service.
 type Service struct {
-	inv *bus.Invalidator
+	inv   *bus.Invalidator
 	st    store.Store
 	bus   bus.Bus
 	apps  *tenant.Service

@@ -48,7 +48,7 @@ const (
 
 // Service is the social domain service.
 type Service struct {
-	inv *bus.Invalidator
+	inv   *bus.Invalidator
 	st    store.Store
 	bus   bus.Bus
 	users *users.Service

@@ -36,7 +36,7 @@ const (
 
 // Service is the user-account domain service.
 type Service struct {
-	inv *bus.Invalidator
+	inv    *bus.Invalidator
 	st     store.Store
 	hasher *auth.Hasher
 	now    func() time.Time
