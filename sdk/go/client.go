@@ -54,6 +54,9 @@ type Client struct {
 	// password grant.
 	refreshMu sync.Mutex
 
+	// bgTurn lets one SetBackground at a time send the background state.
+	bgTurn chan struct{}
+
 	mu       sync.Mutex
 	user     string
 	resource string
@@ -63,6 +66,9 @@ type Client struct {
 	changed  chan struct{} // closed and replaced whenever ready changes
 	err      error         // why the Client stopped
 	outbox   []*outgoing   // sends waiting for their ack, oldest first
+	// background is the state the application gave last (SetBackground,
+	// Config.Background); every new connection is told it.
+	background bool
 }
 
 // hooks let tests interfere with a Client; all nil in normal use.
@@ -138,6 +144,7 @@ func newClient(cfg Config) *Client {
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		events: newEventQueue(), pushes: newPushQueue(maxPushes), rcpt: newReceiptBatcher(), rooms: newRoomWindow(),
 		cursor: cfg.State.Cursor(), token: cfg.Token, resource: cfg.Resource, changed: make(chan struct{}),
+		bgTurn: make(chan struct{}, 1), background: cfg.Background,
 	}
 	c.stream = &stream{seq: newSequencer(cfg.State.Seq), rcpt: c.rcpt, state: cfg.State,
 		self: c.User, emit: c.events.put, log: c.log}

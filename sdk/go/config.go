@@ -69,7 +69,14 @@ type Config struct {
 	// AllContacts, ContactRequests, AllBlocked and Attributes.
 	EventHistory bool
 
-	// HTTPClient fetches tokens and uploads and downloads files. A Timeout
+	// Background starts the Client with the application in the
+	// background: every connection, the first included, tells the server
+	// right after signing in, so the user's messages are pushed as if this
+	// device were offline. SetBackground changes it.
+	Background bool
+
+	// HTTPClient fetches tokens, uploads and downloads files, and makes
+	// the push calls (BindPushDevice, SetPeerNotification, ...). A Timeout
 	// on it also bounds large transfers; contexts bound each call. Nil:
 	// http.DefaultClient.
 	HTTPClient *http.Client

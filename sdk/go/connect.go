@@ -176,6 +176,13 @@ func (c *Client) open(ctx context.Context, base, token string) (*conn, error) {
 	c.mu.Lock()
 	c.user, c.resource = ok.User, ok.Resource
 	c.mu.Unlock()
+	// The server forgets the background state with each session: restore
+	// it before anything else, since messages that arrive while the
+	// session is in the foreground are not pushed.
+	if err := c.restoreBackground(ctx, cn); err != nil {
+		cn.close("background state not restored")
+		return nil, c.connError(cn, err)
+	}
 	every := time.Duration(ok.Heartbeat) * time.Second
 	if every <= 0 {
 		every = defaultHeartbeat

@@ -68,4 +68,17 @@
 // device, live or after reconnecting (it is stored and delivered like the
 // people events), an online-only one live only; a broadcast to every room
 // arrives as a RoomMessageEvent in each room.
+//
+// Offline push: while none of a user's devices is connected in the
+// foreground, the server pushes the user's messages to the devices bound
+// to the app's notifiers (FCM, APNs, a webhook). BindPushDevice binds this
+// device's token (UnbindPushDevice, SetPushBinding, PushBindings manage
+// bindings); SetPeerNotification, SetGroupNotification and
+// SetDefaultNotification set the notification mode, quiet hours and
+// silences; SetPushDisplayStyle, SetPushNickname, SetPushTemplate and
+// SetPushLanguage how pushes look. These are REST calls made with the
+// user's token. SetBackground tells the server the application went to the
+// background, so its messages are pushed although the device stays
+// connected; the Client tells every new connection again, since the server
+// forgets it with each one.
 package parley

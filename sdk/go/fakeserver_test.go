@@ -17,9 +17,9 @@ import (
 )
 
 // fakeServer speaks enough of the protocol to test the Client alone: auth,
-// ping, send (idempotent), sync, pull, delivered, read and recall over 1:1
-// conversations, the password grant, and people events with the events
-// request (fakeserver_people_test.go). Tokens are "tok-<user>".
+// ping, background, send (idempotent), sync, pull, delivered, read and
+// recall over 1:1 conversations, the password grant, and people events with
+// the events request (fakeserver_people_test.go). Tokens are "tok-<user>".
 type fakeServer struct {
 	t   *testing.T
 	srv *httptest.Server
@@ -36,6 +36,7 @@ type fakeServer struct {
 	mute      func(req *protocol.Request) bool // no reply at all
 	noPush    func(it *protocol.Item) bool     // skip the live push of an item
 	badTokens map[string]bool                  // refused with 4001
+	bg        map[string]bool                  // by user: the last background frame's on
 	grants    int
 	// room answers room frames (unknown_frame without it).
 	room func(c *fakeConn, req *protocol.Request)
@@ -79,7 +80,7 @@ func (c *fakeConn) closeWith(code int, reason string) {
 
 func newFakeServer(t *testing.T) *fakeServer {
 	f := &fakeServer{t: t, conns: map[*fakeConn]bool{}, convs: map[string]*fakeConv{}, byPair: map[string]*fakeConv{},
-		acks: map[string]protocol.Ack{}, heartbeat: 30, badTokens: map[string]bool{},
+		acks: map[string]protocol.Ack{}, heartbeat: 30, badTokens: map[string]bool{}, bg: map[string]bool{},
 		events: map[string][]*protocol.Event{}, lastEventID: 1000, rewind: 3}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", f.serveWS)
@@ -198,6 +199,11 @@ func (f *fakeServer) handle(c *fakeConn, req *protocol.Request) bool {
 		c.send(f.pull(req))
 	case protocol.FrameRecall:
 		f.recall(c, req)
+	case protocol.FrameBackground:
+		f.mu.Lock()
+		f.bg[c.user] = *req.On
+		f.mu.Unlock()
+		c.send(protocol.OK{T: protocol.FrameOK, ID: req.ID})
 	case protocol.FrameDelivered, protocol.FrameRead:
 		c.send(protocol.OK{T: protocol.FrameOK, ID: req.ID})
 		if req.T == protocol.FrameRead {
@@ -368,6 +374,13 @@ func (f *fakeServer) connsOf(user string) []*fakeConn {
 		}
 	}
 	return out
+}
+
+// background returns what a user's last background frame said.
+func (f *fakeServer) background(user string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bg[user]
 }
 
 // count returns how many requests of kind t user sent.
