@@ -52,6 +52,9 @@ type RoomOverloadResult struct {
 	// queued or shed every frame (-1: not within the pause).
 	FanoutMS float64 `json:"fanout_ms"`
 	PausedMS float64 `json:"paused_ms"` // how long the slow members read nothing
+	// DrainMS is from the slow members' resume until every member had
+	// all it would get (polled every 20 ms; 3 s without progress ends it).
+	DrainMS float64 `json:"drain_ms"`
 
 	Levels []RoomLevel `json:"levels"` // low, normal, high
 	// ShedInOrder: low dropped ≥ normal ≥ high, and some low (server's
@@ -148,7 +151,7 @@ func runRoomOverload(ctx context.Context, e *env) (any, error) {
 		return r, fmt.Errorf("warm-up message: %v %v", err, warm.codes)
 	}
 	pools := []*memberPool{fp, sp}
-	if _, err := waitPools(ctx, pools, recipients, 10*time.Millisecond, 5*time.Second, 30*time.Second); err != nil {
+	if _, _, err := waitPools(ctx, pools, recipients, 10*time.Millisecond, 5*time.Second, 30*time.Second); err != nil {
 		return r, err
 	}
 
@@ -200,9 +203,12 @@ func runRoomOverload(ctx context.Context, e *env) (any, error) {
 	c1 = readRoomCounters(ctx, e)
 	shed := c1.sub(c0)
 	expect := recipients*int64(1+r.Acked) - int64(shed.Dropped[0]+shed.Dropped[1]+shed.Dropped[2])
-	if _, err := waitPools(ctx, pools, expect, 20*time.Millisecond, 3*time.Second, time.Minute); err != nil {
+	tr := time.Now()
+	_, lastItem, err := waitPools(ctx, pools, expect, 20*time.Millisecond, 3*time.Second, time.Minute)
+	if err != nil {
 		return r, err
 	}
+	r.DrainMS = ms(lastItem.Sub(tr))
 	wall := time.Since(tb).Seconds()
 	s1 := e.sample(ctx)
 	cpu1 := selfCPU() + fp.cpu() + sp.cpu()
@@ -260,8 +266,9 @@ func runRoomOverload(ctx context.Context, e *env) (any, error) {
 }
 
 // waitPools polls pools until together they hold want items, progress
-// stalls for stall, or maxWait passes. It returns the last counts.
-func waitPools(ctx context.Context, pools []*memberPool, want int64, every, stall, maxWait time.Duration) (*groupReport, error) {
+// stalls for stall, or maxWait passes. It returns the last counts and when
+// they were first seen.
+func waitPools(ctx context.Context, pools []*memberPool, want int64, every, stall, maxWait time.Duration) (*groupReport, time.Time, error) {
 	end := time.Now().Add(maxWait)
 	last, lastChange := int64(-1), time.Now()
 	for {
@@ -269,20 +276,18 @@ func waitPools(ctx context.Context, pools []*memberPool, want int64, every, stal
 		for _, p := range pools {
 			r, _, err := p.status()
 			if err != nil {
-				return nil, err
+				return nil, lastChange, err
 			}
 			all.merge(r)
 		}
-		if all.Items >= want || time.Now().After(end) {
-			return all, nil
-		}
 		if all.Items != last {
 			last, lastChange = all.Items, time.Now()
-		} else if time.Since(lastChange) > stall {
-			return all, nil
+		}
+		if all.Items >= want || time.Now().After(end) || time.Since(lastChange) > stall {
+			return all, lastChange, nil
 		}
 		if err := sleepCtx(ctx, every); err != nil {
-			return all, err
+			return all, lastChange, err
 		}
 	}
 }
@@ -299,7 +304,7 @@ func printRoomOverload(o *Options, r *RoomOverloadResult) {
 	} else {
 		t.add("server fan-out done (queued or shed)", "not within the pause")
 	}
-	t.add("slow members read nothing for", "%s", fmtMS(r.PausedMS))
+	t.add("slow members read nothing for", "%s, then had all they would get %s later", fmtMS(r.PausedMS), fmtMS(r.DrainMS))
 	for _, l := range r.Levels {
 		share := func(d int64, n int) string {
 			if n == 0 || l.Acked == 0 {
