@@ -368,6 +368,11 @@ func TestCluster_FailoverAndRollingRestart(t *testing.T) {
 	group := func(to string) parley.OutgoingMessage {
 		return parley.OutgoingMessage{To: to, ChatType: protocol.ChatTypeGroup, Body: parley.TextBody{Msg: "x"}}
 	}
+	// Presence is cluster-wide: node 0 lists u1's device held by node 1.
+	within("node 0 sees a device on node 1", func() bool {
+		r := call(0, "GET", "/users/u1/resources", nil)
+		return strings.Contains(string(r.Raw), `"pinned"`)
+	})
 	if _, err := u1.client.Send(ctx, group(g2)); err == nil {
 		t.Fatal("a non-member sent to a group")
 	}
@@ -387,6 +392,18 @@ func TestCluster_FailoverAndRollingRestart(t *testing.T) {
 	within("a block made through node 0 holds on node 2", func() bool {
 		_, err := u4.client.SendText(ctx, "u3", "after")
 		return err != nil
+	})
+
+	// The device limit (4) counts devices on every node: u1 has three on
+	// three nodes; two more push out the oldest, wherever they are.
+	dial("u1", 0, "extra1")
+	dial("u1", 2, "extra2")
+	within("u1 is down to 4 devices across the cluster", func() bool {
+		var res []map[string]any
+		r := call(0, "GET", "/users/u1/resources", nil)
+		b, _ := json.Marshal(r.Body["data"])
+		json.Unmarshal(b, &res)
+		return len(res) == 4
 	})
 
 	// Sequences: every conversation's items are numbered 1..last_seq with no

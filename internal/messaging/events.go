@@ -46,6 +46,9 @@ func DecodeDeliver(ev []byte) (skip string, frame []byte, ok bool) {
 // or all when Resource is empty).
 type KickEvent struct {
 	Resource string `json:"resource,omitempty"`
+	// Node, if set, is the only node (cluster.Node.Owner) that acts on it:
+	// the device with Resource there, not a newer one elsewhere.
+	Node string `json:"node,omitempty"`
 	Code     int    `json:"code"`
 	Reason   string `json:"reason"`
 }

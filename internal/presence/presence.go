@@ -12,6 +12,8 @@ type Device struct {
 	DeviceName string `json:"device_name,omitempty"`
 	// Since is when the device connected (Unix ms).
 	Since int64 `json:"since"`
+	// Background: the app said it is in the background (it gets pushes).
+	Background bool `json:"background,omitempty"`
 }
 
 // Directory reports online devices.

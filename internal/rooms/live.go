@@ -168,6 +168,15 @@ func (s *Service) sweepOffline() {
 		if !still || now.Sub(since) < set.RoomGrace() {
 			continue
 		}
+		// Back on another node of the cluster meanwhile: keep.
+		if devs, _ := s.dir.Devices(ctx, k[0], k[1]); len(devs) > 0 {
+			s.mu.Lock()
+			if s.offline[k] == since {
+				delete(s.offline, k)
+			}
+			s.mu.Unlock()
+			continue
+		}
 		rooms, err := s.st.Rooms().OfUser(ctx, k[0], k[1], 0, 1000)
 		if err != nil {
 			continue

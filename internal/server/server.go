@@ -30,6 +30,7 @@ import (
 	"github.com/parleyim/parley/internal/idgen"
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
+	"github.com/parleyim/parley/internal/presence"
 	"github.com/parleyim/parley/internal/push"
 	"github.com/parleyim/parley/internal/rooms"
 	"github.com/parleyim/parley/internal/secret"
@@ -78,8 +79,10 @@ type Server struct {
 	gw    *ws.Gateway
 	bus   bus.Bus
 	node  *cluster.Node
-	http  *http.Server
-	ln    net.Listener
+	// presence is the cluster presence replica (nil on a single node).
+	presence *presence.Replica
+	http     *http.Server
+	ln       net.Listener
 
 	Apps     *tenant.Service
 	Users    *users.Service
@@ -161,13 +164,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		}
 	}
 	hub := ws.NewHub(s.bus, log.With("component", "ws"), metrics)
-	s.Social = social.New(st, s.bus, s.Users, ids, hub, log.With("component", "social"))
+	// Presence: this node's connections, or in a cluster every node's
+	// (each keeps a replica of the others' devices, fed over the bus).
+	var dir presence.Directory = hub
+	foreground := hub.Foreground
+	if cfg.Clustered() {
+		s.presence = presence.NewReplica(hub, s.bus, s.node.Owner(), s.node.ID(), log.With("component", "presence"))
+		hub.OnDevice = s.presence.Changed
+		hub.Remote = s.presence.Remote
+		hub.Owner = s.node.Owner()
+		if _, err := s.bus.Subscribe(presence.Subject, s.presence.Receive); err != nil {
+			blobs.Close()
+			st.Close()
+			return nil, err
+		}
+		dir, foreground = s.presence, s.presence.Foreground
+	}
+	s.Social = social.New(st, s.bus, s.Users, ids, dir, log.With("component", "social"))
 	s.Messages.Gate = s.Social
 	s.Groups = groups.New(st, s.bus, s.Users, s.Social, s.Messages, ids, log.With("component", "groups"))
 	s.Messages.Groups = s.Groups
 	s.Groups.Files = s.Files
 	hub.GroupMembers = s.Groups.LiveMembers
-	s.Rooms = rooms.New(st, s.bus, s.Apps, s.Users, s.Messages, hub, ids.Next, log.With("component", "rooms"))
+	s.Rooms = rooms.New(st, s.bus, s.Apps, s.Users, s.Messages, dir, ids.Next, log.With("component", "rooms"))
 	s.Messages.Rooms = s.Rooms
 	hub.RoomMembers = s.Rooms.LiveMembers
 	hub.OnPresence = func(appID, userID int64, online bool) {
@@ -185,7 +204,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, err
 	}
 	s.Push = push.New(st, box, s.Users, cfg.Push, ids.Next, log.With("component", "push"), metrics)
-	s.Push.Online = hub.Foreground
+	s.Push.Online = foreground
 	s.Push.Node = int64(s.node.ID())
 	s.Push.Members = s.Groups.LiveMembers
 	s.Messages.Push = s.Push
@@ -213,7 +232,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.gw.Init()
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: admin.NewService(st, hasher),
-		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Push: s.Push, Presence: hub,
+		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Push: s.Push, Presence: dir,
 		Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        ready,
@@ -265,6 +284,15 @@ func (s *Server) Run(ctx context.Context) error {
 		s.Files.RunCollector(ctx, s.cfg.Blob.OrphanAfter.D(), collectEvery(s.cfg.Blob.OrphanAfter.D()))
 	})
 	go s.node.Singleton(jobs, "events-janitor", s.Social.RunJanitor)
+	if s.presence != nil {
+		// Users of a node that died go offline on one surviving node.
+		s.presence.OnLost = func(appID, userID int64) {
+			s.Social.ConnectionChanged(appID, userID)
+			s.Rooms.ConnectionChanged(appID, userID, false)
+		}
+		go s.presence.Run()
+		defer s.presence.Close()
+	}
 	pushDone := make(chan struct{})
 	go func() { defer close(pushDone); s.Push.Run(jobs) }()
 	errc := make(chan error, 1)

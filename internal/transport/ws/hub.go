@@ -7,6 +7,8 @@ package ws
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/parleyim/parley/internal/messaging"
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
+	"github.com/parleyim/parley/protocol"
 )
 
 type userKey struct{ app, user int64 }
@@ -39,6 +42,15 @@ type Hub struct {
 	// (online) and when their last disconnects. It is called under the
 	// hub's lock: it must not block or call back into the hub.
 	OnPresence func(appID, userID int64, online bool)
+	// OnDevice, if set, is told of every device that connects ("up"),
+	// disconnects ("down") or changes its background flag ("bg"), under
+	// the hub's lock (cluster presence: presence.Replica.Changed).
+	OnDevice func(kind string, appID, userID int64, d presence.Device)
+	// Remote, if set, lists a user's devices on other nodes and the node
+	// (owner) holding each; Owner is this node's. The device limit then
+	// counts them, and pushes out the oldest wherever it is.
+	Remote func(appID, userID int64) ([]presence.Device, []string)
+	Owner  string
 	// GroupMembers, if set, returns a group's members and those who
 	// shielded it, for delivering group items (internal/groups).
 	GroupMembers func(appID, groupID int64) (members map[int64]string, shielded map[int64]bool)
@@ -230,6 +242,11 @@ func NewHub(b bus.Bus, log *slog.Logger, m *obs.Metrics) *Hub {
 // pushed out or the newcomer refused. It returns the sessions to close.
 func (h *Hub) register(s *session, limit int, reject bool) (evicted []*session, refused bool, err error) {
 	k := userKey{s.p.App.ID, s.p.UserID}
+	var remote []presence.Device
+	var owners []string
+	if h.Remote != nil {
+		remote, owners = h.Remote(k.app, k.user)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e := h.users[k]
@@ -250,22 +267,88 @@ func (h *Hub) register(s *session, limit int, reject bool) (evicted []*session, 
 		}
 		kept = append(kept, o)
 	}
-	if len(kept) >= limit {
+	// Devices on other nodes: one with this resource is replaced (it is
+	// this device, reconnected here); the others count toward the limit.
+	type other struct {
+		since int64
+		local *session
+		res   string
+	}
+	var all []other
+	for _, o := range kept {
+		all = append(all, other{since: o.since, local: o})
+	}
+	for i, d := range remote {
+		if d.Resource == s.p.Resource {
+			h.kickRemote(k, d.Resource, owners[i], protocol.CloseReplaced, "the same resource logged in again")
+			continue
+		}
+		all = append(all, other{since: d.Since, res: d.Resource})
+	}
+	if len(all) >= limit {
 		if reject {
 			e.sessions = kept
 			h.dropIfEmpty(k, e)
 			return evicted, true, nil
 		}
-		n := len(kept) - limit + 1
-		evicted = append(evicted, kept[:n]...)
-		kept = kept[n:]
+		sort.SliceStable(all, func(i, j int) bool { return all[i].since < all[j].since })
+		n := len(all) - limit + 1
+		out := map[*session]bool{}
+		for _, o := range all[:n] {
+			if o.local != nil {
+				out[o.local] = true
+				continue
+			}
+			for i, d := range remote {
+				if d.Resource == o.res {
+					h.kickRemote(k, o.res, owners[i], protocol.CloseTooMany, "device limit reached: a newer device logged in")
+				}
+			}
+		}
+		next := kept[:0:0]
+		for _, o := range kept {
+			if out[o] {
+				evicted = append(evicted, o)
+				h.changed("down", k, o)
+			} else {
+				next = append(next, o)
+			}
+		}
+		kept = next
 	}
 	first := len(e.sessions) == 0
 	e.sessions = append(kept, s)
+	h.changed("up", k, s)
 	if first && h.OnPresence != nil {
 		h.OnPresence(k.app, k.user, true)
 	}
 	return evicted, false, nil
+}
+
+// kickRemote asks the node owner to close a user's device there.
+func (h *Hub) kickRemote(k userKey, resource, owner string, code int, reason string) {
+	h.bus.Publish(context.Background(), messaging.UserSubject(k.app, k.user),
+		messaging.EncodeKick(messaging.KickEvent{Resource: resource, Node: owner, Code: code, Reason: reason}))
+}
+
+// changed reports a local device change to OnDevice; the caller holds h.mu.
+func (h *Hub) changed(kind string, k userKey, s *session) {
+	if h.OnDevice != nil {
+		h.OnDevice(kind, k.app, k.user, s.device())
+	}
+}
+
+// setBackground records a device's background flag and reports it.
+func (h *Hub) setBackground(s *session, on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s.background.Swap(on) == on {
+		return
+	}
+	k := userKey{s.p.App.ID, s.p.UserID}
+	if e := h.users[k]; e != nil && slices.Contains(e.sessions, s) {
+		h.changed("bg", k, s)
+	}
 }
 
 func (h *Hub) unregister(s *session) {
@@ -279,10 +362,25 @@ func (h *Hub) unregister(s *session) {
 	for i, o := range e.sessions {
 		if o == s {
 			e.sessions = append(e.sessions[:i:i], e.sessions[i+1:]...)
+			h.changed("down", k, s)
 			break
 		}
 	}
 	h.dropIfEmpty(k, e)
+}
+
+// Snapshot implements presence.Local: fn gets every device connected
+// here, under the lock that orders OnDevice reports.
+func (h *Hub) Snapshot(fn func([]presence.Entry)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var all []presence.Entry
+	for k, e := range h.users {
+		for _, s := range e.sessions {
+			all = append(all, presence.Entry{App: k.app, User: k.user, Device: s.device()})
+		}
+	}
+	fn(all)
 }
 
 func (h *Hub) dropIfEmpty(k userKey, e *userEntry) {
@@ -331,6 +429,9 @@ func (h *Hub) deliver(k userKey, ev []byte) {
 			h.log.Warn("malformed kick event")
 			return
 		}
+		if kick.Node != "" && kick.Node != h.Owner {
+			return // meant for the device on another node
+		}
 		for _, s := range h.sessionsOf(k) {
 			if kick.Resource == "" || kick.Resource == s.p.Resource {
 				s.shutdown(kick.Code, kick.Reason, notify)
@@ -354,8 +455,12 @@ func (h *Hub) Foreground(appID, userID int64) bool {
 func (h *Hub) Devices(_ context.Context, appID, userID int64) ([]presence.Device, error) {
 	var out []presence.Device
 	for _, s := range h.sessionsOf(userKey{appID, userID}) {
-		out = append(out, presence.Device{Resource: s.p.Resource, Platform: s.platform, DeviceName: s.deviceName,
-			Since: s.since})
+		out = append(out, s.device())
 	}
 	return out, nil
+}
+
+func (s *session) device() presence.Device {
+	return presence.Device{Resource: s.p.Resource, Platform: s.platform, DeviceName: s.deviceName,
+		Since: s.since, Background: s.background.Load()}
 }

@@ -418,7 +418,7 @@ func (s *session) handle(req *protocol.Request) []byte {
 	case protocol.FramePing:
 		reply = protocol.Pong{T: protocol.FramePong, ID: req.ID, TS: time.Now().UnixMilli()}
 	case protocol.FrameBackground:
-		s.background.Store(req.On != nil && *req.On)
+		s.g.Hub.setBackground(s, req.On != nil && *req.On)
 		reply = ok
 	case protocol.FrameSync:
 		var res *protocol.SyncResult
