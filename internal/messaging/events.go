@@ -48,9 +48,9 @@ type KickEvent struct {
 	Resource string `json:"resource,omitempty"`
 	// Node, if set, is the only node (cluster.Node.Owner) that acts on it:
 	// the device with Resource there, not a newer one elsewhere.
-	Node string `json:"node,omitempty"`
-	Code     int    `json:"code"`
-	Reason   string `json:"reason"`
+	Node   string `json:"node,omitempty"`
+	Code   int    `json:"code"`
+	Reason string `json:"reason"`
 }
 
 // EncodeKick builds a kick event.
