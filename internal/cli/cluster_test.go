@@ -1,11 +1,14 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -405,6 +408,50 @@ func TestCluster_FailoverAndRollingRestart(t *testing.T) {
 		json.Unmarshal(b, &res)
 		return len(res) == 4
 	})
+
+	// Files live in the shared object store: uploaded through node 0,
+	// downloaded through node 2.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "hello.txt")
+	fw.Write([]byte("shared by every node"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", c.url(0)+"/acme/chat2/chatfiles", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct {
+		Entities []struct{ UUID string } `json:"entities"`
+	}
+	json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	if len(up.Entities) != 1 {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", c.url(2)+"/acme/chat2/chatfiles/"+up.Entities[0].UUID, nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(got) != "shared by every node" {
+		t.Fatalf("download through another node: %d %q", resp.StatusCode, got)
+	}
+
+	// A force logout through node 0 reaches u4's device on node 2.
+	if r := call(0, "DELETE", "/users/u4/disconnect/pinned", nil); r.Status != 200 {
+		t.Fatalf("disconnect: %s", r.Raw)
+	}
+	select {
+	case <-u4.client.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a force logout through node 0 did not close the device on node 2")
+	}
 
 	// Sequences: every conversation's items are numbered 1..last_seq with no
 	// gap and no repeat, although its senders were on all three nodes.
