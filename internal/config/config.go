@@ -67,7 +67,7 @@ type HTTP struct {
 type WS struct {
 	Heartbeat    Duration `toml:"heartbeat" doc:"How often clients ping; a connection silent for 2.5 heartbeats is closed."`
 	AuthTimeout  Duration `toml:"auth_timeout" doc:"Time a new connection has to send its auth frame."`
-	WriteTimeout Duration `toml:"write_timeout" doc:"Time allowed to write one frame to a client before it counts as dead."`
+	WriteTimeout Duration `toml:"write_timeout" doc:"Time a client may take to accept one write (up to 64 KiB of frames) before it counts as dead."`
 	SendQueue    int      `toml:"send_queue" doc:"Frames queued for one connection before it is closed as a slow consumer (4008)."`
 }
 

@@ -905,10 +905,17 @@ func (s *session) writeLoop() {
 	}
 }
 
-// writeFrames writes queued frames with one vectored write. Server frames
-// are unmasked and uncompressed, so framing is a 2-10 byte header; writing
-// them ourselves lets a burst of deliveries cost one syscall instead of one
-// per frame. Only the writer goroutine writes, so nothing interleaves.
+// writeChunk bounds one vectored write: each chunk gets its own deadline,
+// so ws.write_timeout limits how long a client may take to accept about one
+// chunk, not a whole burst (a member of a busy room that reads slowly but
+// steadily keeps its connection; one that stops reading does not).
+const writeChunk = 64 << 10
+
+// writeFrames writes queued frames with vectored writes. Server frames are
+// unmasked and uncompressed, so framing is a 2-10 byte header; writing them
+// ourselves lets a burst of deliveries cost one syscall per chunk instead
+// of one per frame. Only the writer goroutine writes, so nothing
+// interleaves.
 func (s *session) writeFrames(frames [][]byte) error {
 	bufs := make(net.Buffers, 0, 2*len(frames))
 	hdrs := make([]byte, 0, 10*len(frames))
@@ -918,12 +925,27 @@ func (s *session) writeFrames(frames [][]byte) error {
 		bufs = append(bufs, hdrs[start:len(hdrs):len(hdrs)], f)
 	}
 	nc := s.conn.UnderlyingConn()
-	nc.SetWriteDeadline(time.Now().Add(s.g.Cfg.WriteTimeout.D()))
-	_, err := bufs.WriteTo(nc)
-	if err == nil {
-		s.g.Hub.metrics.WSFramesOut.Add(float64(len(frames)))
+	for i := 0; i < len(bufs); {
+		j, n := i, 0
+		for j < len(bufs) && (j == i || n+len(bufs[j]) <= writeChunk) {
+			n += len(bufs[j])
+			j++
+		}
+		chunk := bufs[i:j]
+		nc.SetWriteDeadline(time.Now().Add(s.g.Cfg.WriteTimeout.D()))
+		if _, err := chunk.WriteTo(nc); err != nil {
+			// The peer stopped reading (or the network broke): there is no
+			// way to send a close frame through a full socket.
+			s.g.Hub.metrics.WSCloses.WithLabelValues("write_failed").Inc()
+			if s.log != nil {
+				s.log.Info("connection closed: write failed", "err", err)
+			}
+			return err
+		}
+		i = j
 	}
-	return err
+	s.g.Hub.metrics.WSFramesOut.Add(float64(len(frames)))
+	return nil
 }
 
 // appendFrameHeader appends the header of a final, unmasked text frame
