@@ -164,10 +164,7 @@ func (n *Node) Singleton(ctx context.Context, name string, fn func(ctx context.C
 		switch {
 		case ok && cancel == nil:
 			n.log.Info("cluster: running job on this node", "job", name)
-			var jctx context.Context
-			jctx, cancel = context.WithCancel(ctx)
-			running = make(chan struct{})
-			go func(done chan struct{}) { defer close(done); fn(jctx) }(running)
+			cancel, running = startJob(ctx, fn)
 		case !ok && err == nil && cancel != nil:
 			n.log.Warn("cluster: job lease lost; another node runs it", "job", name)
 			stopJob()
@@ -178,6 +175,15 @@ func (n *Node) Singleton(ctx context.Context, name string, fn func(ctx context.C
 		case <-t.C:
 		}
 	}
+}
+
+// startJob runs fn in a goroutine until the returned cancel is called;
+// the channel closes when fn has returned.
+func startJob(ctx context.Context, fn func(ctx context.Context)) (context.CancelFunc, chan struct{}) {
+	jctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); fn(jctx) }()
+	return cancel, done
 }
 
 // Close releases the node ID lease (a stopping node frees its ID at once).
