@@ -1,12 +1,15 @@
 // Package bench is `parley bench`: a load tool that measures the messaging
 // core of a Parley server over the raw WebSocket protocol. By default it
 // starts the server itself as a child process on loopback (a temp data dir,
-// SQLite or the given PostgreSQL URL), creates an app over the management
-// API, registers its users, runs one scenario and reports client-side figures
-// beside the server's CPU and memory read from /proc. Connections for the
-// idle scenario live in worker processes, since one process may hold only
-// so many sockets. Every loop is bounded in count and time, and every child
-// process and temp dir is cleaned up.
+// SQLite, or a fresh database on the given PostgreSQL server), creates an
+// app over the management API, registers its users, runs one scenario and
+// reports client-side figures beside the server's CPU and memory read from
+// /proc. With --nodes N it starts N server processes sharing PostgreSQL,
+// NATS and S3 (a cluster) and spreads the clients over them, so that a
+// message's sender and recipients sit on different nodes. Connections for
+// the idle scenario live in worker processes, since one process may hold
+// only so many sockets. Every loop is bounded in count and time, and every
+// child process, temp dir and database it created is cleaned up.
 package bench
 
 import (
@@ -23,13 +26,32 @@ import (
 
 // Options configure a run. Zero values take the defaults of Defaults().
 type Options struct {
-	// Target is a running server (http://127.0.0.1:PORT); empty: start one.
+	// Target is a running server (http://127.0.0.1:PORT), or the nodes of a
+	// running cluster, comma-separated; empty: start the server (or the
+	// Nodes) here.
 	Target string
 	// OwnerUser and OwnerPassword sign in to the management API.
 	OwnerUser     string
 	OwnerPassword string
-	// DB is passed to a started server as --db (a postgres:// URL).
+	// DB names a PostgreSQL server (a postgres:// URL) on which the bench
+	// creates a fresh database for each scenario it starts servers for,
+	// and drops it after; the URL's own database is only connected to for
+	// CREATE and DROP DATABASE.
 	DB string
+	// Nodes is how many server processes to start (1: one server, as
+	// without a cluster). More than one needs DB, NATS and S3.
+	Nodes int
+	// NATS is the NATS server (nats://127.0.0.1:4222) the started nodes
+	// share, each run under a subject prefix of its own. Set with one
+	// node, it runs that node in cluster mode, to show the bus's cost.
+	NATS string
+	// S3 is the object store the started nodes share, as
+	// http://ACCESS_KEY:SECRET_KEY@HOST:PORT/BUCKET (path style; optional
+	// ?region=R); each run uses a key prefix of its own.
+	S3 string
+	// Pprof, as HOST:PORT, makes started node i serve Go's pprof profiles
+	// on HOST:PORT+i (the server's debug.listen).
+	Pprof string
 	// ServerBin is the parley binary to start; empty: this executable.
 	ServerBin string
 	// ServerEnv is extra environment (KEY=VALUE) for a started server.
@@ -93,6 +115,7 @@ func Defaults() Options {
 		Convs:       10,
 		FillDevices: 1,
 		Repeat:      3,
+		Nodes:       1,
 
 		BatchMessages: 1000,
 		GroupRate:     110,
@@ -217,14 +240,14 @@ func (o *Options) Validate() error {
 		}
 	}
 	if o.Target != "" {
-		if _, err := isLoopbackURL(o.Target); err != nil {
+		if _, err := targetURLs(o.Target); err != nil {
 			bad = append(bad, err.Error())
 		}
-		check(o.DB == "", "--db applies only to a server the bench starts, not to --target")
+		check(o.DB == "", "--db applies only to servers the bench starts, not to --target")
+		check(o.Nodes <= 1, "--nodes applies only to servers the bench starts; with --target, list every node: --target URL1,URL2,...")
+		check(o.NATS == "" && o.S3 == "" && o.Pprof == "", "--nats, --s3 and --pprof apply only to servers the bench starts, not to --target")
 	}
-	if o.DB != "" {
-		check(strings.HasPrefix(o.DB, "postgres://") || strings.HasPrefix(o.DB, "postgresql://"), "--db must be a postgres:// URL")
-	}
+	bad = append(bad, o.validateCluster()...)
 	if len(bad) > 0 {
 		return fmt.Errorf("%s", strings.Join(bad, "; "))
 	}
@@ -320,13 +343,16 @@ func runOne(ctx context.Context, name string, o *Options) (any, error) {
 		return nil, err
 	}
 	defer e.close()
-	if e.srv != nil {
-		o.logf("%s: server pid %d at %s (%s, data %s)", name, e.srv.pid(), e.base, e.backend, e.tmp)
+	for i, srv := range e.srvs {
+		o.logf("%s: server pid %d at %s (%s, data %s)", name, srv.pid(), e.bases[i], e.backend, e.tmp)
+	}
+	if e.db != "" {
+		o.logf("%s: fresh database %s (dropped at the end)", name, dbName(e.db))
 	}
 	res, err := scenarioFuncs[name](ctx, e)
-	if e.srv != nil {
-		if lines := e.srv.errorLines(5); len(lines) > 0 {
-			o.logf("%s: server logged warnings/errors, first ones:\n  %s", name, strings.Join(lines, "\n  "))
+	for i, srv := range e.srvs {
+		if lines := srv.errorLines(5); len(lines) > 0 {
+			o.logf("%s: server %d logged warnings/errors, first ones:\n  %s", name, i, strings.Join(lines, "\n  "))
 		}
 	}
 	return res, err

@@ -24,19 +24,26 @@ import (
 
 // DefaultOwnerPassword is the console owner's password in servers the bench
 // starts itself, when --owner-password is not given. It is fixed so that
-// repeated runs against one (throwaway) PostgreSQL database, whose owner was
-// created by the first run, can sign in again.
+// repeated runs against one (throwaway) PostgreSQL database named by
+// PARLEY_DB, whose owner was created by the first run, can sign in again.
 const DefaultOwnerPassword = "parley-bench-owner-password"
 
-// env is one server under test (started by the bench, or a --target) with an
-// app created for this run.
+// env is the server under test (started by the bench, or a --target), or
+// the nodes of a cluster, with an app created for this run.
 type env struct {
-	o       *Options
-	base    string // http://127.0.0.1:PORT
-	wsURL   string // ws://127.0.0.1:PORT/ws?v=1
-	hc      *http.Client
-	srv     *child // nil with --target
-	tmp     string // temp dir of a started server
+	o      *Options
+	base   string   // the first node, http://127.0.0.1:PORT: REST calls go there
+	wsURL  string   // the first node's ws://127.0.0.1:PORT/ws?v=1
+	bases  []string // every node's base URL
+	wsURLs []string // every node's WebSocket URL
+	hc     *http.Client
+	srvs   []*child // the nodes started by the bench; nil with --target
+	tmp    string   // temp dir of started servers
+	// db is the started servers' PostgreSQL database, created for this
+	// run on the server --db names; dropDB drops it.
+	db      string
+	dropDB  func()
+	nodeEnv []string // environment every started node shares (cluster settings)
 	backend string
 	org     string
 	app     string
@@ -91,12 +98,15 @@ func startEnv(ctx context.Context, o *Options) (*env, error) {
 	if strings.HasPrefix(o.DB, "postgres") || (o.DB == "" && strings.HasPrefix(o.getenv("PARLEY_DB"), "postgres")) {
 		e.backend = "postgres"
 	}
+	if o.NATS != "" {
+		e.backend += "+nats"
+	}
 	if o.Target != "" {
-		base, err := isLoopbackURL(o.Target)
+		bases, err := targetURLs(o.Target)
 		if err != nil {
 			return nil, err
 		}
-		e.base = base
+		e.setNodes(bases)
 		e.backend = "target"
 		if o.OwnerPassword == "" {
 			return nil, errors.New("--target needs --owner-password (the console owner's password) to create the bench app")
@@ -107,12 +117,24 @@ func startEnv(ctx context.Context, o *Options) (*env, error) {
 			return nil, err
 		}
 		e.tmp = tmp
-		if err := e.startServer(ctx); err != nil {
+		if o.DB != "" {
+			if e.db, e.dropDB, err = freshDB(ctx, o.DB); err != nil {
+				e.close()
+				return nil, err
+			}
+		}
+		if e.nodeEnv, err = clusterEnv(o, tmp); err != nil {
+			e.close()
+			return nil, err
+		}
+		if err := e.startServers(ctx); err != nil {
 			e.close()
 			return nil, err
 		}
 	}
-	e.wsURL = "ws" + strings.TrimPrefix(e.base, "http") + "/ws?v=1"
+	if n := e.nodeCount(); n > 1 {
+		e.backend += fmt.Sprintf(" ×%d nodes", n)
+	}
 	if err := e.setupApp(ctx); err != nil {
 		e.close()
 		return nil, err
@@ -127,44 +149,83 @@ func (e *env) ownerPassword() string {
 	return DefaultOwnerPassword
 }
 
-// startServer starts (or restarts, on the same data) the child server.
-func (e *env) startServer(ctx context.Context) error {
+// setNodes records the nodes' base URLs; the first one is e.base.
+func (e *env) setNodes(bases []string) {
+	e.bases = bases
+	e.wsURLs = make([]string, len(bases))
+	for i, b := range bases {
+		e.wsURLs[i] = "ws" + strings.TrimPrefix(b, "http") + "/ws?v=1"
+	}
+	e.base, e.wsURL = e.bases[0], e.wsURLs[0]
+}
+
+// started reports whether the bench started the servers (and reads their
+// /proc).
+func (e *env) started() bool { return len(e.srvs) > 0 }
+
+// startServers starts (or restarts, on the same data) the o.nodes() child
+// servers, one after the other: the first applies the migrations.
+func (e *env) startServers(ctx context.Context) error {
+	var bases []string
+	for i := range e.o.nodes() {
+		c, addr, err := e.startNode(ctx, i)
+		if err != nil {
+			e.stopServers()
+			return fmt.Errorf("node %d: %w", i, err)
+		}
+		e.srvs = append(e.srvs, c)
+		bases = append(bases, "http://"+addr)
+	}
+	e.setNodes(bases)
+	return nil
+}
+
+// startNode starts node i on a free port.
+func (e *env) startNode(ctx context.Context, i int) (*child, string, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken meanwhile
 		addr, err := freePort()
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		c, err := startChild(ctx, e.o, addr, e.tmp, e.ownerPassword())
+		c, err := startChild(ctx, e, i, addr)
 		if err == nil {
-			e.srv = c
-			e.base = "http://" + addr
-			e.wsURL = "ws://" + addr + "/ws?v=1"
-			return nil
+			return c, addr, nil
 		}
 		lastErr = err
 		if ctx.Err() != nil || !strings.Contains(err.Error(), "address already in use") {
 			break // only a lost race for the port is worth another try
 		}
 	}
-	return lastErr
+	return nil, "", lastErr
 }
 
-// restart stops the child server and starts it again on the same data, so
-// that memory measured afterwards starts from a clean heap.
-func (e *env) restart(ctx context.Context) error {
-	if e.srv == nil {
-		return errors.New("restart needs a server started by the bench")
+// stopServers stops every started node at once.
+func (e *env) stopServers() {
+	var wg sync.WaitGroup
+	for _, c := range e.srvs {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.stop() }()
 	}
-	e.srv.stop()
-	e.srv = nil
-	return e.startServer(ctx)
+	wg.Wait()
+	e.srvs = nil
+}
+
+// restart stops the child servers and starts them again on the same data,
+// so that memory measured afterwards starts from a clean heap.
+func (e *env) restart(ctx context.Context) error {
+	if !e.started() {
+		return errors.New("restart needs servers started by the bench")
+	}
+	e.stopServers()
+	return e.startServers(ctx)
 }
 
 func (e *env) close() {
-	if e.srv != nil {
-		e.srv.stop()
-		e.srv = nil
+	e.stopServers()
+	if e.dropDB != nil {
+		e.dropDB()
+		e.dropDB = nil
 	}
 	if e.tmp != "" {
 		os.RemoveAll(e.tmp)
@@ -191,7 +252,10 @@ type child struct {
 	once    sync.Once
 }
 
-func startChild(ctx context.Context, o *Options, addr, tmp, ownerPW string) (*child, error) {
+// startChild starts node i of e listening on addr, with its own data
+// directory, and waits until it is ready.
+func startChild(ctx context.Context, e *env, i int, addr string) (*child, error) {
+	o := e.o
 	bin := o.ServerBin
 	if bin == "" {
 		exe, err := os.Executable()
@@ -200,11 +264,16 @@ func startChild(ctx context.Context, o *Options, addr, tmp, ownerPW string) (*ch
 		}
 		bin = exe
 	}
-	args := []string{"serve", "--listen", addr, "--data", filepath.Join(tmp, "data")}
-	if o.DB != "" {
-		args = append(args, "--db", o.DB)
+	name := "data"
+	logPath := filepath.Join(e.tmp, "server.log")
+	if o.nodes() > 1 {
+		name = "node" + strconv.Itoa(i)
+		logPath = filepath.Join(e.tmp, name+".log")
 	}
-	logPath := filepath.Join(tmp, "server.log")
+	args := []string{"serve", "--listen", addr, "--data", filepath.Join(e.tmp, name)}
+	if e.db != "" {
+		args = append(args, "--db", e.db)
+	}
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -213,7 +282,12 @@ func startChild(ctx context.Context, o *Options, addr, tmp, ownerPW string) (*ch
 	// Registration is not what is measured: a cheap password hash. The
 	// owner password lets the bench create its app over the management API.
 	cmd.Env = append(os.Environ(), "PARLEY_AUTH_KDF_MEMORY_KIB=1024", "PARLEY_AUTH_KDF_TIME=1",
-		"PARLEY_CONSOLE_OWNER_PASSWORD="+ownerPW)
+		"PARLEY_CONSOLE_OWNER_PASSWORD="+e.ownerPassword())
+	cmd.Env = append(cmd.Env, e.nodeEnv...)
+	if o.Pprof != "" {
+		debug, _, _ := pprofAddr(o.Pprof, i)
+		cmd.Env = append(cmd.Env, "PARLEY_DEBUG_LISTEN="+debug)
+	}
 	cmd.Env = append(cmd.Env, o.ServerEnv...)
 	cmd.Stdout = lf
 	cmd.Stderr = lf
@@ -353,8 +427,8 @@ func (e *env) setupApp(ctx context.Context) error {
 	err := e.call(ctx, "POST", "/management/token", "", map[string]any{"grant_type": "password",
 		"username": e.o.ownerUser(), "password": e.ownerPassword(), "ttl": 3600}, &tok)
 	if err != nil {
-		if e.srv != nil && e.o.DB != "" {
-			return fmt.Errorf("console owner sign-in: %w (this database's owner was created with another password: use a fresh database, or pass --owner-password)", err)
+		if e.started() && e.o.DB == "" && e.backend != "sqlite" {
+			return fmt.Errorf("console owner sign-in: %w (PARLEY_DB's owner was created with another password: use a fresh database, or pass --owner-password)", err)
 		}
 		return fmt.Errorf("console owner sign-in: %w", err)
 	}
@@ -485,18 +559,23 @@ func (e *env) users(ctx context.Context, prefix string, n int) ([]string, []stri
 	return names, toks, err
 }
 
-// sample reads the server's resource use: from /proc for a child server,
+// sample reads the server's resource use, summed over the nodes of a
+// cluster (see sampleNodes).
+func (e *env) sample(ctx context.Context) ServerSample { return e.sampleNodes(ctx) }
+
+// sampleNode reads node i's resource use: from /proc for a child server,
 // else from its /metrics.
-func (e *env) sample(ctx context.Context) ServerSample {
+func (e *env) sampleNode(ctx context.Context, i int) ServerSample {
 	s := ServerSample{RSSKiB: -1, CPUSeconds: -1, Goroutines: -1, HeapInuse: -1, StackInuse: -1, WSConns: -1, SlowConsumerCloses: -1,
 		Batches: -1, BatchRequests: -1, BatchSeconds: -1}
-	m := fetchMetrics(ctx, e.hc, e.base)
-	if e.srv != nil {
+	m := fetchMetrics(ctx, e.hc, e.bases[i])
+	if i < len(e.srvs) {
+		srv := e.srvs[i]
 		s.Source = "proc"
-		if v, err := readProcRSS(e.srv.pid()); err == nil {
+		if v, err := readProcRSS(srv.pid()); err == nil {
 			s.RSSKiB = v
 		}
-		if v, err := readProcCPU(e.srv.pid()); err == nil {
+		if v, err := readProcCPU(srv.pid()); err == nil {
 			s.CPUSeconds = v
 		}
 	} else if m != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +15,7 @@ import (
 
 // dbProbe reads row counts and sizes from the database of the server under
 // test: the SQLite file of a server the bench started (or --target-db), or
-// the PostgreSQL database (--db, or --target-db). It only reads, except for
+// the PostgreSQL database (the run's fresh one on --db, or --target-db). It only reads, except for
 // the WAL checkpoint that starts a SQLite measurement.
 type dbProbe struct {
 	kind string // "sqlite" or "postgres"
@@ -33,21 +31,7 @@ func loopbackDB(src string) error {
 	if !strings.HasPrefix(src, "postgres://") && !strings.HasPrefix(src, "postgresql://") {
 		return nil // a SQLite file
 	}
-	u, err := url.Parse(src)
-	if err != nil {
-		return fmt.Errorf("--target-db: %v", err)
-	}
-	host := u.Hostname()
-	if h := u.Query().Get("host"); host == "" && h != "" {
-		host = h
-	}
-	if host == "" || host == "localhost" || strings.HasPrefix(host, "/") {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("--target-db host %q is not a loopback address: the bench only reads databases on this machine", host)
+	return loopbackPostgres("--target-db", src)
 }
 
 // openDBProbe opens the server's database, or returns nil when the bench
@@ -55,10 +39,10 @@ func loopbackDB(src string) error {
 func openDBProbe(e *env) (*dbProbe, error) {
 	o := e.o
 	src := o.TargetDB
-	if src == "" && e.srv != nil {
+	if src == "" && e.started() {
 		switch {
-		case o.DB != "":
-			src = o.DB
+		case e.db != "":
+			src = e.db
 		case strings.HasPrefix(o.getenv("PARLEY_DB"), "postgres"):
 			src = o.getenv("PARLEY_DB")
 		default:

@@ -323,10 +323,10 @@ func runGroupFanout(ctx context.Context, e *env) (any, error) {
 	return r, nil
 }
 
-// groupDeliveries reads the server's parley_group_deliveries_total (-1:
-// unknown).
+// groupDeliveries reads the server's parley_group_deliveries_total, summed
+// over the nodes (-1: unknown).
 func groupDeliveries(ctx context.Context, e *env) float64 {
-	m := fetchMetrics(ctx, e.hc, e.base)
+	m := e.metrics(ctx)
 	if v, ok := m["parley_group_deliveries_total"]; ok {
 		return v
 	}

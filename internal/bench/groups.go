@@ -117,6 +117,10 @@ func startPool(ctx context.Context, e *env, toks []string, tmpl workerJob, life 
 		lo, hi := i*o.PerWorker, min(len(toks), (i+1)*o.PerWorker)
 		job := tmpl
 		job.URL, job.Tokens, job.Concurrency, job.MaxLifeMS = e.wsURL, toks[lo:hi], 32, int64(life/time.Millisecond)
+		if e.nodeCount() > 1 {
+			// Members start on the node after the sender's (node 0).
+			job.URLs, job.First = e.wsURLs, 1+lo
+		}
 		if useSources {
 			job.Sources = []string{sourceFor(i, o.PerWorker, perSource)}
 		}

@@ -36,8 +36,9 @@ type groupSender struct {
 
 // dialGroupSender connects a sender. rec may be nil (items are ignored);
 // own is the stream it sends, which its own connection never receives.
+// Sender own (0 for -1) is on node own of a cluster.
 func dialGroupSender(ctx context.Context, e *env, tok, resource string, rec *groupRecorder, own int, onAck func(groupAck)) (*groupSender, error) {
-	c, _, err := dialWS(ctx, e.wsURL, tok, resource, nil)
+	c, _, err := dialWS(ctx, e.wsURLFor(max(own, 0)), tok, resource, nil)
 	if err != nil {
 		return nil, fmt.Errorf("connect sender: %w", err)
 	}

@@ -140,7 +140,7 @@ func runIdle(ctx context.Context, e *env) (any, error) {
 		return nil, err
 	}
 	r := &IdleResult{Scenario: "idle", Backend: e.backend, Conns: n}
-	if e.srv != nil {
+	if e.started() {
 		// Registering users grew the heap; a fresh process gives a clean
 		// baseline (tokens survive: they are signed, not stored).
 		o.logf("idle: restarting the server for a clean memory baseline")
@@ -148,7 +148,9 @@ func runIdle(ctx context.Context, e *env) (any, error) {
 			return nil, err
 		}
 		r.Restarted = true
-		o.logf("idle: server pid %d at %s", e.srv.pid(), e.base)
+		for i, srv := range e.srvs {
+			o.logf("idle: server pid %d at %s", srv.pid(), e.bases[i])
+		}
 	}
 	if err := sleepCtx(ctx, 3*time.Second); err != nil {
 		return nil, err
@@ -179,6 +181,9 @@ func runIdle(ctx context.Context, e *env) (any, error) {
 		lo, hi := i*o.PerWorker, min(n, (i+1)*o.PerWorker)
 		job := workerJob{URL: e.wsURL, Tokens: toks[lo:hi], Resource: "idle", Concurrency: 32,
 			MaxLifeMS: int64((5*time.Minute + o.IdleFor) / time.Millisecond)}
+		if e.nodeCount() > 1 {
+			job.URLs, job.First = e.wsURLs, lo
+		}
 		if useSources {
 			src := sourceFor(i, o.PerWorker, perSource)
 			job.Sources = []string{src}

@@ -11,7 +11,9 @@ import (
 
 // pairSet is n sender connections, each paired with its own recipient
 // connection (users s<i> and r<i>), so every message is a stored 1:1
-// message delivered live to exactly one device.
+// message delivered live to exactly one device. With several nodes, sender
+// i is on node i and its recipient on the next one (round-robin): every
+// message crosses from one node to another.
 type pairSet struct {
 	senders    []*wsConn
 	recipients []*wsConn
@@ -32,11 +34,12 @@ func setupPairs(ctx context.Context, e *env, n int) (*pairSet, error) {
 	ps := &pairSet{senders: make([]*wsConn, n), recipients: make([]*wsConn, n), to: rnames, recipToks: rtoks}
 	e.o.logf("connecting %d sender and %d recipient connections", n, n)
 	err = parallel(ctx, 2*n, 32, func(ctx context.Context, i int) error {
-		tok, slot := stoks, ps.senders
+		tok, slot, node := stoks, ps.senders, i
 		if i >= n {
 			tok, slot, i = rtoks, ps.recipients, i-n
+			node = i + 1
 		}
-		c, _, err := dialWS(ctx, e.wsURL, tok[i], "bench", nil)
+		c, _, err := dialWS(ctx, e.wsURLFor(node), tok[i], "bench", nil)
 		if err != nil {
 			return fmt.Errorf("connect: %w", err)
 		}

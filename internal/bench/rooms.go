@@ -155,9 +155,10 @@ type roomCounters struct {
 	Closes4008 float64    `json:"closes_4008"`
 }
 
-// readRoomCounters reads the room counters (OK false: no /metrics).
+// readRoomCounters reads the room counters, summed over the nodes (OK
+// false: no /metrics).
 func readRoomCounters(ctx context.Context, e *env) roomCounters {
-	m := fetchMetrics(ctx, e.hc, e.base)
+	m := e.metrics(ctx)
 	var c roomCounters
 	if m == nil {
 		return c

@@ -28,6 +28,9 @@ type ServerSample struct {
 	Batches       float64 `json:"store_batches"`
 	BatchRequests float64 `json:"store_batch_requests"`
 	BatchSeconds  float64 `json:"store_batch_seconds"`
+	// Nodes holds each node's own reading when a cluster is under test
+	// (the fields above are their sums).
+	Nodes []ServerSample `json:"nodes,omitempty"`
 }
 
 // groupCommit summarises the server's group commits between two samples.

@@ -70,7 +70,7 @@ func runSync(ctx context.Context, e *env) (any, error) {
 	}
 
 	// A device that synced before the messages were sent, to resume later.
-	dev, _, err := dialWS(ctx, e.wsURL, token, "resume", nil)
+	dev, _, err := dialWS(ctx, e.wsURLFor(1), token, "resume", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func fillConversations(ctx context.Context, e *env, r *SyncResult, recipient str
 // of different conversations, and times it from the dial.
 func measureSync(ctx context.Context, e *env, token, resource, since string) (*SyncRun, error) {
 	t0 := time.Now()
-	c, _, err := dialWS(ctx, e.wsURL, token, resource, nil)
+	c, _, err := dialWS(ctx, e.wsURLFor(1), token, resource, nil) // the fillers are on node 0
 	if err != nil {
 		return nil, err
 	}

@@ -320,12 +320,14 @@ func printThroughput(o *Options, r *ThroughputResult) {
 type loadFigures struct {
 	Errors             map[string]int64 `json:"errors,omitempty"`
 	ConnFailures       []string         `json:"conn_failures,omitempty"`
-	ServerCPUPct       float64          `json:"server_cpu_pct"` // of one core, during the measured time
+	ServerCPUPct       float64          `json:"server_cpu_pct"` // of one core, during the measured time; every node together
 	ClientCPUPct       float64          `json:"client_cpu_pct"`
 	MachineCPUPct      float64          `json:"machine_cpu_pct"` // all cores, server + database + bench
 	GroupCommit        *groupCommit     `json:"group_commit,omitempty"`
-	ServerRSSKiB       int64            `json:"server_rss_kib"`
+	ServerRSSKiB       int64            `json:"server_rss_kib"` // every node together
 	SlowConsumerCloses int64            `json:"slow_consumer_closes"`
+	Nodes              int              `json:"nodes"`              // server processes under test
+	PerNode            []NodeFigures    `json:"per_node,omitempty"` // with more than one
 }
 
 func (f *loadFigures) addTo(t *table) {
@@ -336,11 +338,20 @@ func (f *loadFigures) addTo(t *table) {
 		t.add("connection failures", "%d (first: %s)", len(f.ConnFailures), f.ConnFailures[0])
 	}
 	t.add("slow-consumer closes (4008)", "%d", f.SlowConsumerCloses)
-	t.add("server CPU", "%s", pct(f.ServerCPUPct))
+	if len(f.PerNode) > 0 {
+		t.add("server CPU, all nodes", "%s", pct(f.ServerCPUPct))
+		t.add("per node", "%s", perNodeLine(f.PerNode))
+	} else {
+		t.add("server CPU", "%s", pct(f.ServerCPUPct))
+	}
 	t.add("bench client CPU", "%s", pct(f.ClientCPUPct))
 	t.add("machine CPU (all cores busy)", "%s", machinePct(f.MachineCPUPct))
 	t.add("group commit", "%s", f.GroupCommit)
-	t.add("server RSS at end", "%s", kib(f.ServerRSSKiB))
+	if len(f.PerNode) > 0 {
+		t.add("server RSS at end, all nodes", "%s", kib(f.ServerRSSKiB))
+	} else {
+		t.add("server RSS at end", "%s", kib(f.ServerRSSKiB))
+	}
 }
 
 // newLoadFigures fills the shared figures from server samples taken at the
@@ -348,7 +359,7 @@ func (f *loadFigures) addTo(t *table) {
 func newLoadFigures(s0, s1 ServerSample, clientCPU, machine, wall float64) loadFigures {
 	f := loadFigures{Errors: map[string]int64{}, ServerCPUPct: -1, ClientCPUPct: cpuPct(clientCPU, wall),
 		MachineCPUPct: machine, ServerRSSKiB: s1.RSSKiB, SlowConsumerCloses: s1.SlowConsumerCloses,
-		GroupCommit: commitsBetween(s0, s1, wall)}
+		GroupCommit: commitsBetween(s0, s1, wall), Nodes: max(1, len(s1.Nodes)), PerNode: perNode(s0, s1, wall)}
 	if s0.CPUSeconds >= 0 && s1.CPUSeconds >= 0 {
 		f.ServerCPUPct = cpuPct(s1.CPUSeconds-s0.CPUSeconds, wall)
 	}

@@ -33,7 +33,11 @@ import (
 
 // workerJob is the job line.
 type workerJob struct {
-	URL         string   `json:"url"`
+	URL string `json:"url"`
+	// URLs, if set, are the nodes of a cluster: connection i dials
+	// URLs[(First+i) % len(URLs)] instead of URL.
+	URLs        []string `json:"urls,omitempty"`
+	First       int      `json:"first,omitempty"`
 	Tokens      []string `json:"tokens"`
 	Resource    string   `json:"resource"`
 	Sources     []string `json:"sources,omitempty"` // local IPs to dial from, round-robin
@@ -184,7 +188,11 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		if len(locals) > 0 {
 			local = locals[i%len(locals)]
 		}
-		c, ok, err := dialWSWith(ctx, job.URL, job.Tokens[i], job.Resource, local, job.SmallSockets)
+		u := job.URL
+		if len(job.URLs) > 0 {
+			u = job.URLs[(job.First+i)%len(job.URLs)]
+		}
+		c, ok, err := dialWSWith(ctx, u, job.Tokens[i], job.Resource, local, job.SmallSockets)
 		if err != nil {
 			failed.Add(1)
 			errMu.Lock()

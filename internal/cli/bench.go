@@ -45,8 +45,24 @@ Scenarios:
 By default the bench starts its own server (this binary, serve on a free
 loopback port, temp data dir, cheap password hashing) and reads the server's
 CPU and memory from /proc. PARLEY_* variables in the environment reach that
-server (e.g. PARLEY_SQLITE_SYNCHRONOUS=normal). --target uses a running
-server on this machine instead (loopback only; needs --owner-password).
+server (e.g. PARLEY_SQLITE_SYNCHRONOUS=normal). --db postgres://... runs it
+on PostgreSQL: the bench creates a fresh database on that server for each
+scenario (parley_bench_<random>; needs CREATEDB) and drops it afterwards.
+
+Cluster: --nodes N starts N servers sharing that database, NATS (--nats,
+each run under a subject prefix of its own) and S3 (--s3, under a key
+prefix of its own), and spreads the clients round-robin over them so that
+a message's sender and recipients sit on different nodes. Server CPU and
+memory are summed over the nodes and shown per node. --nodes 1 with --nats
+runs one node in cluster mode (the bus's own cost).
+
+  parley bench throughput --nodes 3 \
+    --db 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' \
+    --nats nats://127.0.0.1:4222 \
+    --s3 http://parley:parley-test-secret@127.0.0.1:7070/parley-test
+
+--target uses a running server on this machine instead, or the nodes of a
+running cluster, comma-separated (loopback only; needs --owner-password).
 
 Flags:
 `
@@ -61,10 +77,14 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 		fmt.Fprint(stderr, benchUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.Target, "target", "", "a running server to load, http://127.0.0.1:PORT (default: start one)")
+	fs.StringVar(&o.Target, "target", "", "a running server to load, http://127.0.0.1:PORT, or a cluster's nodes, comma-separated (default: start one)")
 	fs.StringVar(&o.OwnerUser, "owner-user", o.OwnerUser, "console owner username (to create the bench app)")
 	fs.StringVar(&o.OwnerPassword, "owner-password", "", "console owner password (default for --target: $PARLEY_CONSOLE_OWNER_PASSWORD)")
-	fs.StringVar(&o.DB, "db", "", "postgres://... URL for the started server (default: SQLite in a temp dir)")
+	fs.StringVar(&o.DB, "db", "", "postgres://... server on which to create a fresh database per scenario for the started servers (default: SQLite in a temp dir)")
+	fs.IntVar(&o.Nodes, "nodes", o.Nodes, "servers to start as one cluster (more than 1 needs --db, --nats and --s3)")
+	fs.StringVar(&o.NATS, "nats", "", "NATS for the started servers, nats://127.0.0.1:4222 (cluster mode, even with one node)")
+	fs.StringVar(&o.S3, "s3", "", "S3 store for the started servers, http://ACCESS:SECRET@127.0.0.1:PORT/BUCKET (path style)")
+	fs.StringVar(&o.Pprof, "pprof", "", "HOST:PORT: started node i serves Go's pprof on PORT+i (debug.listen)")
 	fs.StringVar(&o.ServerBin, "server-bin", "", "parley binary to start (default: this one)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "throughput, latency: measured time")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "throughput, latency: warm-up before measuring")

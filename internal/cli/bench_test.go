@@ -2,6 +2,7 @@ package cli
 
 import (
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,32 @@ func TestParseBenchFlags(t *testing.T) {
 					t.Errorf("got %+v", o)
 				}
 			}},
+		{name: "cluster flags", args: []string{"throughput", "--nodes", "3", "--db", "postgres://postgres@127.0.0.1/postgres",
+			"--nats", "nats://127.0.0.1:4222", "--s3", "http://a:b@127.0.0.1:7070/bkt", "--pprof", "127.0.0.1:6061"},
+			scenario: "throughput", check: func(t *testing.T, _ string, o bench.Options) {
+				if o.Nodes != 3 || o.DB == "" || o.NATS != "nats://127.0.0.1:4222" || o.S3 != "http://a:b@127.0.0.1:7070/bkt" ||
+					o.Pprof != "127.0.0.1:6061" {
+					t.Errorf("got %+v", o)
+				}
+				if err := o.Validate(); err != nil {
+					t.Error(err)
+				}
+			}},
+		{name: "one node by default", args: []string{"latency"}, scenario: "latency", check: func(t *testing.T, _ string, o bench.Options) {
+			if o.Nodes != 1 || o.NATS != "" || o.S3 != "" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "several targets", args: []string{"throughput", "--target", "http://127.0.0.1:8080,http://127.0.0.1:8081"},
+			env: map[string]string{"PARLEY_CONSOLE_OWNER_PASSWORD": "pw-from-env-123"}, scenario: "throughput",
+			check: func(t *testing.T, _ string, o bench.Options) {
+				if o.Target != "http://127.0.0.1:8080,http://127.0.0.1:8081" || o.OwnerPassword != "pw-from-env-123" {
+					t.Errorf("got %+v", o)
+				}
+				if err := o.Validate(); err != nil {
+					t.Error(err)
+				}
+			}},
 		{name: "no scenario", args: []string{"--duration", "1s"}, wantErr: true},
 		{name: "two scenarios", args: []string{"sync", "idle"}, wantErr: true},
 		{name: "bad flag", args: []string{"sync", "--nope"}, wantErr: true},
@@ -71,10 +98,40 @@ func TestParseBenchFlags(t *testing.T) {
 	}
 }
 
-func TestBenchRefusesRemoteTarget(t *testing.T) {
-	err := benchCmd([]string{"throughput", "--target", "http://192.0.2.1:8080", "--owner-password", "x"}, io.Discard, io.Discard,
-		func(string) string { return "" })
-	if err == nil {
-		t.Fatal("a non-loopback target must be refused")
+// Refused before anything starts: remote machines, and clusters that
+// would not share their database, bus or files.
+func TestBenchRefuses(t *testing.T) {
+	const (
+		pg   = "postgres://postgres@127.0.0.1:5432/postgres"
+		nats = "nats://127.0.0.1:4222"
+		s3   = "http://a:b@127.0.0.1:7070/bkt"
+	)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"remote target", []string{"--target", "http://192.0.2.1:8080"}, "not a loopback address"},
+		{"one remote node of a cluster", []string{"--target", "http://127.0.0.1:8080,http://192.0.2.1:8080"}, "not a loopback address"},
+		{"nodes without db", []string{"--nodes", "2", "--nats", nats, "--s3", s3}, "needs --db"},
+		{"nodes with PARLEY_DB but no --db", []string{"--nodes", "3", "--nats", nats, "--s3", s3}, "needs --db"},
+		{"nodes without NATS", []string{"--nodes", "2", "--db", pg, "--s3", s3}, "needs --nats"},
+		{"nodes without S3", []string{"--nodes", "2", "--db", pg, "--nats", nats}, "needs --s3"},
+		{"remote database", []string{"--db", "postgres://postgres@192.0.2.1:5432/postgres"}, "not a loopback address"},
+		{"remote NATS", []string{"--nodes", "2", "--db", pg, "--nats", "nats://192.0.2.1:4222", "--s3", s3}, "not a loopback address"},
+		{"remote S3", []string{"--nodes", "2", "--db", pg, "--nats", nats, "--s3", "http://a:b@192.0.2.1:9000/b"}, "not a loopback address"},
+		{"nodes with target", []string{"--target", "http://127.0.0.1:8080", "--nodes", "2"}, "list every node"},
+		{"too many nodes", []string{"--nodes", "100", "--db", pg, "--nats", nats, "--s3", s3}, "--nodes must be"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"throughput", "--owner-password", "x"}, tc.args...)
+			err := benchCmd(args, io.Discard, io.Discard, func(k string) string {
+				return map[string]string{"PARLEY_DB": "postgres://postgres@127.0.0.1:5432/postgres"}[k]
+			})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one with %q", err, tc.want)
+			}
+		})
 	}
 }
