@@ -134,7 +134,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	ready := st.Ping
 	if cfg.Clustered() {
 		nb, err := natsbus.Open(natsbus.Options{URLs: cfg.NATSURLs(), Prefix: cfg.NATSPrefix, Name: fmt.Sprintf("parley node %d", s.node.ID()),
-			Log: log.With("component", "bus")})
+			Log: log.With("component", "bus"),
+			// Events published while this node was cut off are lost for
+			// it: its clients reconnect and resync.
+			OnReconnect: func() {
+				if s.gw != nil {
+					s.gw.Resync()
+				}
+			}})
 		if err != nil {
 			s.node.Close()
 			blobs.Close()

@@ -35,6 +35,9 @@ type Options struct {
 	URLs []string
 	// Name names this connection in the NATS server's monitoring.
 	Name string
+	// OnReconnect, if set, is called after the connection to NATS came
+	// back: events published meanwhile were lost for this node.
+	OnReconnect func()
 	// Prefix is put before every subject (with a dot), so several clusters
 	// can share a NATS server. Empty: none.
 	Prefix string
@@ -90,7 +93,12 @@ func Open(opts Options) (*Bus, error) {
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			log.Warn("nats disconnected; live events pause, clients catch up on sync", "err", err)
 		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "server", c.ConnectedUrlRedacted()) }),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info("nats reconnected", "server", c.ConnectedUrlRedacted())
+			if opts.OnReconnect != nil {
+				opts.OnReconnect()
+			}
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrSlowConsumer) {
 				log.Warn("nats: events dropped for a slow consumer; clients catch up on sync")

@@ -113,6 +113,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Shutdown closes every connection with 1001 and waits (up to ctx) for the
 // sessions to end.
+// Resync closes every connection with 1012 so that clients reconnect and
+// resync: after the node's link to the cluster bus was down, it may have
+// missed live events that the clients would otherwise learn of only with
+// the next message of each conversation.
+func (g *Gateway) Resync() {
+	g.allMu.Lock()
+	all := make([]*session, 0, len(g.all))
+	for s := range g.all {
+		all = append(all, s)
+	}
+	g.allMu.Unlock()
+	g.Log.Warn("closing every connection so clients resync after a bus outage", "connections", len(all))
+	for _, s := range all {
+		s.shutdown(protocol.CloseRestart, "reconnect and resync: this node missed events", notify)
+	}
+}
+
 func (g *Gateway) Shutdown(ctx context.Context) {
 	g.allMu.Lock()
 	g.closing = true
