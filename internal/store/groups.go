@@ -92,6 +92,9 @@ type GroupStore interface {
 	// List pages through an app's groups, newest first (ID < before; 0:
 	// from the newest).
 	List(ctx context.Context, appID, before int64, limit int) ([]Group, error)
+	// Search is List keeping only groups whose name contains name, ASCII
+	// letters matched case-insensitively.
+	Search(ctx context.Context, appID int64, name string, before int64, limit int) ([]Group, error)
 	// OfUser lists the groups a user belongs to (offset paging) and their
 	// number.
 	OfUser(ctx context.Context, appID, userID int64, offset, limit int) ([]Group, int, error)

@@ -59,6 +59,9 @@ type RoomStore interface {
 	Delete(ctx context.Context, appID, id int64) error
 	// List pages through an app's rooms, newest first (ID < before).
 	List(ctx context.Context, appID, before int64, limit int) ([]Room, error)
+	// Search is List keeping only rooms whose name contains name, ASCII
+	// letters matched case-insensitively.
+	Search(ctx context.Context, appID int64, name string, before int64, limit int) ([]Room, error)
 	// All lists every room ID of an app (broadcasts).
 	All(ctx context.Context, appID int64) ([]int64, error)
 	// OfUser lists the rooms a user is in.

@@ -120,6 +120,9 @@ type UserStore interface {
 	// List returns up to limit users with ID > afterID, ordered by ID
 	// (creation order).
 	List(ctx context.Context, appID, afterID int64, limit int) ([]User, error)
+	// Search returns up to limit users whose username starts with prefix
+	// and sorts after after (exclusive; "" from the start), by username.
+	Search(ctx context.Context, appID int64, prefix, after string, limit int) ([]User, error)
 	Count(ctx context.Context, appID int64) (int64, error)
 	// Update applies p and sets Modified; it returns the updated user.
 	Update(ctx context.Context, appID int64, username string, p UserPatch, modified int64) (*User, error)
@@ -139,20 +142,97 @@ type Admin struct {
 	Username     string
 	PasswordHash string
 	Role         string
-	Created      int64
-	Modified     int64
+	// Apps are the IDs of the apps the account is scoped to (app_admin and
+	// viewer roles), ascending.
+	Apps     []int64
+	Created  int64
+	Modified int64
 }
 
-// AdminStore holds console accounts.
+// AdminOwner is the role that may do everything; the store keeps at least
+// one account with it (ErrLastOwner).
+const AdminOwner = "owner"
+
+// ErrLastOwner means a change would leave no account with the role
+// AdminOwner.
+var ErrLastOwner = errors.New("store: the last owner account cannot be removed or demoted")
+
+// AdminSession is a console sign-in, known by the SHA-256 of its token.
+type AdminSession struct {
+	Hash    []byte
+	AdminID int64
+	Created int64
+	Expires int64
+}
+
+// AuditEntry is one line of the audit log.
+type AuditEntry struct {
+	ID     int64
+	TS     int64
+	Actor  string
+	IP     string
+	Action string
+	App    string // "org/app", or empty
+	Target string
+	Detail []byte // a JSON object
+}
+
+// AuditQuery filters the audit log. Empty strings and zero times do not
+// filter; Since <= TS < Until. Before pages (entries with ID < Before).
+type AuditQuery struct {
+	Actor, Action, App string
+	Since, Until       int64
+	Before             int64
+	Limit              int
+}
+
+// AdminStore holds console accounts, their sessions and tokens, and the
+// audit log.
 type AdminStore interface {
-	// Create inserts a, setting a.ID. ErrConflict if the username exists.
+	// Create inserts a with its app scopes, setting a.ID. ErrConflict if the
+	// username exists.
 	Create(ctx context.Context, a *Admin) error
 	Get(ctx context.Context, username string) (*Admin, error)
+	// List returns every account, by username.
+	List(ctx context.Context) ([]Admin, error)
 	Count(ctx context.Context) (int64, error)
-	// CreateToken stores a session token (by its hash) for an admin.
+	// Update replaces the role, password hash, app scopes and Modified of
+	// the account with a.ID. ErrNotFound if there is none; ErrLastOwner if
+	// it would demote the last owner (checked and applied atomically, also
+	// against concurrent updates and deletes).
+	Update(ctx context.Context, a *Admin) error
+	// Delete removes an account with its sessions and tokens. ErrNotFound;
+	// ErrLastOwner if it is the last owner (atomically, as Update).
+	Delete(ctx context.Context, id int64) error
+
+	// CreateToken stores a management API token (by its hash) for an admin.
 	CreateToken(ctx context.Context, hash []byte, adminID, expires, created int64) error
 	// GetToken returns the admin owning an unexpired token (expires > now).
 	GetToken(ctx context.Context, hash []byte, now int64) (*Admin, error)
-	// DeleteTokens removes every token of an admin (sign out everywhere).
+	// DeleteTokens removes every token of an admin.
 	DeleteTokens(ctx context.Context, adminID int64) error
+
+	// CreateSession stores a console session.
+	CreateSession(ctx context.Context, s *AdminSession) error
+	// GetSession returns an unexpired session (expires > now) and its
+	// account. ErrNotFound if unknown or expired.
+	GetSession(ctx context.Context, hash []byte, now int64) (*AdminSession, *Admin, error)
+	// ExtendSession sets a session's expiry. ErrNotFound if it is gone.
+	ExtendSession(ctx context.Context, hash []byte, expires int64) error
+	// DeleteSession ends one session (no error if it is gone).
+	DeleteSession(ctx context.Context, hash []byte) error
+	// DeleteSessions ends every session of an admin except the one whose
+	// hash is keep (nil: all).
+	DeleteSessions(ctx context.Context, adminID int64, keep []byte) error
+	// DeleteExpiredSessions removes sessions with expires <= now.
+	DeleteExpiredSessions(ctx context.Context, now int64) error
+
+	// AddAudit appends an entry, setting e.ID (IDs ascend in insertion
+	// order).
+	AddAudit(ctx context.Context, e *AuditEntry) error
+	// Audit returns up to q.Limit entries matching q, newest (highest ID)
+	// first.
+	Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+	// PruneAudit deletes entries with TS < before and returns how many.
+	PruneAudit(ctx context.Context, before int64) (int64, error)
 }

@@ -42,6 +42,7 @@ func Open(ctx context.Context, url string, maxConns int) (*sqlstore.DB, error) {
 	s, err := sqlstore.New(ctx, sqlstore.Dialect{
 		Name:       "postgres",
 		Numbered:   true,
+		ILike:      "ILIKE",
 		Writers:    4,
 		IsUnique:   isUnique,
 		Migrations: sub,

@@ -172,6 +172,18 @@ func (s groups) List(ctx context.Context, appID, before int64, limit int) ([]sto
 	return scanGroups(rows)
 }
 
+func (s groups) Search(ctx context.Context, appID int64, name string, before int64, limit int) ([]store.Group, error) {
+	if before <= 0 {
+		before = 1 << 62
+	}
+	rows, err := s.db.read(ctx, `SELECT `+groupCols+` FROM chat_groups WHERE app_id = ? AND id < ?
+		AND name `+s.db.ilike()+` ? ESCAPE '\' ORDER BY id DESC LIMIT ?`, appID, before, "%"+likeEscape(name)+"%", limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanGroups(rows)
+}
+
 func (s groups) OfUser(ctx context.Context, appID, userID int64, offset, limit int) ([]store.Group, int, error) {
 	var total int
 	if err := s.db.readRow(ctx, `SELECT COUNT(*) FROM group_members WHERE user_id = ? AND app_id = ?`, userID, appID).Scan(&total); err != nil {

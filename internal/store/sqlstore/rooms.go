@@ -121,6 +121,14 @@ func (s rooms) List(ctx context.Context, appID, before int64, limit int) ([]stor
 		appID, before, limit))
 }
 
+func (s rooms) Search(ctx context.Context, appID int64, name string, before int64, limit int) ([]store.Room, error) {
+	if before <= 0 {
+		before = 1 << 62
+	}
+	return s.scanRooms(s.db.read(ctx, `SELECT `+roomCols+` FROM chat_rooms WHERE app_id = ? AND id < ?
+		AND name `+s.db.ilike()+` ? ESCAPE '\' ORDER BY id DESC LIMIT ?`, appID, before, "%"+likeEscape(name)+"%", limit))
+}
+
 func (s rooms) All(ctx context.Context, appID int64) ([]int64, error) {
 	return social{s.db}.ids(ctx, `SELECT id FROM chat_rooms WHERE app_id = ? ORDER BY id`, appID)
 }

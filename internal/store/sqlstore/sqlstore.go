@@ -33,6 +33,10 @@ type Dialect struct {
 	// Writers is how many group-commit workers run (SQLite: 1, the single
 	// writer; PostgreSQL: a few, since each batch is bound by round trips).
 	Writers int
+	// ILike is the operator of a LIKE that ignores the case of ASCII
+	// letters: SQLite's LIKE already does ("" means LIKE); PostgreSQL needs
+	// ILIKE (which folds other letters too).
+	ILike string
 	// Lock, if set, serialises migrations across processes (PostgreSQL
 	// advisory lock). It is called inside the migration transaction.
 	Lock func(ctx context.Context, tx *sql.Tx) error
@@ -95,6 +99,14 @@ func (db *DB) Close() error {
 		err = errors.Join(err, db.r.Close())
 	}
 	return err
+}
+
+// ilike returns the dialect's case-insensitive LIKE operator.
+func (db *DB) ilike() string {
+	if db.d.ILike != "" {
+		return db.d.ILike
+	}
+	return "LIKE"
 }
 
 // rebind turns '?' placeholders into $n for numbered dialects. Queries never

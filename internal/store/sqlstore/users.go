@@ -159,6 +159,27 @@ func (s users) List(ctx context.Context, appID, afterID int64, limit int) ([]sto
 	return scanUsers(rows)
 }
 
+// likeEscape escapes s for a LIKE pattern with ESCAPE '\'.
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+func (s users) Search(ctx context.Context, appID int64, prefix, after string, limit int) ([]store.User, error) {
+	// The lower bound lets the (app_id, username) index start at the
+	// prefix (or the cursor); LIKE keeps the matches.
+	cmp, from := ">=", prefix
+	if after != "" && after >= prefix {
+		cmp, from = ">", after
+	}
+	rows, err := s.db.read(ctx, `SELECT `+userCols+` FROM users WHERE app_id = ? AND username `+cmp+` ?
+		AND username LIKE ? ESCAPE '\' ORDER BY username LIMIT ?`, appID, from, likeEscape(prefix)+"%", limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanUsers(rows)
+}
+
 func (s users) Count(ctx context.Context, appID int64) (int64, error) {
 	var n int64
 	err := s.db.readRow(ctx, (`SELECT COUNT(*) FROM users WHERE app_id = ?`), appID).Scan(&n)
@@ -230,49 +251,4 @@ func (s users) DeleteOldest(ctx context.Context, appID int64, limit int) ([]stor
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
-}
-
-type admins struct{ db *DB }
-
-// Admins implements store.Store.
-func (db *DB) Admins() store.AdminStore { return admins{db} }
-
-func (s admins) Create(ctx context.Context, a *store.Admin) error {
-	return s.db.classify(s.db.w.QueryRowContext(ctx, s.db.rebind(`INSERT INTO admins (username, password_hash, role, created, modified)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`), a.Username, a.PasswordHash, a.Role, a.Created, a.Modified).Scan(&a.ID))
-}
-
-func (s admins) getOne(ctx context.Context, q string, args ...any) (*store.Admin, error) {
-	var a store.Admin
-	err := s.db.readRow(ctx, (`SELECT a.id, a.username, a.password_hash, a.role, a.created, a.modified
-		FROM admins a `+q), args...).Scan(&a.ID, &a.Username, &a.PasswordHash, &a.Role, &a.Created, &a.Modified)
-	if err != nil {
-		return nil, s.db.classify(err)
-	}
-	return &a, nil
-}
-
-func (s admins) Get(ctx context.Context, username string) (*store.Admin, error) {
-	return s.getOne(ctx, `WHERE a.username = ?`, username)
-}
-
-func (s admins) CreateToken(ctx context.Context, hash []byte, adminID, expires, created int64) error {
-	_, err := s.db.exec(ctx, `INSERT INTO admin_tokens (hash, admin_id, expires, created) VALUES (?, ?, ?, ?)`,
-		hash, adminID, expires, created)
-	return err
-}
-
-func (s admins) GetToken(ctx context.Context, hash []byte, now int64) (*store.Admin, error) {
-	return s.getOne(ctx, `JOIN admin_tokens t ON t.admin_id = a.id WHERE t.hash = ? AND t.expires > ?`, hash, now)
-}
-
-func (s admins) DeleteTokens(ctx context.Context, adminID int64) error {
-	_, err := s.db.exec(ctx, `DELETE FROM admin_tokens WHERE admin_id = ?`, adminID)
-	return err
-}
-
-func (s admins) Count(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.db.readRow(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n)
-	return n, err
 }
