@@ -115,19 +115,26 @@ func (s *Service) scope(ctx context.Context, app *tenant.App, uid int64, usernam
 	return "", errs.New(protocol.ErrIllegalArgument, "chattype must be user or chatgroup")
 }
 
+// scopeSettings resolves the user a notification call acts on and the
+// scope it names, and reads the user's settings.
+func (s *Service) scopeSettings(ctx context.Context, p *tenant.Principal, username, chatType, key string) (int64, string, map[string]store.PushSetting, error) {
+	uid, name, err := s.self(ctx, p, username)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	scope, err := s.scope(ctx, p.App, uid, name, chatType, key)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	all, err := s.st.Push().Settings(ctx, uid)
+	return uid, scope, all, err
+}
+
 // SetNotification sets a mode, quiet hours and/or a mute for a scope; nil
 // fields stay as they are.
 func (s *Service) SetNotification(ctx context.Context, p *tenant.Principal, username, chatType, key string, mode, interval *string,
 	duration *int64) (*Setting, error) {
-	uid, name, err := s.self(ctx, p, username)
-	if err != nil {
-		return nil, err
-	}
-	scope, err := s.scope(ctx, p.App, uid, name, chatType, key)
-	if err != nil {
-		return nil, err
-	}
-	all, err := s.st.Push().Settings(ctx, uid)
+	uid, scope, all, err := s.scopeSettings(ctx, p, username, chatType, key)
 	if err != nil {
 		return nil, err
 	}
@@ -181,15 +188,7 @@ func shown(st store.PushSetting, now time.Time) *Setting {
 
 // Notification returns a scope's preference.
 func (s *Service) Notification(ctx context.Context, p *tenant.Principal, username, chatType, key string) (*Setting, error) {
-	uid, name, err := s.self(ctx, p, username)
-	if err != nil {
-		return nil, err
-	}
-	scope, err := s.scope(ctx, p.App, uid, name, chatType, key)
-	if err != nil {
-		return nil, err
-	}
-	all, err := s.st.Push().Settings(ctx, uid)
+	_, scope, all, err := s.scopeSettings(ctx, p, username, chatType, key)
 	if err != nil {
 		return nil, err
 	}
