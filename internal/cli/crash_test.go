@@ -71,23 +71,30 @@ func wsLogin(t *testing.T, addr, token, resource string) *websocket.Conn {
 	return conn
 }
 
-// A kill -9 while senders are busy loses no acknowledged message: after a
-// restart on the same data, the recipient syncs every one of them.
-func TestCrash_Kill9KeepsAckedMessages(t *testing.T) {
-	bin := buildBinary(t)
-	data := t.TempDir()
-	addr := freePort(t)
-	p := startServer(t, bin, data, addr)
-	base := "http://" + addr
-
+// crashEnv builds the binary, starts it on fresh data with an app acme/chat,
+// and returns what the crash tests need, with the app's admin token.
+func crashEnv(t *testing.T) (bin, data, addr string, p *proc, base, admin string) {
+	t.Helper()
+	bin = buildBinary(t)
+	data = t.TempDir()
+	addr = freePort(t)
+	p = startServer(t, bin, data, addr)
+	base = "http://" + addr
 	out, err := exec.Command(bin, "app", "create", "--data", data, "acme", "chat").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var app map[string]string
 	json.Unmarshal(out, &app)
-	admin := postJSON(t, base+"/acme/chat/token", "", map[string]string{"grant_type": "client_credentials",
+	admin = postJSON(t, base+"/acme/chat/token", "", map[string]string{"grant_type": "client_credentials",
 		"client_id": app["client_id"], "client_secret": app["client_secret"]})["access_token"].(string)
+	return bin, data, addr, p, base, admin
+}
+
+// A kill -9 while senders are busy loses no acknowledged message: after a
+// restart on the same data, the recipient syncs every one of them.
+func TestCrash_Kill9KeepsAckedMessages(t *testing.T) {
+	bin, data, addr, p, base, admin := crashEnv(t)
 	const senders = 4
 	for i := range senders {
 		postJSON(t, base+"/acme/chat/users", admin, map[string]string{"username": fmt.Sprint("s", i), "password": "pw"})
@@ -192,19 +199,7 @@ func TestCrash_Kill9KeepsAckedMessages(t *testing.T) {
 // then a restart: the push is sent, once. The push goes to a webhook that
 // is down until the server has died, so the first attempt cannot succeed.
 func TestCrash_Kill9KeepsPushes(t *testing.T) {
-	bin := buildBinary(t)
-	data := t.TempDir()
-	addr := freePort(t)
-	p := startServer(t, bin, data, addr)
-	base := "http://" + addr
-	out, err := exec.Command(bin, "app", "create", "--data", data, "acme", "chat").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var app map[string]string
-	json.Unmarshal(out, &app)
-	admin := postJSON(t, base+"/acme/chat/token", "", map[string]string{"grant_type": "client_credentials",
-		"client_id": app["client_id"], "client_secret": app["client_secret"]})["access_token"].(string)
+	bin, data, addr, p, base, admin := crashEnv(t)
 	hookAddr := freePort(t) // nothing listens yet: the first attempt fails
 	if r := servertest.Call(t, base, "PUT", "/acme/chat/push/notifiers/hook", admin, map[string]any{"provider": "webhook",
 		"url": "http://" + hookAddr + "/push"}); r.Status != 200 {
