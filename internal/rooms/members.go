@@ -45,7 +45,7 @@ func (s *Service) add(ctx context.Context, c *cached, ids []int64, names []strin
 	if err != nil {
 		return nil, err
 	}
-	s.forget(r.ID)
+	s.patch(r.ID, r.Members, added, nil)
 	if len(added) > 0 {
 		addedNames, _ := s.nameList(ctx, r.AppID, added)
 		s.noteChurn(r.AppID, r.ID, addedNames, nil)
@@ -106,7 +106,7 @@ func (s *Service) removeIDs(ctx context.Context, c *cached, ids []int64, by stri
 	if err != nil {
 		return nil, err
 	}
-	s.forget(r.ID)
+	s.patch(r.ID, r.Members, nil, removed)
 	if len(removed) == 0 {
 		return removed, nil
 	}

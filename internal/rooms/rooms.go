@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -69,6 +70,9 @@ type Service struct {
 	limits   limiter
 	gen      map[int64]uint64 // bumped by forget: a load that began before a change is not cached
 	epoch    uint64
+	// refreshing marks rooms whose expired entry a background load is
+	// replacing.
+	refreshing map[int64]bool
 }
 
 type cached struct {
@@ -82,7 +86,7 @@ type cached struct {
 // New builds the service; Start begins its background work.
 func New(st store.Store, b bus.Bus, apps *tenant.Service, u *users.Service, m *messaging.Service, dir presence.Directory,
 	ids func() int64, log *slog.Logger) *Service {
-	return &Service{st: st, bus: b, apps: apps, users: u, msgs: m, dir: dir, log: log, now: time.Now, ids: ids, cache: map[int64]*cached{},
+	return &Service{st: st, bus: b, apps: apps, users: u, msgs: m, dir: dir, log: log, now: time.Now, ids: ids, cache: map[int64]*cached{}, refreshing: map[int64]bool{},
 		recent: map[int64]*ring{}, offline: map[[2]int64]time.Time{}, pending: map[int64]*churn{},
 		stop: make(chan struct{}), done: make(chan struct{}), gen: map[int64]uint64{}}
 }
@@ -126,14 +130,37 @@ func (s *Service) run() {
 	}
 }
 
+// load returns a room with its members and lists, from the cache. An
+// expired entry is served while a background load refreshes it, so a big
+// room's sends, joins and fan-out never wait for a reload of its members;
+// membership changes patch the entry (patch) instead of dropping it.
 func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 	now := s.now()
 	s.mu.Lock()
 	c := s.cache[id]
+	if c != nil && c.r.AppID == appID && !now.Before(c.expires) && !s.refreshing[id] {
+		s.refreshing[id] = true
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := s.fetch(ctx, appID, id); err != nil {
+				s.forgetLocal(id) // gone or failing: the next caller loads it
+			}
+			s.mu.Lock()
+			delete(s.refreshing, id)
+			s.mu.Unlock()
+		}()
+	}
 	s.mu.Unlock()
-	if c != nil && c.r.AppID == appID && now.Before(c.expires) {
+	if c != nil && c.r.AppID == appID {
 		return c, nil
 	}
+	return s.fetch(ctx, appID, id)
+}
+
+// fetch reads a room, its members and allow list into the cache.
+func (s *Service) fetch(ctx context.Context, appID, id int64) (*cached, error) {
+	now := s.now()
 	s.mu.Lock()
 	gen, epoch := s.gen[id], s.epoch
 	s.mu.Unlock()
@@ -144,7 +171,7 @@ func (s *Service) load(ctx context.Context, appID, id int64) (*cached, error) {
 	if err != nil {
 		return nil, err
 	}
-	c = &cached{r: *r, roles: map[int64]string{}, mutes: map[int64]int64{}, allow: map[int64]bool{}, expires: now.Add(cacheTTL)}
+	c := &cached{r: *r, roles: map[int64]string{}, mutes: map[int64]int64{}, allow: map[int64]bool{}, expires: now.Add(cacheTTL)}
 	var after int64
 	for {
 		page, err := s.st.Rooms().Members(ctx, id, after, 5000)
@@ -195,17 +222,79 @@ func (s *Service) UseInvalidator(iv *bus.Invalidator) {
 			s.forgetLocal(id)
 		}
 	})
+	iv.On("roommembers", func(key string) {
+		var d delta
+		if json.Unmarshal([]byte(key), &d) == nil && d.Room > 0 {
+			s.patchLocal(d.Room, d.Members, d.Added, d.Removed)
+		}
+	})
 }
 
 func (s *Service) forgetLocal(id int64) {
 	s.mu.Lock()
 	delete(s.cache, id)
+	s.changedLocked(id)
+	s.mu.Unlock()
+}
+
+// changedLocked marks a room changed, so that a load which read it before
+// the change does not cache what it read. The caller holds s.mu.
+func (s *Service) changedLocked(id int64) {
 	if len(s.gen) > 100_000 {
 		s.gen = map[int64]uint64{}
 		s.epoch++
 	}
 	s.gen[id]++
-	s.mu.Unlock()
+}
+
+// patch applies a membership change to the cached room instead of dropping
+// it (a big room with steady joins would otherwise reload all its members
+// on every join), here and on every other node. members is the room's new
+// member count.
+func (s *Service) patch(id int64, members int, added, removed []int64) {
+	s.patchLocal(id, members, added, removed)
+	if s.inv != nil {
+		b, _ := json.Marshal(delta{Room: id, Members: members, Added: added, Removed: removed})
+		s.inv.Publish("roommembers", string(b))
+	}
+}
+
+// delta is a membership change as announced to the other nodes.
+type delta struct {
+	Room    int64   `json:"r"`
+	Members int     `json:"n"`
+	Added   []int64 `json:"a,omitempty"`
+	Removed []int64 `json:"d,omitempty"`
+}
+
+// patchLocal replaces the cached entry by a copy with the change: the old
+// maps may be in use (LiveMembers hands them out), so they are not
+// modified.
+func (s *Service) patchLocal(id int64, members int, added, removed []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changedLocked(id)
+	c := s.cache[id]
+	if c == nil {
+		return
+	}
+	n := &cached{r: c.r, roles: make(map[int64]string, len(c.roles)+len(added)), mutes: c.mutes, allow: c.allow,
+		expires: c.expires}
+	maps.Copy(n.roles, c.roles)
+	for _, u := range added {
+		if _, ok := n.roles[u]; !ok {
+			n.roles[u] = store.RoleMember
+		}
+	}
+	for _, u := range removed {
+		delete(n.roles, u)
+		if _, ok := n.mutes[u]; ok {
+			n.mutes = maps.Clone(n.mutes)
+			delete(n.mutes, u)
+		}
+	}
+	n.r.Members = members
+	s.cache[id] = n
 }
 
 func parseID(v string) (int64, error) {
