@@ -102,6 +102,7 @@ async function route() {
   const view = $('main');
   view.replaceChildren();
   view.dataset.page = r.page;
+  delete view.dataset.ready;
   try {
     if (r.owner && !isOwner()) {
       view.append(pageHead(t(`nav.${r.page}`)), emptyState(t('common.owner_only')));
@@ -119,6 +120,7 @@ async function route() {
     view.append(errorBox(err));
   }
   if (gen !== generation) return;
+  view.dataset.ready = '1'; // the page has loaded its data (the browser tests wait for it)
   const h1 = view.querySelector('h1');
   document.title = `${h1 ? h1.textContent : ''} · ${t('app.title')}`;
   if (document.activeElement === document.body || !view.contains(document.activeElement)) {

@@ -17,6 +17,8 @@ export async function render(view, ctx) {
     ],
     submitLabel: t('account.change_password'),
     write: false,
+    // For password managers: which account the password belongs to.
+    extra: [h('input', { type: 'text', name: 'username', autocomplete: 'username', value: u.username, hidden: true, readonly: true, 'aria-hidden': 'true', tabindex: '-1' })],
     onSubmit: async (v, el) => {
       if (v.new !== v.again) throw new FieldError('again', 'account.mismatch');
       await post('/password', { old: v.old, new: v.new });

@@ -103,7 +103,7 @@ export async function detail(view, ctx, kind, id) {
 
   function announcement(g) {
     const f = form({
-      fields: [{ name: 'announcement', label: t('groups.announcement'), type: 'textarea', value: g.announcement || '', maxlength: 512, help: t('groups.announcement_help') }],
+      fields: [{ name: 'announcement', label: t('groups.announcement_text'), type: 'textarea', value: g.announcement || '', maxlength: 512, help: t('groups.announcement_help') }],
       submitLabel: t('groups.announcement_save'),
       allowed,
       onSubmit: async (v) => {

@@ -119,7 +119,7 @@ export async function detail(view, ctx, username) {
       empty: t('users.no_devices'),
       columns: [
         { label: t('users.resource'), cell: (x) => code(x.res) },
-        { label: t('users.platform'), cell: (x) => d(x.platform) },
+        { label: t('users.platform'), cell: (x) => [d(x.platform), x.background ? [' ', badge(t('users.background'), 'neutral')] : null] },
         { label: t('users.device_name'), cell: (x) => d(x.device_name) },
         { label: t('users.since'), cell: (x) => time(x.since) },
         {

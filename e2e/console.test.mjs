@@ -1,0 +1,427 @@
+// The web console in a real browser against the real server (issue 10,
+// acceptance 1 and 2): Debian's Chromium, driven by playwright-core,
+// against the `parley` binary on a random port with a fresh data directory.
+//
+// The steps share one browser page and build on each other: sign in, create
+// an app, create a user and ban/unban it, look up a conversation made through
+// the REST API and recall a message, watch the dashboard count a client that
+// connects over the WebSocket protocol, send a broadcast that client receives,
+// manage a group and rooms, create a viewer account and read the audit log,
+// switch the language (and find it remembered), check every page in both
+// languages for text that is not from the dictionary (screenshots of each),
+// then sign in as the viewer and find nothing that can be changed.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launch } from './browser.mjs';
+import { startParley, Rest, connect, png } from './parley.mjs';
+import { LANGS, dictionary, translator } from './dict.mjs';
+
+const OWNER_PASSWORD = 'owner-e2e-password-1';
+const VIEWER = { username: 'watcher', password: 'watcher-e2e-password-1' };
+const DICTS = Object.fromEntries(LANGS.map((l) => [l, dictionary(l)]));
+const TR = Object.fromEntries(LANGS.map((l) => [l, translator(l)]));
+
+const artifacts = process.env.PARLEY_E2E_ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'parley-console-e2e-'));
+fs.mkdirSync(artifacts, { recursive: true });
+
+let server;
+let browser;
+let page;
+let rest; // the app's REST API with its app token
+let device; // alice's WebSocket connection
+let lang = 'en';
+const T = (key, params) => TR[lang](key, params);
+const ids = {}; // what the REST setup created: group, room, oldRoom
+
+// Problems the page reports: console errors, uncaught exceptions, CSP
+// violations. Expected failed requests are allowed while `expecting` is set.
+const problems = [];
+let expecting = null;
+
+// untranslated runs in the page: every visible string (text nodes and the
+// placeholder, title, aria-label and alt attributes) must be a value of the
+// current dictionary, its {placeholders} standing for anything, unless it is
+// data (inside translate="no") or only digits and punctuation.
+function untranslated(dict) {
+  const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const patterns = Object.values(dict).map((v) => new RegExp(`^${v.split(/\{\w+\}/).map(esc).join('[\\s\\S]*')}$`));
+  const ok = (raw) => {
+    const s = raw.replace(/\s+/g, ' ').trim();
+    if (!s || /^[\d\s.,:;%+\-−–—·/()（）#*←→|]*$/.test(s)) return true;
+    return patterns.some((p) => p.test(s));
+  };
+  const bad = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const n = walk.currentNode;
+    if (n.parentElement.closest('[translate="no"], script, style')) continue;
+    if (!ok(n.data)) bad.push(n.data.trim());
+  }
+  for (const el of document.body.querySelectorAll('[placeholder], [title], [aria-label], [alt]')) {
+    if (el.closest('[translate="no"]')) continue;
+    for (const a of ['placeholder', 'title', 'aria-label', 'alt']) {
+      const v = el.getAttribute(a);
+      if (v !== null && !ok(v)) bad.push(`${a}="${v}"`);
+    }
+  }
+  if (!document.title.endsWith(dict['app.title'])) bad.push(`title "${document.title}"`);
+  return bad;
+}
+
+async function checkTranslated(what) {
+  const bad = await page.evaluate(untranslated, DICTS[lang]);
+  assert.deepEqual(bad, [], `${what} (${lang}): text that is not from the dictionary`);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(artifacts, `${lang}-${name}.png`), fullPage: true });
+}
+
+// go opens a route of the console and waits until its page has loaded.
+async function go(route) {
+  await page.evaluate(() => document.getElementById('main')?.removeAttribute('data-ready'));
+  await page.goto(`${server.base}/console/#/${route}`);
+  await page.waitForSelector('#main[data-ready]');
+}
+
+const dialog = () => page.locator('dialog[open]');
+const toast = (text) => page.locator('#toasts .toast', { hasText: text });
+const fact = (label) => page.locator('dt', { hasText: label }).locator('xpath=following-sibling::dd[1]');
+
+async function signIn(username, password) {
+  await page.fill('#signin-username', username);
+  await page.fill('#signin-password', password);
+  await page.click('.signin-form button[type=submit]');
+}
+
+async function until(fn, what, ms = 10000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+before(async () => {
+  server = await startParley({ artifacts, ownerPassword: OWNER_PASSWORD });
+  browser = await launch();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const where = m.location()?.url || '';
+    if (expecting && expecting.test(`${m.text()} ${where}`)) return;
+    problems.push(`console: ${m.text()} ${where}`);
+  });
+  page.on('pageerror', (e) => problems.push(`exception: ${e.message}`));
+});
+
+after(async () => {
+  device?.close();
+  await browser?.close();
+  await server?.stop();
+  console.log(`# screenshots and the server log: ${artifacts}`);
+});
+
+describe('web console', () => {
+  it('signs in, after refusing a wrong password', async () => {
+    expecting = /status of 40[013].*\/console\/api\/session/;
+    await page.goto(`${server.base}/console/`);
+    await page.waitForSelector('#signin-username');
+    assert.equal(await page.getAttribute('html', 'lang'), 'en', 'the browser language (en-US) is the default');
+    await checkTranslated('sign-in page');
+    await shot('signin');
+    await signIn('owner', 'not-the-password');
+    await page.locator('.signin-form [role=alert]', { hasText: T('signin.failed') }).waitFor();
+    await signIn('owner', OWNER_PASSWORD);
+    await page.waitForSelector('#shell:not([hidden]) #main[data-ready]');
+    expecting = null;
+    assert.equal(await page.locator('#main h1').textContent(), T('nav.dashboard'));
+    assert.equal(await page.locator('#account-link .account-name').textContent(), 'owner');
+  });
+
+  it('creates an app and shows its credentials; the secret is real', async () => {
+    await go('apps');
+    await page.locator('.page-actions').getByRole('button', { name: T('apps.create') }).click();
+    await dialog().getByLabel(T('apps.org')).fill('acme');
+    await dialog().getByLabel(T('apps.app')).fill('chat');
+    await dialog().getByRole('button', { name: T('apps.create_submit') }).click();
+    const secret = await dialog().locator('input.secret-value').inputValue();
+    assert.ok(secret.length >= 16, `a client secret: ${secret}`);
+    await dialog().getByRole('button', { name: T('common.done') }).click();
+    await page.waitForURL(/#\/apps\/acme\/chat$/);
+    await page.waitForSelector('#main[data-ready]');
+    assert.equal(await page.locator('#main h1').textContent(), T('apps.app_title', { app: 'acme/chat' }));
+    assert.equal(await fact(T('apps.appkey')).textContent(), 'acme#chat');
+    const clientID = (await fact(T('apps.client_id')).textContent()).trim();
+    assert.equal(await page.inputValue('#app-picker'), 'acme/chat');
+
+    rest = new Rest(server.base, 'acme', 'chat');
+    await rest.appToken(clientID, secret);
+
+    // A setting, and a notifier.
+    await page.getByLabel(T('setting.max_devices'), { exact: true }).fill('3');
+    await page.getByRole('button', { name: T('common.save') }).click();
+    await toast(T('apps.settings_saved')).waitFor();
+    await page.getByRole('button', { name: T('notifiers.add') }).click();
+    await dialog().getByLabel(T('notifiers.name')).fill('devlog');
+    await dialog().getByLabel(T('notifiers.provider')).selectOption('log');
+    await dialog().getByRole('button', { name: T('common.save') }).click();
+    await toast(T('notifiers.saved')).waitFor();
+    await page.locator('table.data code', { hasText: 'devlog' }).waitFor();
+    await go('apps/acme/chat');
+    assert.equal(await page.getByLabel(T('setting.max_devices'), { exact: true }).inputValue(), '3');
+  });
+
+  it('sets up users, a conversation with an image, a group and rooms through the REST API', async () => {
+    await rest.call('POST', '/users', [
+      { username: 'alice', password: 'alice-pw', nickname: 'Alice' },
+      { username: 'bob', password: 'bob-pw', nickname: 'Bob' },
+    ]);
+    const form = new FormData();
+    form.append('file', new Blob([png(160, 120)], { type: 'image/png' }), 'gradient.png');
+    const up = await rest.call('POST', '/chatfiles', form);
+    const file = up.entities[0];
+    await rest.call('POST', '/messages/users', { from: 'alice', to: ['bob'], type: 'img', body: { url: file.url, filename: 'gradient.png', secret: file['share-secret'], size: { width: 160, height: 120 } } });
+    await rest.call('POST', '/messages/users', { from: 'alice', to: ['bob'], type: 'txt', body: { msg: 'hello bob' } });
+    await rest.call('POST', '/messages/users', { from: 'bob', to: ['alice'], type: 'txt', body: { msg: 'hi alice' } });
+    ids.group = (await rest.call('POST', '/chatgroups', { owner: 'alice', public: true, groupname: 'Team', description: 'The team', members: ['bob'] })).data.groupid;
+    ids.room = (await rest.call('POST', '/chatrooms', { name: 'Live', owner: 'alice', members: ['bob'] })).data.id;
+    ids.oldRoom = (await rest.call('POST', '/chatrooms', { name: 'Old', owner: 'bob' })).data.id;
+  });
+
+  it('creates a user, finds it, bans and unbans it', async () => {
+    await go('users');
+    await page.locator('.page-actions').getByRole('button', { name: T('users.create') }).click();
+    await dialog().getByLabel(T('users.username')).fill('carol');
+    await dialog().getByLabel(T('users.password')).fill('carol-pw');
+    await dialog().getByLabel(T('users.nickname')).fill('Carol');
+    await dialog().getByRole('button', { name: T('users.create_submit') }).click();
+    await page.waitForURL(/#\/users\/carol$/);
+    await page.waitForSelector('#main[data-ready]');
+    assert.equal(await fact(T('users.status')).textContent(), T('users.active'));
+
+    await page.getByRole('button', { name: T('users.ban'), exact: true }).click();
+    await dialog().getByRole('button', { name: T('users.ban'), exact: true }).click();
+    await toast(T('users.banned_done', { user: 'carol' })).waitFor();
+    await page.locator('.facts .badge', { hasText: T('users.banned') }).waitFor();
+    assert.equal((await rest.call('GET', '/users/carol')).entities[0].activated, false, 'banned on the server');
+
+    await page.getByRole('button', { name: T('users.unban'), exact: true }).click();
+    await dialog().getByRole('button', { name: T('users.unban'), exact: true }).click();
+    await page.locator('.facts .badge', { hasText: T('users.active') }).waitFor();
+    assert.equal((await rest.call('GET', '/users/carol')).entities[0].activated, true, 'unbanned on the server');
+
+    await go('users');
+    await page.fill('#users-q', 'ca');
+    await page.getByRole('button', { name: T('common.search') }).click();
+    await until(async () => (await page.locator('table.data tbody tr').allTextContents()).join('|').includes('carol'), 'carol in the search results');
+    const rows = await page.locator('table.data tbody tr').allTextContents();
+    assert.equal(rows.length, 1, `only carol starts with "ca": ${rows}`);
+  });
+
+  it('looks up a conversation, shows the image, recalls a message', async () => {
+    await go('messages?user=alice&peer=bob');
+    const row = page.locator('table.data tbody tr', { hasText: 'hello bob' });
+    await row.waitFor();
+    assert.equal(await page.locator('table.data tbody tr').count(), 3);
+    const img = page.locator('table.data img.thumb');
+    await img.waitFor();
+    await until(() => img.evaluate((el) => el.complete && el.naturalWidth > 0), 'the thumbnail to load');
+    await row.locator('button[data-write]').click();
+    await dialog().getByRole('button', { name: T('messages.recall') }).click();
+    await toast(T('messages.recalled_done')).waitFor();
+    await until(async () => (await page.locator('table.data tbody tr', { hasText: 'hello bob' }).count()) === 0, 'the recalled body to go');
+    await page.locator('table.data .badge', { hasText: T('messages.recalled') }).waitFor();
+    // The filters: only bob's message.
+    await page.getByLabel(T('messages.from')).fill('bob');
+    await page.getByRole('button', { name: T('messages.lookup') }).click();
+    await until(async () => (await page.locator('table.data tbody tr').count()) === 1, 'one message from bob');
+    assert.match(await page.locator('table.data tbody tr').textContent(), /hi alice/);
+  });
+
+  it('counts a client that connects on the dashboard', async () => {
+    await go('dashboard');
+    const online = page.locator('#fig-online_users .figure-value');
+    await until(async () => (await online.textContent()) === '0', 'online users 0');
+    device = await connect(server.base, await rest.userToken('alice', 'alice-pw'), 'web_e2e');
+    await until(async () => Number(await online.textContent()) >= 1, 'online users to rise to 1 (stats stream)', 15000);
+    await page.locator('.live-status.live-on').waitFor();
+    await go('users/alice');
+    await page.locator('table.data code', { hasText: 'web_e2e' }).waitFor();
+  });
+
+  it('sends a broadcast to every user, which the connected client receives', async () => {
+    await go('broadcasts');
+    await page.getByLabel(T('broadcasts.target_users')).check();
+    await page.getByLabel(T('broadcasts.text')).fill('Maintenance tonight at 22:00');
+    await page.getByRole('button', { name: T('broadcasts.send') }).click();
+    await dialog().getByRole('button', { name: T('broadcasts.send') }).click();
+    await toast(T('broadcasts.sent_done')).waitFor();
+    const f = await device.next((x) => x.t === 'event' && x.event?.kind === 'broadcast');
+    assert.equal(f.event.item.body.msg, 'Maintenance tonight at 22:00');
+    const id = await page.locator('table.data tbody tr code').first().textContent();
+    assert.ok(id && id === f.event.id, `the broadcast ID shown (${id}) is the one received (${f.event.id})`);
+  });
+
+  it('manages a group: roles, mutes, announcement', async () => {
+    await go('groups');
+    await page.fill('#groups-q', 'Team');
+    await page.getByRole('button', { name: T('common.search') }).click();
+    await page.locator('table.data a', { hasText: ids.group }).click();
+    await page.waitForURL(new RegExp(`#/groups/${ids.group}$`));
+    await page.waitForSelector('#main[data-ready]');
+    await page.getByRole('button', { name: T('groups.make_admin_named', { user: 'bob' }) }).click();
+    await page.getByRole('button', { name: T('groups.make_member_named', { user: 'bob' }) }).waitFor();
+    await page.getByRole('button', { name: T('groups.mute_named', { user: 'bob' }) }).click();
+    await dialog().getByLabel(T('groups.mute_duration')).selectOption({ label: T('duration.1h') });
+    await dialog().getByRole('button', { name: T('groups.mute') }).click();
+    await page.getByRole('button', { name: T('groups.unmute_named', { user: 'bob' }) }).waitFor();
+    await page.getByLabel(T('groups.announcement_text')).fill('Welcome to the team');
+    await page.getByRole('button', { name: T('groups.announcement_save') }).click();
+    await toast(T('groups.announcement_saved')).waitFor();
+    const g = (await rest.call('GET', `/chatgroups/${ids.group}`)).data[0];
+    assert.equal(g.announcement, 'Welcome to the team');
+    const mutes = (await rest.call('GET', `/chatgroups/${ids.group}/mute`)).data;
+    assert.ok(mutes.some((m) => m.user === 'bob'), `bob is muted: ${JSON.stringify(mutes)}`);
+  });
+
+  it('deletes a chat room', async () => {
+    await go(`rooms/${ids.oldRoom}`);
+    await page.getByRole('button', { name: T('rooms.dissolve') }).click();
+    await dialog().getByRole('button', { name: T('rooms.dissolve') }).click();
+    await page.waitForURL(/#\/rooms$/);
+    await page.waitForSelector('#main[data-ready]');
+    await page.locator('table.data a', { hasText: ids.room }).waitFor();
+    assert.equal(await page.locator('table.data a', { hasText: ids.oldRoom }).count(), 0);
+  });
+
+  it('creates a viewer account; the audit log shows what was done', async () => {
+    await go('admins');
+    await page.locator('.page-actions').getByRole('button', { name: T('admins.create') }).click();
+    await dialog().getByLabel(T('admins.username')).fill(VIEWER.username);
+    await dialog().getByLabel(T('admins.password'), { exact: true }).fill(VIEWER.password);
+    await dialog().getByLabel(T('admins.role')).selectOption('viewer');
+    await dialog().getByRole('button', { name: T('admins.create_submit') }).click();
+    await toast(T('admins.created', { user: VIEWER.username })).waitFor();
+    await page.locator('table.data code', { hasText: VIEWER.username }).waitFor();
+
+    await go('audit');
+    const actions = await page.locator('table.data tbody tr td:nth-child(4)').allTextContents();
+    for (const a of ['app.create', 'user.create', 'user.ban', 'user.unban', 'message.recall', 'broadcast.send', 'admin.create']) {
+      assert.ok(actions.includes(a), `audit has ${a}: ${actions}`);
+    }
+    await page.getByLabel(T('audit.action')).fill('user.ban');
+    await page.getByRole('button', { name: T('audit.filter') }).click();
+    await until(async () => {
+      const a = await page.locator('table.data tbody tr td:nth-child(4)').allTextContents();
+      return a.length === 1 && a[0] === 'user.ban';
+    }, 'only user.ban in the filtered audit log');
+  });
+
+  it('shows every page in both languages with every string translated, and remembers the choice', async () => {
+    const tour = [
+      ['dashboard', 'dashboard'], ['apps', 'apps'], ['apps/acme/chat', 'app'], ['users', 'users'],
+      ['users/alice', 'user'], ['groups', 'groups'], [`groups/${ids.group}`, 'group'], ['rooms', 'rooms'],
+      [`rooms/${ids.room}`, 'room'], ['messages?user=alice&peer=bob', 'messages'], ['broadcasts', 'broadcasts'],
+      ['admins', 'admins'], ['audit', 'audit'], ['account', 'account'],
+    ];
+    for (const l of LANGS) {
+      if (l !== lang) {
+        await page.selectOption('#lang-picker', l);
+        lang = l;
+        await page.locator('#nav a[data-page=dashboard]', { hasText: T('nav.dashboard') }).waitFor();
+        assert.equal(await page.getAttribute('html', 'lang'), l);
+      }
+      for (const [route, name] of tour) {
+        await go(route);
+        if (route === 'dashboard') await page.locator('.live-status.live-on').waitFor();
+        await checkTranslated(`page ${route}`);
+        await shot(name);
+      }
+      // A dialog too.
+      await go('users');
+      await page.locator('.page-actions').getByRole('button', { name: T('users.create') }).click();
+      await checkTranslated('the create-user dialog');
+      await shot('dialog-create-user');
+      await dialog().getByRole('button', { name: T('common.cancel') }).click();
+    }
+    // Remembered: a reload comes back in 简体中文.
+    await page.reload();
+    await page.waitForSelector('#main[data-ready]');
+    assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+    assert.equal(await page.locator('#nav a[data-page=users]').textContent(), TR['zh-CN']('nav.users'));
+    // Narrow screens: the navigation folds into a menu.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await go('users/alice');
+    assert.equal(await page.locator('#nav').isVisible(), false);
+    await page.click('#nav-toggle');
+    assert.equal(await page.locator('#nav').isVisible(), true);
+    await shot('mobile-menu');
+    await page.click('#nav a[data-page=users]');
+    await page.waitForSelector('#main[data-ready]');
+    await shot('mobile-users');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('shows a viewer every page with nothing that can be changed', async () => {
+    await page.click('#signout');
+    await page.waitForSelector('#signin-username');
+    await checkTranslated('sign-in page after signing out');
+    await shot('signin');
+    // Back to English on the sign-in page, then in as the viewer.
+    await page.selectOption('#signin-lang', 'en');
+    lang = 'en';
+    await page.locator('#signin-title', { hasText: T('signin.title') }).waitFor();
+    const changes = [];
+    page.on('request', (r) => {
+      if (r.method() !== 'GET' && r.method() !== 'HEAD') changes.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    });
+    await signIn(VIEWER.username, VIEWER.password);
+    await page.waitForSelector('#shell:not([hidden]) #main[data-ready]');
+    assert.equal(await page.locator('#nav a[data-page=admins]').isVisible(), false, 'no admins page for a viewer');
+
+    const tour = [
+      ['dashboard', 0], ['apps', 1], ['apps/acme/chat', 5], ['users', 1], ['users/carol', 4], ['users/alice', 5],
+      ['groups', 0], [`groups/${ids.group}`, 5], ['rooms', 0], [`rooms/${ids.room}`, 4],
+      ['messages?user=alice&peer=bob', 1], ['broadcasts', 3], ['account', 0],
+    ];
+    for (const [route, atLeast] of tour) {
+      await go(route);
+      const controls = await page.locator('[data-write]').evaluateAll((els) => els.map((e) => ({ what: e.outerHTML.slice(0, 120), disabled: e.disabled })));
+      const enabled = controls.filter((c) => !c.disabled);
+      assert.deepEqual(enabled, [], `${route}: change controls a viewer can use`);
+      assert.ok(controls.length >= atLeast, `${route}: ${controls.length} change controls, want at least ${atLeast}`);
+      await checkTranslated(`viewer page ${route}`);
+      await shot(`viewer-${route.replace(/[/?&=]+/g, '-')}`);
+    }
+    // A forced click on a disabled control opens nothing.
+    await go('users/carol');
+    await page.getByRole('button', { name: T('users.ban'), exact: true }).click({ force: true });
+    assert.equal(await dialog().count(), 0);
+    await go('admins');
+    await page.locator('.empty', { hasText: T('common.owner_only') }).waitFor();
+    assert.deepEqual(changes, ['POST /console/api/session'], 'the only change a viewer\'s console asked for is signing in');
+
+    // The server refuses too, whatever the page would do.
+    expecting = /status of 403/;
+    const status = await page.evaluate(async () => {
+      const { csrf } = await (await fetch('/console/api/session')).json();
+      const res = await fetch('/console/api/apps/acme/chat/users/carol/ban', { method: 'POST', headers: { 'X-CSRF-Token': csrf } });
+      return res.status;
+    });
+    expecting = null;
+    assert.equal(status, 403);
+  });
+
+  it('reported no console errors, exceptions or CSP violations', () => {
+    assert.deepEqual(problems, []);
+  });
+});
