@@ -41,6 +41,10 @@ var (
 		usergridExc + "SecurityException", "The token is malformed, expired, revoked (user deactivated, app secret rotated), or belongs to another app."}
 	ErrForbidden = ErrorKind{"forbidden_op", "forbidden_op", 403,
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The token is valid but may not do this: a user token acting on another user, or a user token on an admin-only call."}
+	ErrRoleForbidden = ErrorKind{"forbidden", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "Console and management API: the account's role, or its app scope, does not allow the request (a viewer changing anything, an app_admin outside its apps, anyone but an owner managing apps, admins or the audit log)."}
+	ErrCSRF = ErrorKind{"csrf", "csrf", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "Console: a request other than GET/HEAD without the session's X-CSRF-Token, or a cross-site request (an Origin of another site, or Sec-Fetch-Site: cross-site)."}
 	ErrAppNotFound = ErrorKind{"app_not_found", "organization_application_not_found", 404,
 		usergridExc + "OrganizationApplicationNotFoundException", "No app with this org_name/app_name."}
 	ErrUserNotFound = ErrorKind{"user_not_found", "service_resource_not_found", 404,
@@ -128,7 +132,7 @@ var (
 // Registry lists every error kind, in the order of docs/errors.md.
 var Registry = []ErrorKind{
 	ErrIllegalArgument, ErrInvalidBody, ErrDuplicateUser, ErrInvalidGrant, ErrGrantUserNotFound,
-	ErrUnauthorized, ErrBadAccessToken, ErrForbidden, ErrAppNotFound, ErrUserNotFound, ErrNotFound,
+	ErrUnauthorized, ErrBadAccessToken, ErrForbidden, ErrRoleForbidden, ErrCSRF, ErrAppNotFound, ErrUserNotFound, ErrNotFound,
 	ErrMethodNotAllowed, ErrConflict, ErrUnsupportedMedia, ErrRateLimited, ErrInternal, ErrUnavailable,
 	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrMessageNotFound,
 	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrTooManyDevices,

@@ -6,12 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyim/parley/internal/auth"
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/store"
+	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
 )
 
@@ -21,28 +25,83 @@ const DefaultTokenTTL = 24 * time.Hour
 // MaxTokenTTL bounds admin tokens.
 const MaxTokenTTL = 30 * 24 * time.Hour
 
-// Service signs console/management admins in and checks their tokens.
-// Admin tokens are opaque random strings; only their SHA-256 is stored, so
-// they can be revoked (sign out everywhere) and a database leak reveals none.
+// Service manages console/management admins: their accounts and roles,
+// management API tokens, console sessions, sign-in throttling and the
+// audit log. Tokens and session cookies are opaque random strings; only
+// their SHA-256 is stored, so they can be revoked and a database leak
+// reveals none.
 type Service struct {
 	st     store.Store
 	hasher *auth.Hasher
-	now    func() time.Time
+	apps   *tenant.Service
+	log    *slog.Logger
+	clock  atomic.Pointer[func() time.Time]
+
+	// Throttle limits failed console sign-ins (in memory, per node).
+	Throttle *Throttle
+
+	dummyOnce sync.Once
+	dummy     string // a hash to verify against for unknown accounts
+
+	namesMu sync.Mutex
+	names   map[int64]string // app ID -> "org/app" (apps are never renamed)
 }
 
 // NewService builds the service.
-func NewService(st store.Store, h *auth.Hasher) *Service {
-	return &Service{st: st, hasher: h, now: time.Now}
+func NewService(st store.Store, h *auth.Hasher, apps *tenant.Service, log *slog.Logger) *Service {
+	s := &Service{st: st, hasher: h, apps: apps, log: log, Throttle: NewThrottle(), names: map[int64]string{}}
+	s.SetClock(time.Now)
+	return s
 }
+
+// SetClock replaces the clock the service reads (sessions, throttling,
+// tokens, the audit log): tests move it to expire sessions. Safe to call
+// while requests run.
+func (s *Service) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Service) now() time.Time { return (*s.clock.Load())() }
 
 // Token is an issued admin token.
 type Token struct {
 	AccessToken string
 	ExpiresIn   int64
-	Admin       *store.Admin
+	Admin       *Account
 }
 
-// Login checks an admin's password and issues a token. ttl 0 means the default.
+// checkPassword verifies a password against an account, or against a
+// dummy hash when there is no account, so that the answer takes as long
+// either way (no probing for account names by timing).
+func (s *Service) checkPassword(ctx context.Context, a *store.Admin, password string) (bool, error) {
+	hash := ""
+	if a != nil {
+		hash = a.PasswordHash
+	} else {
+		s.dummyOnce.Do(func() {
+			s.dummy, _ = s.hasher.Hash(context.Background(), "parley-no-such-account")
+		})
+		hash = s.dummy
+	}
+	ok, err := s.hasher.Verify(ctx, password, hash)
+	if err != nil || a == nil {
+		return false, err
+	}
+	return ok, nil
+}
+
+// lookup finds an account for a sign-in; nil if there is none.
+func (s *Service) lookup(ctx context.Context, username string) (*store.Admin, error) {
+	if checkUsername(username) != nil {
+		return nil, nil
+	}
+	a, err := s.st.Admins().Get(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return a, err
+}
+
+// Login checks an admin's password and issues a management API token. ttl
+// 0 means the default.
 func (s *Service) Login(ctx context.Context, username, password string, ttl time.Duration) (*Token, error) {
 	if username == "" || password == "" {
 		return nil, errs.New(protocol.ErrIllegalArgument, "username and password must be provided")
@@ -53,33 +112,32 @@ func (s *Service) Login(ctx context.Context, username, password string, ttl time
 	if ttl < time.Second || ttl > MaxTokenTTL {
 		return nil, errs.New(protocol.ErrIllegalArgument, "ttl must be 1..%d seconds", int64(MaxTokenTTL/time.Second))
 	}
-	a, err := s.st.Admins().Get(ctx, username)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errs.New(protocol.ErrInvalidGrant, "invalid username or password")
-	}
+	a, err := s.lookup(ctx, username)
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.hasher.Verify(ctx, password, a.PasswordHash)
+	ok, err := s.checkPassword(ctx, a, password)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, errs.New(protocol.ErrInvalidGrant, "invalid username or password")
 	}
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	tok := "PA." + base64.RawURLEncoding.EncodeToString(raw)
+	tok := newSecret("PA.")
 	h := sha256.Sum256([]byte(tok))
 	now := s.now()
 	if err := s.st.Admins().CreateToken(ctx, h[:], a.ID, now.Add(ttl).UnixMilli(), now.UnixMilli()); err != nil {
 		return nil, err
 	}
-	return &Token{AccessToken: tok, ExpiresIn: int64(ttl / time.Second), Admin: a}, nil
+	acct, err := s.account(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return &Token{AccessToken: tok, ExpiresIn: int64(ttl / time.Second), Admin: acct}, nil
 }
 
-// Authenticate returns the admin owning the bearer token in header.
-func (s *Service) Authenticate(ctx context.Context, header string) (*store.Admin, error) {
+// Authenticate returns the account owning the bearer token in header.
+func (s *Service) Authenticate(ctx context.Context, header string) (*Account, error) {
 	scheme, tok, ok := strings.Cut(header, " ")
 	if header == "" {
 		return nil, errs.New(protocol.ErrUnauthorized, "this call needs an admin token (POST /management/token)")
@@ -92,5 +150,15 @@ func (s *Service) Authenticate(ctx context.Context, header string) (*store.Admin
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.New(protocol.ErrBadAccessToken, "admin token is unknown, expired or revoked")
 	}
-	return a, err
+	if err != nil {
+		return nil, err
+	}
+	return s.account(ctx, a)
+}
+
+// newSecret returns prefix + 256 random bits (base64url).
+func newSecret(prefix string) string {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	return prefix + base64.RawURLEncoding.EncodeToString(raw)
 }

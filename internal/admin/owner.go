@@ -1,5 +1,8 @@
-// Package admin manages console accounts. For now: the owner account made on
-// first start (the console issue adds sign-in, roles and audit).
+// Package admin manages the console's (and the management API's) admin
+// accounts: the owner made on first start, roles and app scopes, sign-in
+// with throttling, console sessions and their CSRF tokens, management API
+// tokens, and the audit log. Transports (internal/console, the /management
+// REST routes) only adapt it.
 package admin
 
 import (
@@ -19,9 +22,6 @@ import (
 // OwnerPasswordFile is the file in the data dir that receives a generated
 // owner password.
 const OwnerPasswordFile = "console-owner-password"
-
-// RoleOwner may do everything.
-const RoleOwner = "owner"
 
 // EnsureOwner creates the owner account if no console account exists yet.
 // With an empty password it generates one and writes it once (mode 0600) to

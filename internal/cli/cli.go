@@ -2,7 +2,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,9 +209,7 @@ func applySettings(set *tenant.Settings, pairs []string) error {
 	if len(pairs) == 0 {
 		return nil
 	}
-	cur, _ := json.Marshal(set)
-	var m map[string]json.RawMessage
-	json.Unmarshal(cur, &m)
+	patch := map[string]json.RawMessage{}
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
@@ -222,13 +219,10 @@ func applySettings(set *tenant.Settings, pairs []string) error {
 			b, _ := json.Marshal(v)
 			v = string(b)
 		}
-		m[k] = json.RawMessage(v)
+		patch[k] = json.RawMessage(v)
 	}
-	b, _ := json.Marshal(m)
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var out tenant.Settings
-	if err := dec.Decode(&out); err != nil {
+	out, err := set.Patch(patch)
+	if err != nil {
 		return fmt.Errorf("--setting: %v", err)
 	}
 	*set = out

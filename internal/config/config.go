@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -61,6 +62,7 @@ type HTTP struct {
 	MaxBodyBytes      int64    `toml:"max_body_bytes" doc:"Largest JSON request body accepted; larger bodies get 400."`
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" doc:"Time allowed to read request headers."`
 	ShutdownTimeout   Duration `toml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish."`
+	TrustedProxies    string   `toml:"trusted_proxies" doc:"Reverse proxies in front of Parley, comma-separated IPs or CIDRs (10.0.0.0/8,127.0.0.1). For requests from them the client's address is taken from X-Forwarded-For and TLS from X-Forwarded-Proto: console sign-in throttling, the audit log's IPs, Secure cookies. Empty: none; the connection's address is the client's."`
 }
 
 // WS configures the WebSocket gateway.
@@ -83,8 +85,9 @@ type Auth struct {
 
 // Console configures the admin console.
 type Console struct {
-	OwnerUsername string `toml:"owner_username" doc:"Username of the owner account created on first start."`
-	OwnerPassword string `toml:"owner_password" secret:"true" doc:"Password for that account. Empty: a random one is written once to <data>/console-owner-password."`
+	OwnerUsername  string   `toml:"owner_username" doc:"Username of the owner account created on first start."`
+	OwnerPassword  string   `toml:"owner_password" secret:"true" doc:"Password for that account. Empty: a random one is written once to <data>/console-owner-password."`
+	AuditRetention Duration `toml:"audit_retention" doc:"How long the console's audit log keeps an entry. 0: forever."`
 }
 
 // Debug configures diagnostics.
@@ -144,7 +147,7 @@ func Default() Config {
 			KDFMemoryKiB: 19 * 1024,
 			KDFThreads:   1,
 		},
-		Console:  Console{OwnerUsername: "owner"},
+		Console:  Console{OwnerUsername: "owner", AuditRetention: Duration(365 * 24 * time.Hour)},
 		SQLite:   SQLite{Synchronous: "full"},
 		Postgres: Postgres{MaxConns: 16},
 		Blob:     Blob{Driver: "local", S3TLS: true, OrphanAfter: Duration(24 * time.Hour)},
@@ -227,6 +230,12 @@ func (c *Config) Validate() error {
 			bad("debug.listen", "want HOST:PORT, got %q", c.Debug.Listen)
 		}
 	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		bad("http.trusted_proxies", "%v", err)
+	}
+	if c.Console.AuditRetention < 0 {
+		bad("console.audit_retention", "must not be negative (0 keeps entries forever)")
+	}
 	if c.Console.OwnerUsername == "" {
 		bad("console.owner_username", "must not be empty")
 	}
@@ -294,6 +303,32 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// TrustedProxyPrefixes parses http.trusted_proxies (an IP is a /32 or
+// /128 prefix).
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range strings.Split(c.HTTP.TrustedProxies, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if strings.Contains(v, "/") {
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				return nil, fmt.Errorf("want IPs or CIDRs, got %q", v)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, fmt.Errorf("want IPs or CIDRs, got %q", v)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // NATSURLs splits the nats setting.

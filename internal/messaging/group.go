@@ -201,6 +201,7 @@ func (s *Service) prepareGroup(ctx context.Context, app *tenant.App, fromID int6
 			s.log.Warn("bus publish failed", "err", err)
 		}
 		results[0].Ack = &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10), TS: it.Created}
+		s.sent(protocol.ChatTypeGroup, it.Type)
 		return results, nil, nil
 	}
 	mentioned, all := s.mentions(ctx, app, ext)
@@ -215,6 +216,7 @@ func (s *Service) prepareGroup(ctx context.Context, app *tenant.App, fromID int6
 			if op.Push != nil {
 				s.Push.Poke()
 			}
+			s.sent(protocol.ChatTypeGroup, op.Item.Type)
 		}}}}, nil
 }
 
@@ -249,5 +251,6 @@ func (s *Service) directed(ctx context.Context, app *tenant.App, gid int64, it *
 		s.publish(ctx, app.ID, id, "", frame)
 	}
 	results[0].Ack = &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10), TS: it.Created}
+	s.sent(protocol.ChatTypeGroup, it.Type)
 	return results, nil, nil
 }

@@ -64,6 +64,12 @@ type Service struct {
 	// (internal/files deletes them).
 	Released func(ctx context.Context, fileIDs []int64)
 
+	// Sent, if set, is told of every message sent: stored (after its
+	// commit, duplicates excluded) or delivered live only (online-only,
+	// directed and chat room messages). Metrics count them. It must not
+	// block.
+	Sent func(chatType, msgType string)
+
 	namesMu sync.RWMutex
 	names   map[int64]string // user ID -> username (immutable per ID)
 }
@@ -318,6 +324,7 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 				s.publish(ctx, app.ID, fromID, cp.skip, frame)
 			}
 			results[i].Ack = &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10), TS: now}
+			s.sent(protocol.ChatTypeChat, req.Type)
 			continue
 		}
 		target := uname
@@ -329,6 +336,7 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 			if op.Push != nil {
 				s.Push.Poke()
 			}
+			s.sent(protocol.ChatTypeChat, op.Item.Type)
 			// Announce in commit order, so live pushes arrive in seq order.
 			// The sender's context may be over: the message is stored.
 			frame := encodeItem(s.wireItem(&op.Item, fromName, target, protocol.ChatTypeChat))
@@ -359,6 +367,12 @@ func (s *Service) attachments(ctx context.Context, app *tenant.App, uuids []stri
 		out = append(out, id)
 	}
 	return out, nil
+}
+
+func (s *Service) sent(chatType, msgType string) {
+	if s.Sent != nil {
+		s.Sent(chatType, msgType)
+	}
 }
 
 // ackOf is the answer to a stored (or failed) op.

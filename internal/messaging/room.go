@@ -126,6 +126,7 @@ func (s *Service) sendRoom(ctx context.Context, app *tenant.App, fromID int64, f
 			continue
 		}
 		results[i].Ack = &protocol.Ack{T: protocol.FrameAck, MsgID: strconv.FormatInt(it.ID, 10), TS: it.Created}
+		s.sent(protocol.ChatTypeRoom, it.Type)
 	}
 	return results, nil
 }

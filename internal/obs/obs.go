@@ -43,6 +43,12 @@ type Metrics struct {
 	RoomDropped    *prometheus.CounterVec
 	// PushOutcomes counts push attempts by provider and outcome.
 	PushOutcomes *prometheus.CounterVec
+	// Messages counts messages sent through this node, by chat type and
+	// message type.
+	Messages *prometheus.CounterVec
+	// InternalErrors counts requests answered internal_error (a bug or an
+	// unavailable dependency, not a client's mistake), by transport.
+	InternalErrors *prometheus.CounterVec
 
 	StoreBatchSize     prometheus.Histogram
 	StoreBatchDuration prometheus.Histogram
@@ -86,8 +92,14 @@ func NewMetrics() *Metrics {
 	m.PushOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_push_total", Help: "Push notifications by provider and outcome (sent, retry, invalid_token, failed, and why one was not sent)."},
 		[]string{"provider", "outcome"})
+	m.Messages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_messages_total", Help: "Messages sent through this node (stored, or live only), by chat_type and type."},
+		[]string{"chat_type", "type"})
+	m.InternalErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_internal_errors_total", Help: "Requests answered internal_error, by transport (rest, ws, console)."},
+		[]string{"transport"})
 	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses, m.GroupDeliveries, m.RoomDeliveries, m.RoomDropped,
-		m.PushOutcomes)
+		m.PushOutcomes, m.Messages, m.InternalErrors)
 	m.StoreBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_store_batch_size", Help: "Write requests per group commit.",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}})

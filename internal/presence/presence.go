@@ -21,3 +21,20 @@ type Directory interface {
 	// Devices lists a user's online devices, oldest first.
 	Devices(ctx context.Context, appID, userID int64) ([]Device, error)
 }
+
+// Census is who is online, counted.
+type Census struct {
+	// Nodes is how many nodes the counts cover (1 on a single node; in a
+	// cluster, this node and every other one heard from lately).
+	Nodes int
+	// Users is how many distinct users have a device online.
+	Users int
+	// Devices is how many connections are open.
+	Devices int
+}
+
+// Counter is a Directory that can count who is online: the gateway's hub
+// counts its node, the Replica the whole cluster.
+type Counter interface {
+	Census(ctx context.Context) Census
+}

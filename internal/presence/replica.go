@@ -395,6 +395,37 @@ func (r *Replica) Devices(ctx context.Context, appID, userID int64) ([]Device, e
 	return out, nil
 }
 
+// Census counts the users and devices online on every node of the
+// cluster, as this node knows them.
+func (r *Replica) Census(ctx context.Context) Census {
+	var c Census
+	if lc, ok := r.local.(Counter); ok {
+		c = lc.Census(ctx)
+	}
+	c.Nodes = 1
+	r.mu.Lock()
+	remote := make([][2]int64, 0, len(r.byUser))
+	for k, m := range r.byUser {
+		remote = append(remote, k)
+		c.Devices += len(m)
+	}
+	now := r.now()
+	for _, n := range r.nodes {
+		if now.Sub(n.seen) < ExpireAfter {
+			c.Nodes++
+		}
+	}
+	r.mu.Unlock()
+	// A user online here and elsewhere counts once. (Not under r.mu: the
+	// gateway's lock comes first.)
+	for _, k := range remote {
+		if devs, err := r.local.Devices(ctx, k[0], k[1]); err == nil && len(devs) == 0 {
+			c.Users++
+		}
+	}
+	return c
+}
+
 // Foreground reports whether a user has a device anywhere in the cluster
 // that is not in the background (such users get no push).
 func (r *Replica) Foreground(appID, userID int64) bool {

@@ -335,6 +335,64 @@ func (s *Service) List(ctx context.Context, p *tenant.Principal, cursor string, 
 	return page, nil
 }
 
+// Search finds the app's rooms (app token): q names a room by ID, or is
+// matched against room names (a substring, ASCII letters of any case),
+// newest first. The cursor is opaque.
+func (s *Service) Search(ctx context.Context, p *tenant.Principal, q, cursor string, limit int) (*ListPage, error) {
+	if err := p.RequireAdmin(); err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > 1000 {
+		return nil, errs.New(protocol.ErrIllegalArgument, "limit must be 1..1000")
+	}
+	if q == "" {
+		return s.List(ctx, p, cursor, limit)
+	}
+	if len(q) > 1024 {
+		return &ListPage{}, nil
+	}
+	var before int64
+	if cursor != "" {
+		v, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || v <= 0 {
+			return nil, errs.New(protocol.ErrIllegalArgument, "cursor %q is not one this server issued", cursor)
+		}
+		before = v
+	}
+	page := &ListPage{}
+	if id, err := strconv.ParseInt(q, 10, 64); err == nil && id > 0 && cursor == "" {
+		r, err := s.st.Rooms().Get(ctx, p.App.ID, id)
+		if err == nil {
+			in, err := s.info(ctx, r, false)
+			if err != nil {
+				return nil, err
+			}
+			page.Rooms = append(page.Rooms, in)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	list, err := s.st.Rooms().Search(ctx, p.App.ID, q, before, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) > limit {
+		list = list[:limit]
+		page.Cursor = strconv.FormatInt(list[limit-1].ID, 10)
+	}
+	for i := range list {
+		if len(page.Rooms) > 0 && page.Rooms[0].ID == strconv.FormatInt(list[i].ID, 10) {
+			continue // found by its ID already
+		}
+		in, err := s.info(ctx, &list[i], false)
+		if err != nil {
+			return nil, err
+		}
+		page.Rooms = append(page.Rooms, in)
+	}
+	return page, nil
+}
+
 // OfUser lists the rooms a user is in (the user or app token; page from 1).
 func (s *Service) OfUser(ctx context.Context, p *tenant.Principal, username string, page, size int) ([]*Info, error) {
 	if p.Anonymous() {

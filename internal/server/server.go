@@ -24,6 +24,7 @@ import (
 	"github.com/parleyim/parley/internal/bus/natsbus"
 	"github.com/parleyim/parley/internal/cluster"
 	"github.com/parleyim/parley/internal/config"
+	"github.com/parleyim/parley/internal/console"
 	"github.com/parleyim/parley/internal/files"
 	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/identity"
@@ -76,9 +77,11 @@ type Server struct {
 	store store.Store
 	blobs blob.Store
 	api   *rest.Server
-	gw    *ws.Gateway
-	bus   bus.Bus
-	node  *cluster.Node
+	// console is the web console (/console/).
+	console *console.Handler
+	gw      *ws.Gateway
+	bus     bus.Bus
+	node    *cluster.Node
 	// presence is the cluster presence replica (nil on a single node).
 	presence *presence.Replica
 	http     *http.Server
@@ -92,6 +95,7 @@ type Server struct {
 	Groups   *groups.Service
 	Rooms    *rooms.Service
 	Push     *push.Service
+	Admins   *admin.Service
 }
 
 // New builds a node: opens storage (applying migrations), creates the owner
@@ -237,8 +241,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Cfg: cfg.WS,
 		Log: log.With("component", "ws")}
 	s.gw.Init()
+	s.Admins = admin.NewService(st, hasher, s.Apps, log.With("component", "admin"))
+	trusted, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		blobs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.console = console.New(console.Deps{Admins: s.Admins, Apps: s.Apps, Users: s.Users, Social: s.Social, Groups: s.Groups,
+		Rooms: s.Rooms, Messages: s.Messages, Push: s.Push, Presence: dir, Metrics: metrics, Log: log.With("component", "console"),
+		NodeID: s.node.ID(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: trusted})
+	s.Messages.Sent = func(chatType, msgType string) { metrics.Messages.WithLabelValues(chatType, msgType).Inc() }
 	s.api = rest.New(rest.Deps{
-		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: admin.NewService(st, hasher),
+		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: s.Admins,
 		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Push: s.Push, Presence: dir,
 		Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
@@ -246,6 +261,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	})
 	root := http.NewServeMux()
 	root.Handle("GET /ws", s.gw)
+	root.Handle(console.Prefix, s.console)
 	root.Handle("/", s.api)
 	s.http = &http.Server{
 		Handler:           root,
@@ -253,6 +269,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
+	s.http.RegisterOnShutdown(s.console.Close) // the stats streams would hold Shutdown up
 	s.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		blobs.Close()
@@ -265,8 +282,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 // Addr is the bound listen address (useful with port 0).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Handler exposes the HTTP handler (for in-process tests and benchmarks).
-func (s *Server) Handler() http.Handler { return s.api }
+// Handler exposes the HTTP handler (for in-process tests and benchmarks):
+// the REST API, the console and the WebSocket endpoint.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
 
 // Run serves until ctx is cancelled, then drains: /readyz turns 503, the
 // listener closes, in-flight requests get shutdown_timeout to finish, and
@@ -291,6 +309,8 @@ func (s *Server) Run(ctx context.Context) error {
 		s.Files.RunCollector(ctx, s.cfg.Blob.OrphanAfter.D(), collectEvery(s.cfg.Blob.OrphanAfter.D()))
 	})
 	go s.node.Singleton(jobs, "events-janitor", s.Social.RunJanitor)
+	go s.node.Singleton(jobs, "audit-pruner", func(ctx context.Context) { s.Admins.RunAuditPruner(ctx, s.cfg.Console.AuditRetention.D()) })
+	go s.console.Run(jobs)
 	if s.presence != nil {
 		// Users of a node that died go offline on one surviving node.
 		s.presence.OnLost = func(appID, userID int64) {

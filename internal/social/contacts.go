@@ -306,6 +306,20 @@ func (s *Service) Contacts(ctx context.Context, p *tenant.Principal, owner, curs
 	return out, next, nil
 }
 
+// Counts returns how many friends a user has and how many users they block
+// (the user or an app token).
+func (s *Service) Counts(ctx context.Context, p *tenant.Principal, owner string) (friends, blocked int, err error) {
+	oid, _, err := s.self(ctx, p, owner)
+	if err != nil {
+		return 0, 0, err
+	}
+	if friends, err = s.st.Social().CountContacts(ctx, oid); err != nil {
+		return 0, 0, err
+	}
+	blocked, err = s.st.Social().CountBlocked(ctx, oid)
+	return friends, blocked, err
+}
+
 // ImportResult is the outcome of a contacts import, per Easemob's fields.
 type ImportResult struct {
 	Success        []string `json:"success"`

@@ -4,6 +4,7 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -148,6 +150,30 @@ func (s Settings) Validate() error {
 	return nil
 }
 
+// Patch returns s with the settings named in patch (by their JSON names, as
+// in the documents and `parley app set --setting`) replaced. Unknown names
+// and values of the wrong type are refused; the result is validated.
+func (s Settings) Patch(patch map[string]json.RawMessage) (Settings, error) {
+	cur, _ := json.Marshal(s)
+	var m map[string]json.RawMessage
+	json.Unmarshal(cur, &m)
+	for k, v := range patch {
+		m[k] = v
+	}
+	b, _ := json.Marshal(m)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var out Settings
+	if err := dec.Decode(&out); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return s, errs.New(protocol.ErrIllegalArgument, "setting %s must be a %s", te.Field, te.Type.Kind())
+		}
+		return s, errs.New(protocol.ErrIllegalArgument, "settings: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return out, out.Validate()
+}
+
 // App is a resolved tenant.
 type App struct {
 	ID       int64
@@ -188,6 +214,11 @@ type Principal struct {
 	// never). Long-lived sessions end then.
 	ExpiresAt int64
 }
+
+// AdminOf is the app-admin principal of app: what an app token gives, for
+// callers authenticated another way (console accounts, whose role and app
+// scope the transport has checked).
+func AdminOf(app *App) *Principal { return &Principal{App: app, Admin: true} }
 
 // Anonymous reports whether no token was presented.
 func (p *Principal) Anonymous() bool { return p == nil || (!p.Admin && p.UserID == 0) }

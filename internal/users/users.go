@@ -315,6 +315,43 @@ func (s *Service) List(ctx context.Context, p *tenant.Principal, limit int, curs
 	return page, nil
 }
 
+// MaxSearchLimit bounds one page of Search.
+const MaxSearchLimit = 200
+
+// Search pages through the app's users whose username starts with prefix
+// (case-insensitive, as usernames are), by username (app token only). The
+// cursor is opaque.
+func (s *Service) Search(ctx context.Context, p *tenant.Principal, prefix string, limit int, cursor string) (*Page, error) {
+	if err := p.RequireAdmin(); err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > MaxSearchLimit {
+		return nil, errs.New(protocol.ErrIllegalArgument, "limit must be 1..%d, got %d", MaxSearchLimit, limit)
+	}
+	if len(prefix) > MaxUsernameBytes {
+		return &Page{}, nil
+	}
+	prefix = strings.ToLower(prefix)
+	after := ""
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(b) == 0 || len(b) > MaxUsernameBytes {
+			return nil, errs.New(protocol.ErrIllegalArgument, "cursor %q is not one this server issued", cursor)
+		}
+		after = string(b)
+	}
+	list, err := s.st.Users().Search(ctx, p.App.ID, prefix, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page{Users: list}
+	if len(list) > limit {
+		page.Users = list[:limit]
+		page.Cursor = base64.RawURLEncoding.EncodeToString([]byte(list[limit-1].Username))
+	}
+	return page, nil
+}
+
 // Delete removes one user (app token only).
 func (s *Service) Delete(ctx context.Context, p *tenant.Principal, username string) (*store.User, error) {
 	name, err := canonical(p, username, false)

@@ -4,15 +4,16 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/errs"
-	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
 )
 
 // Management API (Usergrid-style, under /management): admins sign in with a
 // console account and manage apps over HTTP, so an app can be created with
-// curl alone. These routes live on their own mux because their paths would
+// curl alone. Roles apply as in the console: only an owner creates apps,
+// an app_admin rotates the credentials of its apps, a viewer lists its apps. These routes live on their own mux because their paths would
 // otherwise overlap the /{org}/{app}/... patterns; "management" is a
 // reserved org name.
 func (s *Server) managementRoutes() {
@@ -25,7 +26,7 @@ func (s *Server) managementRoutes() {
 
 type mgmtCall struct {
 	call
-	admin *store.Admin
+	admin *admin.Account
 }
 
 func (s *Server) manage(m *http.ServeMux, pattern string, needAdmin bool, fn func(c *mgmtCall) (any, error)) {
@@ -70,7 +71,7 @@ func (s *Server) adminToken(c *mgmtCall) (any, error) {
 	}
 	return map[string]any{
 		"access_token": t.AccessToken, "expires_in": t.ExpiresIn,
-		"user": map[string]any{"username": t.Admin.Username, "role": t.Admin.Role, "type": "admin"},
+		"user": map[string]any{"username": t.Admin.Username, "role": t.Admin.Role, "apps": t.Admin.Apps, "type": "admin"},
 	}, nil
 }
 
@@ -80,6 +81,9 @@ func mgmtEnvelope(c *mgmtCall, action string) *envelope {
 }
 
 func (s *Server) createApp(c *mgmtCall) (any, error) {
+	if err := c.admin.RequireOwner(); err != nil {
+		return nil, err
+	}
 	var b struct {
 		Name             string `json:"name"`
 		OpenRegistration bool   `json:"open_registration"`
@@ -109,7 +113,9 @@ func (s *Server) listApps(c *mgmtCall) (any, error) {
 	e := mgmtEnvelope(c, "get")
 	out := make([]any, 0, len(list))
 	for _, a := range list {
-		out = append(out, appView(a))
+		if c.admin.CanRead(a) {
+			out = append(out, appView(a))
+		}
 	}
 	e.Data = out
 	e.Count = count(len(out))
@@ -117,6 +123,13 @@ func (s *Server) listApps(c *mgmtCall) (any, error) {
 }
 
 func (s *Server) rotateCredentials(c *mgmtCall) (any, error) {
+	app, err := s.Apps.Resolve(c.ctx(), c.r.PathValue("org"), c.r.PathValue("app"))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.admin.RequireChange(app); err != nil {
+		return nil, err
+	}
 	created, err := s.Apps.RotateSecret(c.ctx(), c.r.PathValue("org"), c.r.PathValue("app"))
 	if err != nil {
 		return nil, err

@@ -187,6 +187,7 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
 			e = errs.New(protocol.ErrUnavailable, "request cancelled or timed out (request id %s)", c.reqID)
 		default:
 			obs.Logger(c.ctx()).Error("internal error", "err", err)
+			s.Metrics.InternalErrors.WithLabelValues("rest").Inc()
 			e = errs.New(protocol.ErrInternal, "internal error (request id %s)", c.reqID)
 		}
 	}

@@ -451,6 +451,17 @@ func (h *Hub) Foreground(appID, userID int64) bool {
 	return false
 }
 
+// Census counts the users and connections on this node.
+func (h *Hub) Census(context.Context) presence.Census {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := presence.Census{Nodes: 1, Users: len(h.users)}
+	for _, e := range h.users {
+		c.Devices += len(e.sessions)
+	}
+	return c
+}
+
 // Devices implements presence.Directory for this node.
 func (h *Hub) Devices(_ context.Context, appID, userID int64) ([]presence.Device, error) {
 	var out []presence.Device

@@ -796,6 +796,7 @@ func (s *session) replyFrame(id, kind string, reply any, err error) []byte {
 		e, isDomain := errs.As(err)
 		if !isDomain {
 			s.log.Error("request failed", "frame", kind, "err", err)
+			s.g.Hub.metrics.InternalErrors.WithLabelValues("ws").Inc()
 			e = errs.New(protocol.ErrInternal, "internal error")
 		}
 		return errorFrame(id, e)
