@@ -38,7 +38,7 @@ func userKey(name string) string {
 	}
 	return "u:" + strings.ToLower(name)
 }
-func ipKey(ip string) string     { return "ip:" + ip }
+func ipKey(ip string) string { return "ip:" + ip }
 
 // recent drops failures older than the window and returns the rest (mu held).
 func (t *Throttle) recent(key string, now time.Time) []time.Time {
