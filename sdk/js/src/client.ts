@@ -1,0 +1,1117 @@
+import { checkBody } from './bodies.js';
+import { Conn, ConnClosed, RequestTimeout } from './conn.js';
+import { Emitter } from './emitter.js';
+import { CloseError, ClosedError, ConnectionLostError, ParleyError, TimeoutError, isCode, restError } from './errors.js';
+import { browserSocket, fetchHttp, type HttpClient, type SocketFactory } from './socket.js';
+import { MemoryState, type State } from './state.js';
+import {
+  PROTOCOL_VERSION, terminalClose,
+  type Ack, type ChatType, type Conversation, type Frame, type Item, type Presence, type Receipt,
+  type Request, type RoomEventData, type RoomPriority, type ServerEvent,
+} from './types.js';
+import { Groups } from './groups.js';
+import { Rooms } from './rooms.js';
+import { People } from './people.js';
+import { Files } from './files.js';
+import { Push } from './push.js';
+
+export interface Logger {
+  debug(msg: string, ...args: unknown[]): void;
+  info(msg: string, ...args: unknown[]): void;
+  warn(msg: string, ...args: unknown[]): void;
+}
+
+const consoleWarnings: Logger = {
+  debug() {},
+  info() {},
+  warn: (msg, ...args) => console.warn('parley:', msg, ...args),
+};
+
+export interface Config {
+  /** The server's base URL, e.g. `https://im.example.com`. Or give several in `endpoints`. */
+  baseURL?: string;
+  /** Base URLs to rotate through on reconnect (the first is tried first). */
+  endpoints?: string[];
+  org: string;
+  app: string;
+  /** Sign in with username and password (the client gets and renews the token) … */
+  username?: string;
+  password?: string;
+  /** … or with a user token (`POST /{org}/{app}/token`). */
+  token?: string;
+  /** The device's resource, stable per installation (e.g. `web_5f2c`); the server makes one if empty. */
+  resource?: string;
+  platform?: string;
+  deviceName?: string;
+  /** The WebSocket to use; default the global WebSocket (browsers). Node: nodeSocket from `@parley/sdk/node`. */
+  socket?: SocketFactory;
+  /** HTTP for REST calls (token, push); default the global fetch. */
+  http?: HttpClient;
+  /** Where the device keeps its place; default in memory (a new device on every start). */
+  state?: State;
+  /** A new device's sync: items per conversation in ConversationEvent.conversation.recent (default 20, ≤100). */
+  syncLatest?: number;
+  /** A new device also gets the stored people/group events of the last 30 days (default: from now on). */
+  eventHistory?: boolean;
+  /** Reconnect backoff in ms: starts at backoffMin (500), doubles to backoffMax (30000), jittered. */
+  backoffMin?: number;
+  backoffMax?: number;
+  /** Time limit of a request, including waiting for a connection (ms, default 30000). */
+  requestTimeout?: number;
+  /** A ping without pong for this long drops the connection (ms, default 10000). */
+  pongTimeout?: number;
+  /** Handshake plus auth time limit (ms, default 10000). */
+  connectTimeout?: number;
+  logger?: Logger;
+}
+
+export type ConnectionState = 'connected' | 'resynced' | 'disconnected';
+
+export interface ConnectionEvent {
+  state: ConnectionState;
+  /** disconnected: the close code (1006 for a dropped link) and reason. */
+  code?: number;
+  reason?: string;
+  /** disconnected: the client stopped for good (see Client.error). */
+  final?: boolean;
+  error?: Error;
+  resource?: string;
+}
+
+export interface MessageEvent {
+  item: Item;
+  /** A group message that mentions this user. */
+  mentioned: boolean;
+}
+
+export interface RecallEvent { item: Item }
+
+export interface GroupNoticeEvent {
+  item: Item;
+  /** group_created, member_joined, member_left, member_removed, owner_changed, admin_added, … */
+  type: string;
+  group: string;
+  by?: string;
+  users?: string[];
+  owner?: string;
+  members?: string[];
+  oldOwner?: string;
+  newOwner?: string;
+  until?: number;
+  announcement?: string;
+  fields?: string[];
+}
+
+export interface ConversationEvent { conversation: Conversation; fromSync: boolean }
+
+/** Everything a Client emits, by name. */
+export interface ClientEvents {
+  message: (e: MessageEvent) => void;
+  recall: (e: RecallEvent) => void;
+  groupNotice: (e: GroupNoticeEvent) => void;
+  receipt: (r: Receipt) => void;
+  conversation: (e: ConversationEvent) => void;
+  connection: (e: ConnectionEvent) => void;
+  /** Stored people and group events (contact_request, blocked, attrs, group_invite, …), once per device. */
+  event: (e: ServerEvent) => void;
+  presence: (p: Presence) => void;
+  /** A member read your group message that asked for read receipts (live only). */
+  groupAck: (e: ServerEvent) => void;
+  /** A chat room message (live only, no seq), once each. */
+  roomMessage: (item: Item) => void;
+  roomEvent: (e: RoomEventData) => void;
+  /** A broadcast from the app's administrators. */
+  broadcast: (e: ServerEvent) => void;
+}
+
+export interface OutgoingMessage {
+  to: string;
+  chatType?: ChatType;
+  /** Message type; default txt. */
+  type?: string;
+  body: any;
+  ext?: Record<string, any>;
+  /** The idempotency key; generated when empty. Reuse it to retry a send whose outcome is unknown. */
+  clientMsgId?: string;
+  /** Deliver only to devices online now; nothing is stored. */
+  routeOnline?: boolean;
+  /** groupchat: ask members for read receipts (groupAck events). */
+  needGroupAck?: boolean;
+  /** groupchat: mention these members (ext.em_at_list). */
+  mentions?: string[];
+  mentionAll?: boolean;
+  /** groupchat: deliver only to these members' online devices (not stored). */
+  directedTo?: string[];
+  /** chatroom: the message's priority under overload. */
+  priority?: RoomPriority;
+}
+
+export interface HistoryQuery {
+  msgId?: string;
+  time?: number;
+  forward?: boolean;
+  limit?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  item?: Item;
+  roomItem?: Item;
+  receipt?: Receipt;
+  conv?: Conversation;
+  event?: ServerEvent;
+  roomEvent?: RoomEventData;
+}
+
+interface Outgoing {
+  req: Request;
+  online: boolean;
+  sentOn: Conn | null;
+  done: boolean;
+  resolve(a: Ack): void;
+  reject(e: unknown): void;
+}
+
+const pullLimit = 100;
+
+/** A random client_msg_id. */
+export function newClientMsgId(): string {
+  const c = (globalThis as any).crypto;
+  if (c?.randomUUID) return 'c-' + c.randomUUID();
+  let s = 'c-';
+  for (let i = 0; i < 4; i++) s += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  return s;
+}
+
+/** backoff returns the delay before reconnect attempt n: min doubling to max, the upper half jittered. */
+export function backoff(n: number, min: number, max: number, r: number): number {
+  let d = min;
+  for (let i = 0; i < n && d < max; i++) d *= 2;
+  if (d > max) d = max;
+  const half = d / 2;
+  return half + (d - half) * r;
+}
+
+/** The WebSocket URL of a base URL: http → ws, https → wss, path /ws?v=1. */
+export function wsURL(base: string): string {
+  const u = base.replace(/\/+$/, '');
+  const m = /^(https?):\/\/(.*)$/i.exec(u);
+  if (!m) throw new Error(`parley: base URL ${base} is not http(s)`);
+  return (m[1].toLowerCase() === 'https' ? 'wss://' : 'ws://') + m[2] + '/ws?v=' + PROTOCOL_VERSION;
+}
+
+/**
+ * A Parley client: one WebSocket connection per device. Create it, attach
+ * listeners with `on`, then `await connect()`, which signs in and runs a full
+ * sync before it resolves. Afterwards the client reconnects by itself
+ * (backoff with jitter, rotating through the endpoints), resyncs, and resends
+ * unacknowledged messages with their original client_msg_id.
+ *
+ * Messages, recalls and group notices are emitted exactly once per client
+ * and in seq order per conversation: duplicates (by conv_id and seq) are
+ * dropped and gaps pulled before a later item is emitted.
+ */
+export class Client extends Emitter<ClientEvents> {
+  readonly groups: Groups;
+  readonly rooms: Rooms;
+  readonly people: People;
+  readonly files: Files;
+  readonly push: Push;
+
+  private cfg: Required<Pick<Config, 'syncLatest' | 'backoffMin' | 'backoffMax' | 'requestTimeout' | 'pongTimeout' | 'connectTimeout'>> & Config;
+  private endpoints: string[];
+  private endpoint = 0;
+  private tokenValue: string;
+  private userName = '';
+  private resourceName: string;
+  private ids = 0;
+  private state: State;
+  private log: Logger;
+  private socket: SocketFactory;
+  private http: HttpClient;
+
+  private ready: Conn | null = null;
+  private readyWaiters: { resolve(c: Conn): void; reject(e: Error): void }[] = [];
+  private stopErr: Error | null = null;
+  private started = false;
+  private wake: (() => void) | null = null;
+  private outbox: Outgoing[] = [];
+  private pushes: Pending[] = [];
+  private processing = false;
+  private lock: Promise<unknown> = Promise.resolve();
+  private background = false;
+
+  // The conversation streams: the highest seq delivered per conversation.
+  private seqs = new Map<string, number>();
+  private outside = new Set<string>();
+  private cursor = '';
+  // Delivered receipts: highest seq received from others, sent, confirmed.
+  private rcptWant = new Map<string, number>();
+  private rcptSent = new Map<string, number>();
+  private rcptAcked = new Map<string, number>();
+  // Stored events already delivered (the events cursor is rewound by the server).
+  private seenEvents = new Set<string>();
+  private seenOrder: string[] = [];
+  private eventCursor = '';
+  // Room messages already delivered.
+  private roomSeen = new Set<string>();
+  private roomOrder: string[] = [];
+
+  constructor(config: Config) {
+    super();
+    this.cfg = {
+      syncLatest: 20, backoffMin: 500, backoffMax: 30000, requestTimeout: 30000, pongTimeout: 10000,
+      connectTimeout: 10000, ...config,
+    };
+    this.endpoints = (config.endpoints?.length ? config.endpoints : config.baseURL ? [config.baseURL] : []).map((u) =>
+      u.replace(/\/+$/, ''),
+    );
+    if (this.endpoints.length === 0) throw new Error('parley: Config needs baseURL or endpoints');
+    if (!config.org || !config.app) throw new Error('parley: Config needs org and app');
+    if (!config.token && !(config.username && config.password)) {
+      throw new Error('parley: Config needs a token, or a username and password');
+    }
+    this.tokenValue = config.token ?? '';
+    this.resourceName = config.resource ?? '';
+    this.state = config.state ?? new MemoryState();
+    this.cursor = this.state.cursor();
+    this.eventCursor = this.state.eventCursor();
+    this.log = config.logger ?? consoleWarnings;
+    this.socket = config.socket ?? browserSocket;
+    this.http = config.http ?? fetchHttp;
+    this.groups = new Groups(this);
+    this.rooms = new Rooms(this);
+    this.people = new People(this);
+    this.files = new Files(this);
+    this.push = new Push(this);
+  }
+
+  /** The signed-in user (after connect). */
+  get user(): string { return this.userName; }
+  /** This device's resource (after connect). */
+  get resource(): string { return this.resourceName; }
+  /** The current user token. */
+  get token(): string { return this.tokenValue; }
+  /** The base URL in use. */
+  get baseURL(): string { return this.endpoints[this.endpoint]; }
+  get org(): string { return this.cfg.org; }
+  get app(): string { return this.cfg.app; }
+  /** Why the client stopped, or null while it runs. */
+  get error(): Error | null { return this.stopErr; }
+  /** Whether a synced connection is up now. */
+  get connected(): boolean { return this.ready !== null && !this.ready.isClosed; }
+  /** @internal */
+  get httpClient(): HttpClient { return this.http; }
+  /** @internal */
+  get logger(): Logger { return this.log; }
+
+  /**
+   * Connects, signs in and syncs. Rejects if the first attempt fails (the
+   * client does not retry a first connection); afterwards it reconnects by itself.
+   */
+  async connect(): Promise<void> {
+    if (this.started) throw new Error('parley: connect called twice');
+    this.started = true;
+    let cn: Conn | undefined;
+    try {
+      cn = await this.dial();
+      const c = cn;
+      await this.locked(() => this.resync(c));
+    } catch (err) {
+      cn?.close(1000, 'sync failed');
+      const e = cn ? await this.connError(cn, err) : err;
+      this.stopErr = e instanceof Error ? e : new Error(String(e));
+      throw e;
+    }
+    this.setReady(cn);
+    this.emit('connection', { state: 'resynced' });
+    void this.run(cn);
+  }
+
+  /** Closes the connection and stops the client; pending calls fail with ClosedError. */
+  close(): void {
+    if (this.stopErr) return;
+    this.stop(new ClosedError());
+  }
+
+  private stop(err: Error) {
+    this.stopErr = err;
+    const cn = this.ready;
+    this.ready = null;
+    cn?.close(1000, 'client closed');
+    this.wake?.();
+    for (const w of this.readyWaiters.splice(0)) w.reject(err instanceof ClosedError ? err : new ClosedError(err));
+    for (const o of this.outbox.splice(0)) {
+      o.done = true;
+      o.reject(err instanceof ClosedError ? err : new ClosedError(err));
+    }
+  }
+
+  // ---- connection lifecycle ----
+
+  private nextID = () => String(++this.ids);
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.lock.then(fn);
+    this.lock = p.catch(() => {});
+    return p;
+  }
+
+  private async run(cn: Conn): Promise<void> {
+    for (;;) {
+      const { code, reason } = await cn.closed;
+      if (this.ready === cn) this.ready = null;
+      if (this.stopErr) return;
+      if (code === 4001 && this.canRefresh()) {
+        this.tokenValue = ''; // revoked or expired: never reuse it
+      } else if (terminalClose(code)) {
+        this.halt(new CloseError(code, reason), code, reason);
+        return;
+      }
+      this.emit('connection', { state: 'disconnected', code, reason });
+      this.log.info('connection lost; reconnecting', code, reason);
+      const next = await this.reconnect();
+      if (!next) return;
+      cn = next;
+    }
+  }
+
+  private halt(err: Error, code?: number, reason?: string) {
+    if (this.stopErr) return;
+    this.stop(err);
+    this.emit('connection', { state: 'disconnected', code, reason, final: true, error: err });
+  }
+
+  private async reconnect(): Promise<Conn | null> {
+    for (let attempt = 0; ; attempt++) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, backoff(attempt, this.cfg.backoffMin, this.cfg.backoffMax, Math.random()));
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = null;
+      if (this.stopErr) return null;
+      this.endpoint = (this.endpoint + 1) % this.endpoints.length;
+      let cn: Conn | undefined;
+      try {
+        cn = await this.dial();
+        const c = cn;
+        await this.locked(() => this.resync(c));
+        if (this.stopErr) {
+          cn.close(1000, 'client closed');
+          return null;
+        }
+        this.setReady(cn);
+        this.emit('connection', { state: 'resynced' });
+        return cn;
+      } catch (err) {
+        cn?.close(1000, 'sync failed');
+        const e = cn ? await this.connError(cn, err) : err;
+        if (this.stopErr) return null;
+        if (terminal(e)) {
+          const ce = e instanceof CloseError ? e : undefined;
+          this.halt(e as Error, ce?.code, ce?.reason);
+          return null;
+        }
+        this.log.info('reconnect failed', attempt + 1, String(e));
+      }
+    }
+  }
+
+  /** The error to report for a failure on cn: a CloseError for a terminal close. */
+  private async connError(cn: Conn, err: unknown): Promise<unknown> {
+    if (!(err instanceof ConnClosed)) return err;
+    const { code, reason } = await cn.closed;
+    if (terminalClose(code) && !(code === 4001 && this.canRefresh())) return new CloseError(code, reason);
+    return new Error(`parley: connection closed (${code}${reason ? ' ' + reason : ''})`);
+  }
+
+  private canRefresh(): boolean {
+    return !!(this.cfg.username && this.cfg.password);
+  }
+
+  /** Gets a user token with the configured username and password. */
+  private async newToken(base: string): Promise<string> {
+    const res = await this.http({
+      method: 'POST',
+      url: `${base}/${this.cfg.org}/${this.cfg.app}/token`,
+      json: { grant_type: 'password', username: this.cfg.username, password: this.cfg.password },
+    });
+    if (res.status !== 200 || !res.body?.access_token) throw restError(res.status, res.body);
+    this.tokenValue = res.body.access_token;
+    return this.tokenValue;
+  }
+
+  /** Opens a connection and authenticates it, getting a (new) token when needed. */
+  private async dial(): Promise<Conn> {
+    const base = this.endpoints[this.endpoint];
+    let token = this.tokenValue;
+    let fresh = false;
+    if (!token) {
+      token = await this.newToken(base);
+      fresh = true;
+    }
+    try {
+      return await this.open(base, token);
+    } catch (err) {
+      if (isCode(err, 'bad_access_token') && this.canRefresh() && !fresh) {
+        this.log.info('the server refused the token; getting a new one');
+        return await this.open(base, await this.newToken(base));
+      }
+      throw err;
+    }
+  }
+
+  private async open(base: string, token: string): Promise<Conn> {
+    const url = wsURL(base);
+    const cn: Conn = new Conn(this.nextID, (f) => this.onPush(cn, f));
+    await cn.open(this.socket, url, this.cfg.connectTimeout);
+    try {
+      const ok = await cn.request(
+        {
+          t: 'auth', token, resource: this.resourceName || undefined, platform: this.cfg.platform || undefined,
+          device_name: this.cfg.deviceName || undefined,
+        },
+        this.cfg.connectTimeout,
+      );
+      this.userName = ok.user;
+      this.resourceName = ok.resource;
+      if (this.background) {
+        // The server forgets the background state with each connection.
+        await cn.request({ t: 'background', on: true }, this.cfg.connectTimeout);
+      }
+      this.heartbeat(cn, (ok.heartbeat > 0 ? ok.heartbeat : 30) * 1000);
+    } catch (err) {
+      cn.close(1000, 'auth failed');
+      throw await this.connError(cn, err instanceof RequestTimeout ? new Error('parley: no auth_ok in time') : err);
+    }
+    this.log.info('connected', url, this.userName, this.resourceName);
+    this.emit('connection', { state: 'connected', resource: this.resourceName });
+    return cn;
+  }
+
+  private heartbeat(cn: Conn, every: number) {
+    const t = setInterval(() => {
+      cn.request({ t: 'ping' }, this.cfg.pongTimeout).catch((err) => {
+        if (err instanceof RequestTimeout) {
+          this.log.info('no pong in time; dropping the connection');
+          cn.abort('no pong in time');
+        }
+      });
+    }, every);
+    // Node: the heartbeat alone does not keep the process alive.
+    (t as any).unref?.();
+    void cn.closed.then(() => clearInterval(t));
+  }
+
+  private setReady(cn: Conn) {
+    this.ready = cn;
+    for (const w of this.readyWaiters.splice(0)) w.resolve(cn);
+    const outbox = this.outbox.slice();
+    if (outbox.length) this.log.info('resending unacknowledged messages', outbox.length);
+    for (const o of outbox) this.transmit(cn, o);
+    this.kick();
+  }
+
+  private readyConn(deadline: number, signal?: AbortSignal): Promise<Conn> {
+    if (this.stopErr) return Promise.reject(this.stopErr instanceof ClosedError ? this.stopErr : new ClosedError(this.stopErr));
+    if (this.ready && !this.ready.isClosed) return Promise.resolve(this.ready);
+    return new Promise((resolve, reject) => {
+      const w = {
+        resolve: (c: Conn) => {
+          clearTimeout(t);
+          resolve(c);
+        },
+        reject: (e: Error) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      };
+      const t = setTimeout(() => {
+        const i = this.readyWaiters.indexOf(w);
+        if (i >= 0) this.readyWaiters.splice(i, 1);
+        reject(new TimeoutError('no connection in time'));
+      }, Math.max(0, deadline - Date.now()));
+      signal?.addEventListener('abort', () => w.reject(signal.reason ?? new Error('aborted')));
+      this.readyWaiters.push(w);
+    });
+  }
+
+  /**
+   * Sends a request frame on the synced connection and returns the reply
+   * frame; a refusal rejects with ParleyError. With retry, a request whose
+   * connection drops before the reply is repeated on the next connection;
+   * without, it rejects with ConnectionLostError. The low-level escape hatch
+   * behind every call; frames are those of docs/protocol.md.
+   */
+  async request(req: Request, retry = true, opts: CallOptions = {}): Promise<Frame> {
+    const deadline = Date.now() + this.cfg.requestTimeout;
+    for (;;) {
+      const cn = await this.readyConn(deadline, opts.signal);
+      try {
+        return await cn.request(req, Math.max(1, deadline - Date.now()), opts.signal);
+      } catch (err) {
+        if (err instanceof ConnClosed) {
+          if (retry) continue;
+          throw new ConnectionLostError();
+        }
+        if (err instanceof RequestTimeout) throw new TimeoutError(`no reply to ${req.t} in time`);
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * A REST call under /{org}/{app} with the user's token (renewed once on a
+   * 401 when the client has a password). Resolves with the JSON answer;
+   * failures reject with ParleyError (code: the Easemob error string).
+   */
+  async rest(method: string, path: string, json?: unknown): Promise<any> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopErr && this.stopErr instanceof ClosedError) throw this.stopErr;
+      const base = this.endpoints[this.endpoint];
+      const token = this.tokenValue || (await this.newToken(base));
+      const res = await this.http({
+        method, url: `${base}/${this.cfg.org}/${this.cfg.app}${path}`, json,
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      if (res.status === 401 && attempt === 0 && this.canRefresh()) {
+        await this.newToken(base);
+        continue;
+      }
+      if (res.status < 200 || res.status >= 300) throw restError(res.status, res.body);
+      return res.body;
+    }
+  }
+
+  /** @internal Renews the token (password sign-in only). */
+  async renewToken(): Promise<string | null> {
+    return this.canRefresh() ? this.newToken(this.endpoints[this.endpoint]) : null;
+  }
+
+  // ---- pushes and the conversation streams ----
+
+  private onPush(cn: Conn, f: Frame) {
+    switch (f.t) {
+      case 'item':
+        if (f.item) this.pushes.push(f.item.chat_type === 'chatroom' ? { roomItem: f.item } : { item: f.item });
+        break;
+      case 'receipt':
+        this.pushes.push({ receipt: f as unknown as Receipt });
+        break;
+      case 'conv':
+        if (f.conversation) this.pushes.push({ conv: f.conversation });
+        break;
+      case 'event':
+        if (f.event) this.pushes.push({ event: f.event });
+        break;
+      case 'room_event':
+        if (f.event) this.pushes.push({ roomEvent: f.event });
+        break;
+      case 'error':
+        this.log.warn('the server reported an error', f.code, f.message);
+        return;
+      default:
+        return; // kicked is handled by Conn; unknown kinds are ignored
+    }
+    if (cn === this.ready) this.kick();
+  }
+
+  private kick() {
+    if (this.processing || !this.ready || this.pushes.length === 0) return;
+    this.processing = true;
+    void this.locked(async () => {
+      while (this.ready && this.pushes.length > 0 && !this.stopErr) {
+        await this.process(this.ready, this.pushes.splice(0));
+      }
+    })
+      .catch((err) => {
+        if (!(err instanceof ConnClosed) && !this.stopErr) this.log.warn('processing pushes failed', String(err));
+      })
+      .finally(() => {
+        this.processing = false;
+        if (this.ready && this.pushes.length > 0) this.kick();
+      });
+  }
+
+  private async process(cn: Conn, batch: Pending[]): Promise<void> {
+    let eventsDue = false;
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i];
+      if (p.item) {
+        try {
+          await this.apply(cn, p.item);
+        } catch (err) {
+          if (err instanceof ConnClosed) {
+            this.pushes.unshift(...batch.slice(i));
+            throw err;
+          }
+          this.log.warn('could not fill a gap', p.item.conv_id, String(err));
+        }
+      } else if (p.receipt) {
+        this.emit('receipt', p.receipt);
+      } else if (p.conv) {
+        this.convChanged(p.conv, false);
+      } else if (p.event) {
+        if (this.deliverEvent(p.event) && p.event.id) eventsDue = true;
+      } else if (p.roomItem) {
+        this.roomMessage(p.roomItem);
+      } else if (p.roomEvent) {
+        this.emit('roomEvent', p.roomEvent);
+      }
+    }
+    if (eventsDue) await this.syncEvents(cn);
+    this.flushDelivered(cn);
+  }
+
+  private convChanged(conv: Conversation, fromSync: boolean) {
+    if (conv.cleared_seq && conv.cleared_seq > 0) this.skipTo(conv.conv_id, conv.cleared_seq);
+    this.emit('conversation', { conversation: conv, fromSync });
+  }
+
+  private local(convID: string): number {
+    let v = this.seqs.get(convID);
+    if (v === undefined) {
+      v = this.state.seq(convID);
+      this.seqs.set(convID, v);
+    }
+    return v;
+  }
+
+  private skipTo(convID: string, seq: number) {
+    if (seq > this.local(convID)) {
+      this.seqs.set(convID, seq);
+      this.state.setSeq(convID, seq);
+    }
+  }
+
+  private pull(cn: Conn, convID: string, after: number): Promise<{ items: Item[]; more: boolean }> {
+    return cn
+      .request({ t: 'pull', conv_id: convID, after_seq: after, limit: pullLimit }, this.cfg.requestTimeout)
+      .then((f) => ({ items: (f.items ?? []) as Item[], more: !!f.more }));
+  }
+
+  private async apply(cn: Conn, it: Item): Promise<void> {
+    if (!it.seq) {
+      this.deliver(it); // ROUTE_ONLINE and directed: not part of the stream
+      return;
+    }
+    const l = this.local(it.conv_id);
+    if (it.seq <= l) return;
+    if (it.seq > l + 1) {
+      if (it.chat_type === 'groupchat' && l === 0 && joins(it, this.userName)) {
+        this.skipTo(it.conv_id, it.seq - 1);
+      } else {
+        if (it.chat_type === 'groupchat') await this.startGroup(cn, it.conv_id, it.seq);
+        await this.catchUp(cn, it.conv_id, it.seq);
+        const now = this.local(it.conv_id);
+        if (it.seq <= now) return;
+        if (it.seq > now + 1) {
+          this.log.warn('pull did not reach a pushed item; leaving it to the next sync', it.conv_id, it.seq, now);
+          return;
+        }
+      }
+    }
+    this.deliver(it);
+  }
+
+  /** Pulls a conversation up to upTo (0: to its end), delivering each item once. */
+  private async catchUp(cn: Conn, convID: string, upTo: number): Promise<void> {
+    for (;;) {
+      const after = this.local(convID);
+      if (upTo > 0 && after >= upTo) return;
+      const { items, more } = await this.pull(cn, convID, after);
+      let moved = false;
+      for (const it of items) {
+        if (!it || it.conv_id !== convID || it.seq <= this.local(convID)) continue;
+        this.deliver(it); // a jump past cleared_seq is accepted
+        moved = true;
+      }
+      if (!more || !moved) return;
+    }
+  }
+
+  /**
+   * A group conversation this device never delivered from starts at the
+   * notice of the user's latest join (the server lets members pull the
+   * whole stream, but a member's view starts when they joined).
+   */
+  private async startGroup(cn: Conn, convID: string, upTo: number): Promise<void> {
+    if (this.local(convID) !== 0) return;
+    const self = this.userName;
+    let hi = upTo;
+    while (hi > 0) {
+      let lo = Math.max(0, hi - pullLimit);
+      let after = lo;
+      let found = 0;
+      while (after < hi) {
+        const { items, more } = await this.pull(cn, convID, after);
+        if (items.length > 0 && items[0] && items[0].seq > after + 1 && after === lo) lo = 0;
+        let moved = false;
+        for (const it of items) {
+          if (!it || it.conv_id !== convID || it.seq <= after || it.seq > hi) continue;
+          if (joins(it, self)) found = it.seq;
+          after = it.seq;
+          moved = true;
+        }
+        if (!more || !moved) break;
+      }
+      if (found > 0) {
+        if (found > 1) this.skipTo(convID, found - 1);
+        return;
+      }
+      if (lo === 0) return;
+      hi = lo;
+    }
+  }
+
+  private deliver(it: Item) {
+    if (it.seq > 0) {
+      if (it.seq <= this.local(it.conv_id)) return;
+      this.seqs.set(it.conv_id, it.seq);
+    }
+    const self = this.userName;
+    const group = it.chat_type === 'groupchat';
+    if (group && it.seq > 0) {
+      if (joins(it, self)) {
+        this.outside.delete(it.conv_id);
+      } else if (this.outside.has(it.conv_id)) {
+        this.state.setSeq(it.conv_id, it.seq);
+        return;
+      } else if (leaves(it, self)) {
+        this.outside.add(it.conv_id);
+      }
+    }
+    switch (it.kind) {
+      case 'msg':
+        this.emit('message', { item: it, mentioned: group && it.from !== self && mentions(it.ext, self) });
+        break;
+      case 'recall':
+        this.emit('recall', { item: it });
+        break;
+      case 'notice':
+        this.emit('groupNotice', noticeEvent(it));
+        break;
+      default:
+        this.log.debug('skipping an item of unknown kind', it.kind);
+    }
+    if (it.seq > 0) {
+      if (it.from !== self && it.seq > (this.rcptWant.get(it.conv_id) ?? 0)) this.rcptWant.set(it.conv_id, it.seq);
+      this.state.setSeq(it.conv_id, it.seq);
+    }
+  }
+
+  /** Sends one delivered receipt per conversation with new items from others. */
+  private flushDelivered(cn: Conn) {
+    for (const [conv, seq] of [...this.rcptWant].sort()) {
+      if (seq <= (this.rcptSent.get(conv) ?? 0)) continue;
+      this.rcptSent.set(conv, seq);
+      cn.request({ t: 'delivered', conv_id: conv, seq }, this.cfg.requestTimeout).then(
+        () => {
+          if (seq > (this.rcptAcked.get(conv) ?? 0)) this.rcptAcked.set(conv, seq);
+        },
+        (err) => {
+          if (err instanceof ParleyError) {
+            this.log.debug('delivered receipt refused', conv, String(err));
+            return;
+          }
+          if (this.rcptSent.get(conv) === seq) this.rcptSent.set(conv, this.rcptAcked.get(conv) ?? 0);
+        },
+      );
+    }
+  }
+
+  /** Sync from the cursor, then pull every changed conversation; then the stored events. */
+  private async resync(cn: Conn): Promise<void> {
+    const fresh = this.cursor === '';
+    let since = this.cursor;
+    for (;;) {
+      const req: Request = { t: 'sync', since: since || undefined };
+      if (fresh) req.latest = this.cfg.syncLatest;
+      const res = await cn.request(req, this.cfg.requestTimeout);
+      for (const conv of (res.conversations ?? []) as Conversation[]) {
+        if (!conv?.conv_id) continue;
+        if (fresh) {
+          this.skipTo(conv.conv_id, conv.last_seq);
+          this.emit('conversation', { conversation: conv, fromSync: true });
+          continue;
+        }
+        if (conv.cleared_seq && conv.cleared_seq > 0) this.skipTo(conv.conv_id, conv.cleared_seq);
+        if (conv.last_seq > this.local(conv.conv_id)) {
+          try {
+            if (conv.chat_type === 'groupchat') await this.startGroup(cn, conv.conv_id, conv.last_seq);
+            await this.catchUp(cn, conv.conv_id, conv.last_seq);
+          } catch (err) {
+            if (err instanceof ConnClosed) throw err;
+            this.log.warn('could not pull a conversation', conv.conv_id, String(err));
+          }
+        }
+        this.emit('conversation', { conversation: conv, fromSync: true });
+      }
+      let next: string = res.next || since || '0'; // "0": synced once, no longer a new device
+      this.cursor = next;
+      this.state.setCursor(next);
+      if (!res.more) break;
+      if (next === since) {
+        this.log.warn('sync reported more without moving its cursor; stopping', next);
+        break;
+      }
+      since = next;
+    }
+    this.flushDelivered(cn);
+    await this.syncEvents(cn);
+  }
+
+  /** Fetches the stored events since the events cursor. */
+  private async syncEvents(cn: Conn): Promise<void> {
+    let since = this.eventCursor;
+    if (since === '' && !this.cfg.eventHistory) since = 'now';
+    for (;;) {
+      const res = await cn.request({ t: 'events', since: since || undefined, limit: 100 }, this.cfg.requestTimeout);
+      for (const ev of (res.events ?? []) as ServerEvent[]) this.deliverEvent(ev);
+      const next: string = res.next || since;
+      if (next && next !== 'now') {
+        this.eventCursor = next;
+        this.state.setEventCursor(next);
+      }
+      if (!res.more || next === since) return;
+      since = next;
+    }
+  }
+
+  /** Emits an event unless it was delivered before; returns whether it was new. */
+  private deliverEvent(ev: ServerEvent): boolean {
+    if (ev.id) {
+      if (this.seenEvents.has(ev.id)) return false;
+      this.seenEvents.add(ev.id);
+      this.seenOrder.push(ev.id);
+      if (this.seenOrder.length > 5000) this.seenEvents.delete(this.seenOrder.shift()!);
+    }
+    switch (ev.kind) {
+      case 'presence':
+        if (ev.presence) this.emit('presence', ev.presence);
+        break;
+      case 'group_ack':
+        this.emit('groupAck', ev);
+        break;
+      case 'broadcast':
+        this.emit('broadcast', ev);
+        break;
+      default:
+        this.emit('event', ev);
+    }
+    return true;
+  }
+
+  /** Marks a room message seen; returns false if it was. */
+  markRoomSeen(room: string, msgID: string): boolean {
+    const k = room + '\u0000' + msgID;
+    if (this.roomSeen.has(k)) return false;
+    this.roomSeen.add(k);
+    this.roomOrder.push(k);
+    if (this.roomOrder.length > 1000) this.roomSeen.delete(this.roomOrder.shift()!);
+    return true;
+  }
+
+  private roomMessage(it: Item) {
+    if (this.markRoomSeen(it.to, it.msg_id)) this.emit('roomMessage', it);
+  }
+
+  // ---- messaging ----
+
+  /**
+   * Sends a message and resolves with its ack once the server stored it.
+   * After a lost connection it is resent with the same client_msg_id, so it
+   * is stored once (ack.duplicate tells a retry). Messages that are never
+   * stored (routeOnline, directedTo, chat rooms) are not repeated: they
+   * reject with ConnectionLostError. Your own stored message is also emitted
+   * as a `message` event, in order with the conversation.
+   */
+  send(m: OutgoingMessage, opts: CallOptions = {}): Promise<Ack> {
+    let req: Request;
+    try {
+      req = sendRequest(m);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.stopErr) return Promise.reject(new ClosedError(this.stopErr));
+    const online = !!m.routeOnline || (m.directedTo?.length ?? 0) > 0 || m.chatType === 'chatroom';
+    return new Promise<Ack>((resolve, reject) => {
+      const o: Outgoing = { req, online, sentOn: null, done: false, resolve, reject };
+      this.outbox.push(o);
+      opts.signal?.addEventListener('abort', () => this.settle(o, undefined, opts.signal!.reason ?? new Error('aborted')));
+      if (this.ready && !this.ready.isClosed) this.transmit(this.ready, o);
+    });
+  }
+
+  sendText(to: string, text: string, chatType: ChatType = 'chat'): Promise<Ack> {
+    return this.send({ to, chatType, type: 'txt', body: { msg: text } });
+  }
+
+  private settle(o: Outgoing, ack?: Ack, err?: unknown) {
+    if (o.done) return;
+    o.done = true;
+    const i = this.outbox.indexOf(o);
+    if (i >= 0) this.outbox.splice(i, 1);
+    if (ack) o.resolve(ack);
+    else o.reject(err);
+  }
+
+  private transmit(cn: Conn, o: Outgoing) {
+    if (o.sentOn === cn || o.done) return;
+    o.sentOn = cn;
+    cn.request(o.req).then(
+      (f) => {
+        const ack: Ack = { msg_id: f.msg_id, conv_id: f.conv_id, seq: f.seq, ts: f.ts, duplicate: f.duplicate };
+        if (o.done) return;
+        this.settle(o, ack);
+        if (ack.seq && ack.conv_id) {
+          const r = o.req;
+          this.pushes.push({
+            item: {
+              kind: 'msg', msg_id: ack.msg_id, conv_id: ack.conv_id, seq: ack.seq, chat_type: r.chat_type ?? 'chat',
+              from: this.userName, to: r.to!, type: r.type, body: r.body, ext: r.ext, ts: ack.ts,
+              client_msg_id: r.client_msg_id, need_group_ack: r.need_group_ack,
+            },
+          });
+          this.kick();
+        }
+      },
+      (err) => {
+        if (err instanceof ConnClosed) {
+          if (o.online) this.settle(o, undefined, new ConnectionLostError());
+          return; // resent by setReady on the next connection
+        }
+        this.settle(o, undefined, err);
+      },
+    );
+  }
+
+  /** Recalls a message (the sender within the recall window; group owners and admins any time). */
+  async recall(msgID: string): Promise<void> {
+    await this.request({ t: 'recall', msg_id: msgID }, false);
+  }
+
+  /** Marks a conversation read up to seq (0 or omitted: everything). */
+  async markRead(convID: string, seq = 0): Promise<void> {
+    await this.request({ t: 'read', conv_id: convID, seq: seq || undefined });
+  }
+
+  /** Marks one message read (also a group read receipt for need_group_ack messages). */
+  async markMessageRead(msgID: string): Promise<void> {
+    await this.request({ t: 'read', msg_id: msgID });
+  }
+
+  /** A conversation's stored messages, oldest first; `more` says whether there are further ones. */
+  async history(convID: string, q: HistoryQuery = {}): Promise<{ items: Item[]; more: boolean }> {
+    const f = await this.request({
+      t: 'history', conv_id: convID, msg_id: q.msgId, time: q.time, limit: q.limit,
+      direction: q.forward ? 'forward' : undefined,
+    });
+    return { items: f.items ?? [], more: !!f.more };
+  }
+
+  /** The conversation list: pinned first, then by last activity; pass `cursor` for the next page. */
+  async conversations(limit = 50, cursor = ''): Promise<{ conversations: Conversation[]; cursor: string }> {
+    const f = await this.request({ t: 'conversations', limit, cursor: cursor || undefined });
+    return { conversations: f.conversations ?? [], cursor: f.cursor ?? '' };
+  }
+
+  async pinConversation(convID: string, pinned: boolean): Promise<void> {
+    await this.request({ t: 'conv_pin', conv_id: convID, pinned });
+  }
+
+  /** Hides a conversation and its history so far from this user. */
+  async deleteConversation(convID: string): Promise<void> {
+    await this.request({ t: 'conv_delete', conv_id: convID });
+  }
+
+  /** Pings the server; resolves with its clock (ms). */
+  async ping(): Promise<number> {
+    const f = await this.request({ t: 'ping' }, false);
+    return f.ts;
+  }
+
+  /**
+   * Tells the server the application went to (or came back from) the
+   * background, so messages are pushed although the device stays connected.
+   * Repeated on every new connection, since the server forgets it.
+   */
+  async setBackground(on: boolean): Promise<void> {
+    this.background = on;
+    await this.request({ t: 'background', on });
+  }
+}
+
+/** terminal reports whether a failure to (re)connect should stop the client. */
+function terminal(err: unknown): boolean {
+  if (err instanceof CloseError) return true;
+  if (!(err instanceof ParleyError)) return false;
+  if (err.status !== undefined) return err.status >= 400 && err.status < 500 && err.status !== 429;
+  return !['internal', 'unavailable', 'rate_limited', 'conflict'].includes(err.code);
+}
+
+function sendRequest(m: OutgoingMessage): Request {
+  const type = m.type ?? 'txt';
+  if (!m.to) throw new ParleyError('illegal_argument', 'send needs to');
+  const bad = checkBody(type, m.body);
+  if (bad) throw new ParleyError('illegal_argument', bad);
+  const chatType = m.chatType ?? 'chat';
+  if (m.clientMsgId && m.clientMsgId.length > 64) throw new ParleyError('illegal_argument', 'client_msg_id is longer than 64');
+  if ((m.mentions?.length || m.mentionAll || m.needGroupAck || m.directedTo?.length) && chatType !== 'groupchat') {
+    throw new ParleyError('illegal_argument', 'mentions, needGroupAck and directedTo are for group messages');
+  }
+  if (m.priority && chatType !== 'chatroom') throw new ParleyError('illegal_argument', 'priority is for chat room messages');
+  let ext = m.ext;
+  if (m.mentionAll) ext = { ...(ext ?? {}), em_at_list: 'all' };
+  else if (m.mentions?.length) ext = { ...(ext ?? {}), em_at_list: m.mentions };
+  return {
+    t: 'send', to: m.to, chat_type: chatType, type, body: m.body,
+    ext: ext && Object.keys(ext).length ? ext : undefined,
+    client_msg_id: m.clientMsgId || newClientMsgId(),
+    routetype: m.routeOnline ? 'ROUTE_ONLINE' : undefined,
+    need_group_ack: m.needGroupAck || undefined,
+    users: m.directedTo?.length ? m.directedTo : undefined,
+    chatroom_msg_level: m.priority,
+  };
+}
+
+function eqUser(list: unknown, user: string): boolean {
+  return Array.isArray(list) && list.some((u) => typeof u === 'string' && u.toLowerCase() === user.toLowerCase());
+}
+
+/** Whether a stream item is the notice of user joining the group (or creating it). */
+export function joins(it: Item, user: string): boolean {
+  if (it.kind !== 'notice' || !user) return false;
+  const b = it.body ?? {};
+  if (it.type === 'group_created') return String(b.owner ?? '').toLowerCase() === user.toLowerCase() || eqUser(b.members, user);
+  return it.type === 'member_joined' && eqUser(b.users, user);
+}
+
+/** Whether a stream item is the notice of user leaving the group (quit, removed or blocked). */
+export function leaves(it: Item, user: string): boolean {
+  if (it.kind !== 'notice' || !user) return false;
+  return (it.type === 'member_left' || it.type === 'member_removed') && eqUser((it.body ?? {}).users, user);
+}
+
+/** Whether a message's ext mentions user (em_at_list: a list of users, or "all"). */
+export function mentions(ext: Record<string, any> | undefined, user: string): boolean {
+  const l = ext?.em_at_list;
+  if (l === 'all') return true;
+  return eqUser(l, user);
+}
+
+function noticeEvent(it: Item): GroupNoticeEvent {
+  const b = it.body ?? {};
+  let by: string | undefined = typeof b.by === 'string' ? b.by : undefined;
+  if (by === undefined && (it.type === 'group_created' || it.type === 'owner_changed')) by = it.from;
+  return {
+    item: it, type: it.type ?? '', group: it.to, by, users: b.users, owner: b.owner, members: b.members,
+    oldOwner: b.from, newOwner: b.to, until: b.until, announcement: b.announcement, fields: b.fields,
+  };
+}

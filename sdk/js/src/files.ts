@@ -1,0 +1,203 @@
+import type { AudioBody, FileBody, ImageBody, VideoBody } from './bodies.js';
+import type { Client } from './client.js';
+import { ParleyError, restError } from './errors.js';
+import type { HttpResponse } from './socket.js';
+
+/** What an Uploader sends: a multipart/form-data POST with the file in the part `file`. */
+export interface UploadRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** Browser: a Blob or File; Node: a Blob, Uint8Array, or a file path / Readable with nodeUploader; mini-program: a temp file path. */
+  file: unknown;
+  filename: string;
+  size?: number;
+  onProgress?: (sent: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export type Uploader = (req: UploadRequest) => Promise<HttpResponse>;
+
+export interface UploadOptions {
+  /** The file's name (taken from a File when omitted). */
+  filename?: string;
+  /** Only the uploader, the app and holders of the share-secret may download it. */
+  restrictAccess?: boolean;
+  thumbnailWidth?: number;
+  thumbnailHeight?: number;
+  onProgress?: (sent: number, total: number) => void;
+  signal?: AbortSignal;
+  /** Overrides Files.uploader for this call. */
+  uploader?: Uploader;
+}
+
+/** An uploaded file; its url goes in a message body. */
+export interface UploadedFile {
+  uuid: string;
+  url: string;
+  /** The share-secret: put it in a body's `secret` so recipients can fetch a restricted file. */
+  secret: string;
+  file_length: number;
+  content_type: string;
+  filename: string;
+  restrict_access: boolean;
+  thumbnail: boolean;
+  width?: number;
+  height?: number;
+}
+
+/** Message bodies for an uploaded file. */
+export function imageBody(f: UploadedFile): ImageBody {
+  const b: ImageBody = { url: f.url, filename: f.filename, file_length: f.file_length };
+  if (f.secret && f.restrict_access) b.secret = f.secret;
+  if (f.width && f.height) b.size = { width: f.width, height: f.height };
+  return b;
+}
+export function fileBody(f: UploadedFile): FileBody {
+  const b: FileBody = { url: f.url, filename: f.filename, file_length: f.file_length };
+  if (f.secret && f.restrict_access) b.secret = f.secret;
+  return b;
+}
+export function audioBody(f: UploadedFile, lengthSeconds: number): AudioBody {
+  return { ...fileBody(f), length: Math.round(lengthSeconds) };
+}
+export function videoBody(f: UploadedFile, lengthSeconds: number, thumb?: UploadedFile): VideoBody {
+  const b: VideoBody = { ...fileBody(f), length: Math.round(lengthSeconds) };
+  if (thumb) {
+    b.thumb = thumb.url;
+    if (thumb.restrict_access) b.thumb_secret = thumb.secret;
+  }
+  return b;
+}
+
+/** Browsers: XMLHttpRequest, for upload progress. */
+export const xhrUploader: Uploader = (req) =>
+  new Promise((resolve, reject) => {
+    const XHR = (globalThis as any).XMLHttpRequest;
+    const xhr = new XHR();
+    xhr.open('POST', req.url);
+    for (const [k, v] of Object.entries(req.headers)) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e: { loaded: number; total: number }) => req.onProgress?.(e.loaded, e.total);
+    xhr.onload = () => {
+      let body: any;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        body = undefined;
+      }
+      resolve({ status: xhr.status, body });
+    };
+    xhr.onerror = () => reject(new Error('parley: upload failed (network)'));
+    xhr.onabort = () => reject(req.signal?.reason ?? new Error('aborted'));
+    req.signal?.addEventListener('abort', () => xhr.abort());
+    const form = new (globalThis as any).FormData();
+    form.append('file', req.file, req.filename);
+    xhr.send(form);
+  });
+
+/**
+ * fetch with FormData (Node 20, or browsers without XHR). fetch cannot report
+ * upload progress: onProgress is called once, when the upload is done. In
+ * Node use nodeUploader (`@parley/sdk/node`) for progress and streaming from disk.
+ */
+export const fetchUploader: Uploader = async (req) => {
+  const G = globalThis as any;
+  let file = req.file;
+  if (file instanceof Uint8Array || file instanceof ArrayBuffer) file = new G.Blob([file]);
+  if (!(file instanceof G.Blob)) throw new Error('parley: fetchUploader takes a Blob, File or Uint8Array');
+  const form = new G.FormData();
+  form.append('file', file, req.filename);
+  const res = await G.fetch(req.url, { method: 'POST', headers: req.headers, body: form, signal: req.signal });
+  const text = await res.text();
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const size = (file as { size: number }).size;
+  if (res.status === 200) req.onProgress?.(size, size);
+  return { status: res.status, body };
+};
+
+/** Files: upload attachments (POST /chatfiles) with the user's token, and download them. */
+export class Files {
+  /** How uploads are sent; default XHR in browsers, fetch elsewhere. */
+  uploader: Uploader = typeof (globalThis as any).XMLHttpRequest === 'function' ? xhrUploader : fetchUploader;
+
+  constructor(private c: Client) {}
+
+  async upload(file: unknown, opts: UploadOptions = {}): Promise<UploadedFile> {
+    const filename = opts.filename ?? (file as { name?: string })?.name ?? 'file';
+    for (let attempt = 0; ; attempt++) {
+      const token = this.c.token || (await this.c.renewToken()) || '';
+      const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+      if (opts.restrictAccess) headers['restrict-access'] = 'true';
+      if (opts.thumbnailWidth) headers['thumbnail-width'] = String(opts.thumbnailWidth);
+      if (opts.thumbnailHeight) headers['thumbnail-height'] = String(opts.thumbnailHeight);
+      const res = await (opts.uploader ?? this.uploader)({
+        url: `${this.c.baseURL}/${this.c.org}/${this.c.app}/chatfiles`, headers, file, filename,
+        onProgress: opts.onProgress, signal: opts.signal,
+      });
+      if (res.status === 401 && attempt === 0 && (await this.c.renewToken())) continue;
+      if (res.status !== 200) throw restError(res.status, res.body);
+      const e = res.body?.entities?.[0];
+      if (!e?.uuid) throw new ParleyError('bad_response', 'upload answer without entities');
+      return {
+        uuid: e.uuid, url: e.url, secret: e['share-secret'] ?? '', file_length: e.file_length ?? 0,
+        content_type: e.content_type ?? '', filename: e.filename ?? filename, restrict_access: !!e.restrict_access,
+        thumbnail: !!e.thumbnail, width: e.width, height: e.height,
+      };
+    }
+  }
+
+  /** The download URL of a file given by URL or UUID; only files of the configured server. */
+  fileURL(urlOrUUID: string): string {
+    const prefix = `${this.c.baseURL}/${this.c.org}/${this.c.app}/chatfiles/`;
+    if (/^[0-9a-f-]{32,36}$/i.test(urlOrUUID)) return prefix + urlOrUUID;
+    if (!urlOrUUID.startsWith(prefix)) throw new ParleyError('illegal_argument', `not a file of this server: ${urlOrUUID}`);
+    return urlOrUUID;
+  }
+
+  /**
+   * Downloads a file (or its thumbnail) with fetch, reporting progress as
+   * the bytes arrive. Restricted files need their secret (or be yours).
+   */
+  async download(
+    urlOrUUID: string,
+    opts: { secret?: string; thumbnail?: boolean; onProgress?: (got: number, total: number) => void; signal?: AbortSignal } = {},
+  ): Promise<{ data: Uint8Array; contentType: string }> {
+    const G = globalThis as any;
+    const headers: Record<string, string> = {};
+    if (this.c.token) headers.Authorization = `Bearer ${this.c.token}`;
+    if (opts.secret) headers['share-secret'] = opts.secret;
+    if (opts.thumbnail) headers.thumbnail = 'true';
+    const res = await G.fetch(this.fileURL(urlOrUUID), { headers, signal: opts.signal });
+    if (res.status !== 200) {
+      let body: any;
+      try {
+        body = await res.json();
+      } catch {
+        body = undefined;
+      }
+      throw restError(res.status, body);
+    }
+    const total = Number(res.headers.get('content-length') ?? 0);
+    const chunks: Uint8Array[] = [];
+    let got = 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      got += value.length;
+      opts.onProgress?.(got, total || got);
+    }
+    const data = new Uint8Array(got);
+    let off = 0;
+    for (const ch of chunks) {
+      data.set(ch, off);
+      off += ch.length;
+    }
+    return { data, contentType: res.headers.get('content-type') ?? '' };
+  }
+}
