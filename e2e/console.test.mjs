@@ -84,7 +84,9 @@ async function shot(name) {
 // go opens a route of the console and waits until its page has loaded.
 async function go(route) {
   await page.evaluate(() => document.getElementById('main')?.removeAttribute('data-ready'));
-  await page.goto(`${server.base}/console/#/${route}`);
+  const url = `${server.base}/console/#/${route}`;
+  if (page.url() === url) await page.reload();
+  else await page.goto(url);
   await page.waitForSelector('#main[data-ready]');
 }
 
@@ -150,8 +152,8 @@ describe('web console', () => {
   it('creates an app and shows its credentials; the secret is real', async () => {
     await go('apps');
     await page.locator('.page-actions').getByRole('button', { name: T('apps.create') }).click();
-    await dialog().getByLabel(T('apps.org')).fill('acme');
-    await dialog().getByLabel(T('apps.app')).fill('chat');
+    await dialog().getByLabel(T('apps.org'), { exact: true }).fill('acme');
+    await dialog().getByLabel(T('apps.app'), { exact: true }).fill('chat');
     await dialog().getByRole('button', { name: T('apps.create_submit') }).click();
     const secret = await dialog().locator('input.secret-value').inputValue();
     assert.ok(secret.length >= 16, `a client secret: ${secret}`);
@@ -171,8 +173,8 @@ describe('web console', () => {
     await page.getByRole('button', { name: T('common.save') }).click();
     await toast(T('apps.settings_saved')).waitFor();
     await page.getByRole('button', { name: T('notifiers.add') }).click();
-    await dialog().getByLabel(T('notifiers.name')).fill('devlog');
-    await dialog().getByLabel(T('notifiers.provider')).selectOption('log');
+    await dialog().getByLabel(T('notifiers.name'), { exact: true }).fill('devlog');
+    await dialog().getByLabel(T('notifiers.provider'), { exact: true }).selectOption('log');
     await dialog().getByRole('button', { name: T('common.save') }).click();
     await toast(T('notifiers.saved')).waitFor();
     await page.locator('table.data code', { hasText: 'devlog' }).waitFor();
@@ -200,9 +202,9 @@ describe('web console', () => {
   it('creates a user, finds it, bans and unbans it', async () => {
     await go('users');
     await page.locator('.page-actions').getByRole('button', { name: T('users.create') }).click();
-    await dialog().getByLabel(T('users.username')).fill('carol');
-    await dialog().getByLabel(T('users.password')).fill('carol-pw');
-    await dialog().getByLabel(T('users.nickname')).fill('Carol');
+    await dialog().getByLabel(T('users.username'), { exact: true }).fill('carol');
+    await dialog().getByLabel(T('users.password'), { exact: true }).fill('carol-pw');
+    await dialog().getByLabel(T('users.nickname'), { exact: true }).fill('Carol');
     await dialog().getByRole('button', { name: T('users.create_submit') }).click();
     await page.waitForURL(/#\/users\/carol$/);
     await page.waitForSelector('#main[data-ready]');
@@ -241,7 +243,7 @@ describe('web console', () => {
     await until(async () => (await page.locator('table.data tbody tr', { hasText: 'hello bob' }).count()) === 0, 'the recalled body to go');
     await page.locator('table.data .badge', { hasText: T('messages.recalled') }).waitFor();
     // The filters: only bob's message.
-    await page.getByLabel(T('messages.from')).fill('bob');
+    await page.getByLabel(T('messages.from'), { exact: true }).fill('bob');
     await page.getByRole('button', { name: T('messages.lookup') }).click();
     await until(async () => (await page.locator('table.data tbody tr').count()) === 1, 'one message from bob');
     assert.match(await page.locator('table.data tbody tr').textContent(), /hi alice/);
@@ -260,8 +262,8 @@ describe('web console', () => {
 
   it('sends a broadcast to every user, which the connected client receives', async () => {
     await go('broadcasts');
-    await page.getByLabel(T('broadcasts.target_users')).check();
-    await page.getByLabel(T('broadcasts.text')).fill('Maintenance tonight at 22:00');
+    await page.getByLabel(T('broadcasts.target_users'), { exact: true }).check();
+    await page.getByLabel(T('broadcasts.text'), { exact: true }).fill('Maintenance tonight at 22:00');
     await page.getByRole('button', { name: T('broadcasts.send') }).click();
     await dialog().getByRole('button', { name: T('broadcasts.send') }).click();
     await toast(T('broadcasts.sent_done')).waitFor();
@@ -281,10 +283,10 @@ describe('web console', () => {
     await page.getByRole('button', { name: T('groups.make_admin_named', { user: 'bob' }) }).click();
     await page.getByRole('button', { name: T('groups.make_member_named', { user: 'bob' }) }).waitFor();
     await page.getByRole('button', { name: T('groups.mute_named', { user: 'bob' }) }).click();
-    await dialog().getByLabel(T('groups.mute_duration')).selectOption({ label: T('duration.1h') });
+    await dialog().getByLabel(T('groups.mute_duration'), { exact: true }).selectOption({ label: T('duration.1h') });
     await dialog().getByRole('button', { name: T('groups.mute') }).click();
     await page.getByRole('button', { name: T('groups.unmute_named', { user: 'bob' }) }).waitFor();
-    await page.getByLabel(T('groups.announcement_text')).fill('Welcome to the team');
+    await page.getByLabel(T('groups.announcement_text'), { exact: true }).fill('Welcome to the team');
     await page.getByRole('button', { name: T('groups.announcement_save') }).click();
     await toast(T('groups.announcement_saved')).waitFor();
     const g = (await rest.call('GET', `/chatgroups/${ids.group}`)).data[0];
@@ -306,9 +308,9 @@ describe('web console', () => {
   it('creates a viewer account; the audit log shows what was done', async () => {
     await go('admins');
     await page.locator('.page-actions').getByRole('button', { name: T('admins.create') }).click();
-    await dialog().getByLabel(T('admins.username')).fill(VIEWER.username);
+    await dialog().getByLabel(T('admins.username'), { exact: true }).fill(VIEWER.username);
     await dialog().getByLabel(T('admins.password'), { exact: true }).fill(VIEWER.password);
-    await dialog().getByLabel(T('admins.role')).selectOption('viewer');
+    await dialog().getByLabel(T('admins.role'), { exact: true }).selectOption('viewer');
     await dialog().getByRole('button', { name: T('admins.create_submit') }).click();
     await toast(T('admins.created', { user: VIEWER.username })).waitFor();
     await page.locator('table.data code', { hasText: VIEWER.username }).waitFor();
@@ -318,7 +320,7 @@ describe('web console', () => {
     for (const a of ['app.create', 'user.create', 'user.ban', 'user.unban', 'message.recall', 'broadcast.send', 'admin.create']) {
       assert.ok(actions.includes(a), `audit has ${a}: ${actions}`);
     }
-    await page.getByLabel(T('audit.action')).fill('user.ban');
+    await page.getByLabel(T('audit.action'), { exact: true }).fill('user.ban');
     await page.getByRole('button', { name: T('audit.filter') }).click();
     await until(async () => {
       const a = await page.locator('table.data tbody tr td:nth-child(4)').allTextContents();

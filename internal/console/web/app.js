@@ -99,6 +99,8 @@ async function route() {
     else a.removeAttribute('aria-current');
   }
   closeNav();
+  // A dialog belongs to the page it was opened on.
+  for (const dlg of document.querySelectorAll('dialog[open]')) dlg.close();
   const view = $('main');
   view.replaceChildren();
   view.dataset.page = r.page;
@@ -228,6 +230,7 @@ function wireShell() {
   });
   window.addEventListener('hashchange', route);
   onLangChange(() => {
+    $('toasts').replaceChildren(); // notices in the previous language
     fillLangPicker($('lang-picker'));
     if (state.user) {
       fillAppPicker();

@@ -30,6 +30,7 @@ export function toast(nodes, kind = 'ok') {
   const box = document.getElementById('toasts');
   const el = h('div', { class: `toast toast-${kind}` }, nodes);
   box.append(el);
+  while (box.children.length > 3) box.firstElementChild.remove();
   setTimeout(() => el.remove(), kind === 'error' ? 9000 : 4000);
 }
 
@@ -201,7 +202,7 @@ export function field(spec) {
     control = h('input', { type, ...common, value: value ?? '' });
   }
   return h('div', { class: 'field', dataset: { name, type } },
-    h('label', { for: id }, label, attrs.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null),
+    h('label', { for: id, class: attrs.required ? 'required' : undefined }, label),
     control,
     help ? h('p', { id: helpId, class: 'help' }, help) : null);
 }
@@ -244,8 +245,10 @@ export function readForm(form, specs) {
 }
 
 // applyShowIf shows the fields whose showIf(values) holds, and disables the
-// controls of hidden ones so they neither validate nor submit.
+// controls of hidden ones so they neither validate nor submit. The controls
+// of a locked form (the account may not change it) stay disabled.
 function applyShowIf(form, specs) {
+  const locked = form.hasAttribute('data-locked');
   let values = {};
   try { values = readForm(form, specs.filter((s) => !s.showIf)); } catch { /* partial */ }
   for (const s of specs) {
@@ -253,7 +256,7 @@ function applyShowIf(form, specs) {
     const wrap = form.querySelector(`[data-name="${s.name}"]`);
     const show = !!s.showIf(values);
     wrap.hidden = !show;
-    for (const c of wrap.querySelectorAll('input, select, textarea')) c.disabled = !show;
+    for (const c of wrap.querySelectorAll('input, select, textarea')) c.disabled = !show || locked;
   }
 }
 
@@ -266,6 +269,7 @@ export function form({ fields, submitLabel, onSubmit, allowed = true, write = tr
   const el = h('form', { class: ['form', inline && 'form-inline'], novalidate: false },
     fields.map((f) => field(f)), extra, status, h('div', { class: 'form-actions' }, submit));
   if (!allowed) {
+    el.setAttribute('data-locked', '');
     for (const c of el.querySelectorAll('input, select, textarea, button')) {
       c.disabled = true;
       if (!c.hasAttribute('data-write') && write) c.setAttribute('data-write', '');

@@ -31,7 +31,7 @@ function attachmentLink(b, label) {
 // content shows an item's body by type.
 export function content(it) {
   if (it.kind === 'recall') return h('span', { class: 'muted' }, t('messages.recall_item'), ' ', code(it.target));
-  if (it.recalled) return h('span', { class: 'muted' }, t('messages.recalled_body'));
+  if (it.recalled) return null; // the Recalled badge says it
   const b = it.body || {};
   switch (it.type) {
     case 'txt':
@@ -95,7 +95,7 @@ export async function render(view, ctx) {
       { label: t('messages.from'), cell: (it) => d(it.from) },
       { label: t('messages.to'), cell: (it) => d(it.to) },
       { label: t('messages.type'), cell: (it) => (it.kind === 'recall' ? t('messages.kind_recall') : typeLabel(it.type)) },
-      { label: t('messages.content'), class: 'wide', cell: (it) => [content(it), it.recalled ? [' ', badge(t('messages.recalled'), 'warn')] : null] },
+      { label: t('messages.content'), class: 'wide', cell: (it) => [content(it), it.recalled ? badge(t('messages.recalled'), 'warn') : null] },
       {
         label: t('common.actions'),
         class: 'actions',
