@@ -344,7 +344,14 @@ describe('web console', () => {
       }
       for (const [route, name] of tour) {
         await go(route);
-        if (route === 'dashboard') await page.locator('.live-status.live-on').waitFor();
+        if (route === 'dashboard') {
+          // A few samples of the stream, with some traffic, for the charts.
+          await page.locator('.live-status.live-on').waitFor();
+          for (let i = 0; i < 5; i++) {
+            await rest.call('POST', '/messages/users', { from: 'bob', to: ['alice'], type: i % 2 ? 'txt' : 'custom', body: i % 2 ? { msg: `tick ${i}` } : { customEvent: 'tick' } });
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        }
         await checkTranslated(`page ${route}`);
         await shot(name);
       }

@@ -1,5 +1,9 @@
 // The dashboard: the server's live figures (GET /stats once, then one
 // "stats" event every 2 s from /stats/stream) as numbers and charts.
+// Who is online is cluster-wide; the counters (messages, push, errors) are
+// the answering node's totals since it started. The charts show how much
+// each counter grew in the last minute: per_minute comes from the server,
+// the other rates from the samples this page has seen (so they start at 0).
 
 import { BASE, get } from '../api.js';
 import { h, d } from '../dom.js';
@@ -17,6 +21,21 @@ const FIGURES = [
   ['push_failed', (s) => s.push?.failed],
   ['errors', (s) => s.errors],
 ];
+
+// lastMinute keeps samples of counters and returns how much each grew over
+// the last minute of samples. A counter that went down (the node restarted,
+// or another node answered) starts over.
+export function lastMinute() {
+  const samples = [];
+  return (ts, values) => {
+    const prev = samples[samples.length - 1];
+    if (prev && Object.entries(values).some(([k, v]) => v < (prev.values[k] ?? 0))) samples.length = 0;
+    samples.push({ ts, values });
+    while (samples.length > 2 && samples[1].ts <= ts - 60e3) samples.shift();
+    const base = samples[0].values;
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Math.max(0, v - (base[k] ?? 0))]));
+  };
+}
 
 export function typeLabel(type) {
   return has(`msgtype.${type}`) ? t(`msgtype.${type}`) : d(type);
@@ -41,16 +60,22 @@ export async function render(view) {
   const errors = lineChart({ title: t('dash.chart_errors'), series: [{ key: 'errors', label: t('dash.errors') }] });
   const errorSlot = h('div');
 
+  const head = pageHead(t('nav.dashboard'), { lead: t('dash.lead', { node: '—' }) });
+  const lead = head.querySelector('.lead');
   view.append(
-    pageHead(t('nav.dashboard'), { lead: t('dash.lead') }),
+    head,
     status, errorSlot, figures,
     h('div', { class: 'charts' }, people.el, msgs.el, push.el, errors.el));
 
   let types = [];
   let lastTS = 0;
+  const typeRates = lastMinute();
+  const pushRates = lastMinute();
+  const errorRates = lastMinute();
   function update(s) {
     if (!s || s.ts === lastTS) return;
     lastTS = s.ts;
+    lead.textContent = t('dash.lead', { node: s.node ?? '—' });
     for (const [key, pick] of FIGURES) {
       const el = view.querySelector(`#fig-${key} .figure-value`);
       if (el) el.textContent = fmtNumber(pick(s) ?? 0);
@@ -64,10 +89,11 @@ export async function render(view) {
       msgs.setSeries([{ key: 'total', label: t('dash.all_types') }, ...types.map((k) => ({ key: `type:${k}`, label: typeLabel(k) }))]);
     }
     const mv = { total: s.messages?.per_minute ?? 0 };
-    for (const k of types) mv[`type:${k}`] = byType[k] ?? 0;
+    const rates = typeRates(ts, Object.fromEntries(types.map((k) => [k, byType[k] ?? 0])));
+    for (const k of types) mv[`type:${k}`] = rates[k];
     msgs.push(ts, mv);
-    push.push(ts, { sent: s.push?.sent ?? 0, failed: s.push?.failed ?? 0 });
-    errors.push(ts, { errors: s.errors ?? 0 });
+    push.push(ts, pushRates(ts, { sent: s.push?.sent ?? 0, failed: s.push?.failed ?? 0 }));
+    errors.push(ts, errorRates(ts, { errors: s.errors ?? 0 }));
   }
 
   try {
