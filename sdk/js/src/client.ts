@@ -164,6 +164,7 @@ interface Pending {
   conv?: Conversation;
   event?: ServerEvent;
   roomEvent?: RoomEventData;
+  eventsDue?: boolean;
 }
 
 interface Outgoing {
@@ -256,6 +257,7 @@ export class Client extends Emitter<ClientEvents> {
   private seenEvents = new Set<string>();
   private seenOrder: string[] = [];
   private eventCursor = '';
+  private eventsOff = false;
   // Room messages already delivered.
   private roomSeen = new Set<string>();
   private roomOrder: string[] = [];
@@ -278,7 +280,7 @@ export class Client extends Emitter<ClientEvents> {
     this.resourceName = config.resource ?? '';
     this.state = config.state ?? new MemoryState();
     this.cursor = this.state.cursor();
-    this.eventCursor = this.state.eventCursor();
+    this.loadEventCursor(this.state.eventCursor());
     this.log = config.logger ?? consoleWarnings;
     this.socket = config.socket ?? browserSocket;
     this.http = config.http ?? fetchHttp;
@@ -287,6 +289,20 @@ export class Client extends Emitter<ClientEvents> {
     this.people = new People(this);
     this.files = new Files(this);
     this.push = new Push(this);
+  }
+
+  private loadEventCursor(saved: string) {
+    if (saved.startsWith('{')) {
+      try {
+        const v = JSON.parse(saved);
+        this.eventCursor = typeof v.cursor === 'string' ? v.cursor : '';
+        for (const id of Array.isArray(v.seen) ? v.seen : []) if (typeof id === 'string') this.markEvent(id);
+        return;
+      } catch {
+        // not ours: start over
+      }
+    }
+    this.eventCursor = saved;
   }
 
   /** The signed-in user (after connect). */
@@ -594,6 +610,21 @@ export class Client extends Emitter<ClientEvents> {
     return this.canRefresh() ? this.newToken(this.endpoints[this.endpoint]) : null;
   }
 
+  /**
+   * @internal A request that records events for this user (people changes,
+   * dissolving a group): the server does not push them to the device that
+   * made the change, so the events are fetched afterwards (also after a
+   * failure, which may still have changed something).
+   */
+  async change(req: Request, retry: boolean): Promise<Frame> {
+    try {
+      return await this.request(req, retry);
+    } finally {
+      this.pushes.push({ eventsDue: true });
+      this.kick();
+    }
+  }
+
   // ---- pushes and the conversation streams ----
 
   private onPush(cn: Conn, f: Frame) {
@@ -663,6 +694,8 @@ export class Client extends Emitter<ClientEvents> {
         this.roomMessage(p.roomItem);
       } else if (p.roomEvent) {
         this.emit('roomEvent', p.roomEvent);
+      } else if (p.eventsDue) {
+        eventsDue = true;
       }
     }
     if (eventsDue) await this.syncEvents(cn);
@@ -867,31 +900,69 @@ export class Client extends Emitter<ClientEvents> {
     await this.syncEvents(cn);
   }
 
-  /** Fetches the stored events since the events cursor. */
+  /**
+   * Fetches the stored events since the events cursor and emits those not
+   * delivered before (the server rewinds a cursor by 30 s, so rounds overlap;
+   * the IDs seen recently are kept, and saved with the cursor in State). A
+   * new device starts at the server's current position unless
+   * Config.eventHistory is set.
+   */
   private async syncEvents(cn: Conn): Promise<void> {
-    let since = this.eventCursor;
-    if (since === '' && !this.cfg.eventHistory) since = 'now';
-    for (;;) {
-      const res = await cn.request({ t: 'events', since: since || undefined, limit: 100 }, this.cfg.requestTimeout);
-      for (const ev of (res.events ?? []) as ServerEvent[]) this.deliverEvent(ev);
-      const next: string = res.next || since;
-      if (next && next !== 'now') {
-        this.eventCursor = next;
-        this.state.setEventCursor(next);
+    if (this.eventsOff) return;
+    try {
+      let from = this.eventCursor;
+      let deliver = true;
+      if (from === '' && !this.cfg.eventHistory) {
+        const res = await cn.request({ t: 'events', since: 'now', limit: 100 }, this.cfg.requestTimeout);
+        if (!res.next) throw new Error('parley: the server gave no events cursor');
+        from = res.next;
+        deliver = false; // only mark what the overlap returns as seen
       }
-      if (!res.more || next === since) return;
-      since = next;
+      let since = from;
+      for (;;) {
+        const res = await cn.request({ t: 'events', since: since || undefined, limit: 100 }, this.cfg.requestTimeout);
+        for (const ev of (res.events ?? []) as ServerEvent[]) {
+          if (deliver) this.deliverEvent(ev);
+          else this.markEvent(ev.id);
+        }
+        const next: string = res.next || since;
+        if (!res.more || next === since) {
+          since = next;
+          break;
+        }
+        since = next;
+      }
+      if (since) {
+        this.eventCursor = since;
+        this.state.setEventCursor(JSON.stringify({ cursor: since, seen: this.seenOrder.slice(-500) }));
+      }
+    } catch (err) {
+      if (err instanceof ConnClosed) throw err;
+      if (isCode(err, 'unknown_frame')) {
+        this.log.warn('the server does not support events requests; people events come only while connected');
+        this.eventsOff = true;
+      } else if (isCode(err, 'illegal_argument') && this.eventCursor !== '') {
+        this.log.warn('the server refused the saved events cursor; starting from its current position');
+        this.eventCursor = '';
+        return this.syncEvents(cn);
+      } else {
+        this.log.warn('fetching events failed; trying again later', String(err));
+      }
     }
+  }
+
+  private markEvent(id?: string): boolean {
+    if (!id) return true;
+    if (this.seenEvents.has(id)) return false;
+    this.seenEvents.add(id);
+    this.seenOrder.push(id);
+    if (this.seenOrder.length > 5000) this.seenEvents.delete(this.seenOrder.shift()!);
+    return true;
   }
 
   /** Emits an event unless it was delivered before; returns whether it was new. */
   private deliverEvent(ev: ServerEvent): boolean {
-    if (ev.id) {
-      if (this.seenEvents.has(ev.id)) return false;
-      this.seenEvents.add(ev.id);
-      this.seenOrder.push(ev.id);
-      if (this.seenOrder.length > 5000) this.seenEvents.delete(this.seenOrder.shift()!);
-    }
+    if (!this.markEvent(ev.id)) return false;
     switch (ev.kind) {
       case 'presence':
         if (ev.presence) this.emit('presence', ev.presence);

@@ -6,8 +6,12 @@ import type { GroupInfo, GroupMember, GroupSettings, Request } from './types.js'
 export class Groups {
   constructor(private c: Client) {}
 
+  // Ops that are not idempotent (create, dissolve, transfer, apply, answers,
+  // invite, quit, kick) are not repeated when the connection drops before
+  // the reply: they reject with ConnectionLostError. The others are repeated.
   private async op(op: string, fields: Omit<Request, 't' | 'op'> = {}) {
-    return this.c.request({ t: 'group', op, ...fields });
+    const once = ['create', 'dissolve', 'transfer', 'apply', 'answer_apply', 'invite', 'answer_invite', 'quit', 'kick'];
+    return this.c.request({ t: 'group', op, ...fields }, !once.includes(op));
   }
 
   /** Creates a group owned by this user with initial members (≤60); returns it. */
@@ -18,7 +22,7 @@ export class Groups {
   async info(group: string): Promise<GroupInfo> { return (await this.op('info', { group })).group; }
   async update(group: string, settings: GroupSettings): Promise<void> { await this.op('update', { group, settings }); }
   async announce(group: string, text: string): Promise<void> { await this.op('announce', { group, text }); }
-  async dissolve(group: string): Promise<void> { await this.op('dissolve', { group }); }
+  async dissolve(group: string): Promise<void> { await this.c.change({ t: 'group', op: 'dissolve', group }, false); }
   async transfer(group: string, newOwner: string): Promise<void> { await this.op('transfer', { group, user: newOwner }); }
   /** Asks to join a public group; `joined` is true when no approval is needed. */
   async apply(group: string, reason = ''): Promise<{ joined: boolean }> {

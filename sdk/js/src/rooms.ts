@@ -5,8 +5,12 @@ import type { GroupMember, GroupSettings, Item, Request, RoomInfo } from './type
 export class Rooms {
   constructor(private c: Client) {}
 
+  // Ops that are not idempotent (create, leave, delete, transfer,
+  // delete_attrs, kick) are not repeated when the connection drops before the
+  // reply: they reject with ConnectionLostError. The others are repeated.
   private async op(op: string, fields: Omit<Request, 't' | 'op'> = {}) {
-    return this.c.request({ t: 'room', op, ...fields });
+    const once = ['create', 'leave', 'delete', 'transfer', 'delete_attrs', 'kick'];
+    return this.c.request({ t: 'room', op, ...fields }, !once.includes(op));
   }
 
   /**
