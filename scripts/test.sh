@@ -11,6 +11,9 @@
 # NATS tests (the cluster bus, the three-node cluster test) use
 # $PARLEY_TEST_NATS (default: the local server); required unless
 # PARLEY_REQUIRE_NATS=0.
+# The web console's browser tests (e2e/) need Chromium and Node.js:
+# scripts/browser.sh installs Debian's chromium and the npm packages when
+# missing; required unless PARLEY_REQUIRE_BROWSER=0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,3 +43,6 @@ go test -race -count=1 -timeout 15m ./...
 
 echo "== acceptance (curl)"
 scripts/acceptance.sh
+
+echo "== console (browser)"
+scripts/browser.sh
