@@ -32,6 +32,26 @@ export class Rooms {
     const f = await this.op('mine', { cursor: cursor || undefined, limit });
     return { rooms: f.rooms ?? [], cursor: f.cursor ?? '' };
   }
+  async allMembers(room: string): Promise<GroupMember[]> {
+    const out: GroupMember[] = [];
+    let cursor = '';
+    do {
+      const p = await this.members(room, cursor);
+      out.push(...p.members);
+      cursor = p.cursor;
+    } while (cursor);
+    return out;
+  }
+  async allMine(): Promise<RoomInfo[]> {
+    const out: RoomInfo[] = [];
+    let cursor = '';
+    do {
+      const p = await this.mine(cursor);
+      out.push(...p.rooms);
+      cursor = p.cursor;
+    } while (cursor);
+    return out;
+  }
   async attributes(room: string, keys?: string[]): Promise<Record<string, string>> {
     return (await this.op('attrs', { room, keys })).attrs ?? {};
   }
