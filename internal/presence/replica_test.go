@@ -189,3 +189,40 @@ func TestReplica(t *testing.T) {
 		t.Fatalf("lost: %v", lost)
 	}
 }
+
+func (l *local) Census(context.Context) presence.Census {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := presence.Census{Nodes: 1}
+	for _, ds := range l.devs {
+		if len(ds) > 0 {
+			c.Users++
+			c.Devices += len(ds)
+		}
+	}
+	return c
+}
+
+// The census counts every node's devices, and a user online on several
+// nodes once.
+func TestReplica_Census(t *testing.T) {
+	presence.HeartbeatEvery = 50 * time.Millisecond
+	presence.ExpireAfter = 300 * time.Millisecond
+	n := newNet(t)
+	a, b, c := n.node(t, 0, nil), n.node(t, 1, nil), n.node(t, 2, nil)
+	defer a.rep.Close()
+	defer b.rep.Close()
+	defer c.rep.Close()
+	a.connect(1, 10, presence.Device{Resource: "phone", Since: 1})
+	b.connect(1, 10, presence.Device{Resource: "web", Since: 2})
+	b.connect(1, 11, presence.Device{Resource: "web", Since: 3})
+	c.connect(2, 10, presence.Device{Resource: "web", Since: 4}) // another app's user 10
+	want := presence.Census{Nodes: 3, Users: 3, Devices: 4}
+	for _, l := range []*local{a, b, c} {
+		eventually(t, "census", func() bool { return l.rep.Census(context.Background()) == want })
+	}
+	b.disconnect(1, 10, "web")
+	eventually(t, "census after a disconnect", func() bool {
+		return a.rep.Census(context.Background()) == presence.Census{Nodes: 3, Users: 3, Devices: 3}
+	})
+}
