@@ -336,6 +336,9 @@ func (s *Server) Run(ctx context.Context) error {
 	// WebSocket clients get 1001 and reconnect elsewhere; then HTTP drains.
 	s.gw.Shutdown(sctx)
 	err := s.http.Shutdown(sctx)
+	if s.presence != nil {
+		s.presence.Close() // after the sessions' "down" reports: the others drop this node at once
+	}
 	s.bus.Close()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
