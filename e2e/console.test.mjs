@@ -22,6 +22,7 @@ import { LANGS, dictionary, translator } from './dict.mjs';
 
 const OWNER_PASSWORD = 'owner-e2e-password-1';
 const VIEWER = { username: 'watcher', password: 'watcher-e2e-password-1' };
+const APP_ADMIN = { username: 'ops', password: 'ops-e2e-password-123' };
 const DICTS = Object.fromEntries(LANGS.map((l) => [l, dictionary(l)]));
 const TR = Object.fromEntries(LANGS.map((l) => [l, translator(l)]));
 
@@ -180,6 +181,15 @@ describe('web console', () => {
     await page.locator('table.data code', { hasText: 'devlog' }).waitFor();
     await go('apps/acme/chat');
     assert.equal(await page.getByLabel(T('setting.max_devices'), { exact: true }).inputValue(), '3');
+
+    // Rotating the secret: the new one works, the old token does not.
+    await page.getByRole('button', { name: T('apps.rotate') }).click();
+    await dialog().getByRole('button', { name: T('apps.rotate_submit') }).click();
+    const rotated = await dialog().locator('input.secret-value').inputValue();
+    await dialog().getByRole('button', { name: T('common.done') }).click();
+    assert.notEqual(rotated, secret);
+    assert.equal((await rest.call('GET', '/users', undefined, { raw: true })).status, 401, 'the old app token is revoked');
+    await rest.appToken(clientID, rotated);
   });
 
   it('sets up users, a conversation with an image, a group and rooms through the REST API', async () => {
@@ -195,11 +205,12 @@ describe('web console', () => {
     await rest.call('POST', '/messages/users', { from: 'alice', to: ['bob'], type: 'txt', body: { msg: 'hello bob' } });
     await rest.call('POST', '/messages/users', { from: 'bob', to: ['alice'], type: 'txt', body: { msg: 'hi alice' } });
     ids.group = (await rest.call('POST', '/chatgroups', { owner: 'alice', public: true, groupname: 'Team', description: 'The team', members: ['bob'] })).data.groupid;
+    await rest.call('POST', '/messages/chatgroups', { from: 'bob', to: [ids.group], type: 'txt', body: { msg: 'hello team' } });
     ids.room = (await rest.call('POST', '/chatrooms', { name: 'Live', owner: 'alice', members: ['bob'] })).data.id;
     ids.oldRoom = (await rest.call('POST', '/chatrooms', { name: 'Old', owner: 'bob' })).data.id;
   });
 
-  it('creates a user, finds it, bans and unbans it', async () => {
+  it('creates a user, bans and unbans it, edits it, finds it', async () => {
     await go('users');
     await page.locator('.page-actions').getByRole('button', { name: T('users.create') }).click();
     await dialog().getByLabel(T('users.username'), { exact: true }).fill('carol');
@@ -221,7 +232,34 @@ describe('web console', () => {
     await page.locator('.facts .badge', { hasText: T('users.active') }).waitFor();
     assert.equal((await rest.call('GET', '/users/carol')).entities[0].activated, true, 'unbanned on the server');
 
+    // Nickname and attributes, password.
+    await page.getByRole('button', { name: T('users.edit') }).click();
+    await dialog().getByLabel(T('users.nickname'), { exact: true }).fill('Caroline');
+    await dialog().getByRole('button', { name: T('attrs.add') }).click();
+    await dialog().locator('.kv-key').last().fill('city');
+    await dialog().locator('.kv-value').last().fill('Paris');
+    await dialog().getByRole('button', { name: T('common.save') }).click();
+    await toast(T('users.saved')).waitFor();
+    await page.locator('table.data tr', { hasText: 'Paris' }).locator('code', { hasText: 'city' }).waitFor();
+    assert.equal((await rest.call('GET', '/users/carol')).entities[0].nickname, 'Caroline');
+    await page.getByRole('button', { name: T('users.reset_password') }).click();
+    await dialog().getByLabel(T('users.new_password'), { exact: true }).fill('carol-new-pw');
+    await dialog().getByRole('button', { name: T('users.reset_submit') }).click();
+    await toast(T('users.password_reset')).waitFor();
+    assert.ok(await rest.userToken('carol', 'carol-new-pw'), 'carol signs in with the new password');
+
+    // A refused change is explained in the dialog, which stays open.
     await go('users');
+    await page.locator('.page-actions').getByRole('button', { name: T('users.create') }).click();
+    await dialog().getByLabel(T('users.username'), { exact: true }).fill('carol');
+    await dialog().getByLabel(T('users.password'), { exact: true }).fill('x');
+    expecting = /status of 400.*\/console\/api\/apps\/acme\/chat\/users$/;
+    await dialog().getByRole('button', { name: T('users.create_submit') }).click();
+    await dialog().locator('[role=alert]', { hasText: T('error.duplicate_user') }).waitFor();
+    expecting = null;
+    await checkTranslated('the create-user dialog with an error');
+    await dialog().getByRole('button', { name: T('common.cancel') }).click();
+
     await page.fill('#users-q', 'ca');
     await page.getByRole('button', { name: T('common.search') }).click();
     await until(async () => (await page.locator('table.data tbody tr').allTextContents()).join('|').includes('carol'), 'carol in the search results');
@@ -293,6 +331,19 @@ describe('web console', () => {
     assert.equal(g.announcement, 'Welcome to the team');
     const mutes = (await rest.call('GET', `/chatgroups/${ids.group}/mute`)).data;
     assert.ok(mutes.some((m) => m.user === 'bob'), `bob is muted: ${JSON.stringify(mutes)}`);
+    // The group's messages, one click away.
+    await page.getByRole('link', { name: T('groups.view_messages') }).click();
+    await page.locator('table.data tbody tr', { hasText: 'hello team' }).waitFor();
+  });
+
+  it('signs a device out', async () => {
+    await go('users/alice');
+    await page.getByRole('button', { name: T('users.logout_device_named', { res: 'web_e2e' }) }).click();
+    await dialog().getByRole('button', { name: T('users.force_logout') }).click();
+    await toast(T('users.logged_out')).waitFor();
+    const kicked = await device.next((f) => f.t === 'kicked');
+    assert.equal(kicked.code, 4004);
+    await until(async () => (await page.locator('table.data code', { hasText: 'web_e2e' }).count()) === 0, 'the device to leave the list');
   });
 
   it('deletes a chat room', async () => {
@@ -314,6 +365,23 @@ describe('web console', () => {
     await dialog().getByRole('button', { name: T('admins.create_submit') }).click();
     await toast(T('admins.created', { user: VIEWER.username })).waitFor();
     await page.locator('table.data code', { hasText: VIEWER.username }).waitFor();
+
+    // A second app, and an admin of the first app only.
+    await go('apps');
+    await page.locator('.page-actions').getByRole('button', { name: T('apps.create') }).click();
+    await dialog().getByLabel(T('apps.org'), { exact: true }).fill('acme');
+    await dialog().getByLabel(T('apps.app'), { exact: true }).fill('other');
+    await dialog().getByRole('button', { name: T('apps.create_submit') }).click();
+    await dialog().getByRole('button', { name: T('common.done') }).click();
+    await page.waitForURL(/#\/apps\/acme\/other$/);
+    await go('admins');
+    await page.locator('.page-actions').getByRole('button', { name: T('admins.create') }).click();
+    await dialog().getByLabel(T('admins.username'), { exact: true }).fill(APP_ADMIN.username);
+    await dialog().getByLabel(T('admins.password'), { exact: true }).fill(APP_ADMIN.password);
+    await dialog().getByLabel(T('admins.role'), { exact: true }).selectOption('app_admin');
+    await dialog().getByLabel('acme/chat', { exact: true }).check();
+    await dialog().getByRole('button', { name: T('admins.create_submit') }).click();
+    await page.locator('table.data tr', { hasText: APP_ADMIN.username }).locator('td', { hasText: 'acme/chat' }).waitFor();
 
     await go('audit');
     const actions = await page.locator('table.data tbody tr td:nth-child(4)').allTextContents();
@@ -398,7 +466,7 @@ describe('web console', () => {
     assert.equal(await page.locator('#nav a[data-page=admins]').isVisible(), false, 'no admins page for a viewer');
 
     const tour = [
-      ['dashboard', 0], ['apps', 1], ['apps/acme/chat', 5], ['users', 1], ['users/carol', 4], ['users/alice', 5],
+      ['dashboard', 0], ['apps', 1], ['apps/acme/chat', 5], ['users', 1], ['users/carol', 4], ['users/alice', 4],
       ['groups', 0], [`groups/${ids.group}`, 5], ['rooms', 0], [`rooms/${ids.room}`, 4],
       ['messages?user=alice&peer=bob', 1], ['broadcasts', 3], ['account', 0],
     ];
@@ -428,6 +496,37 @@ describe('web console', () => {
     });
     expecting = null;
     assert.equal(status, 403);
+
+    // Any account changes its own password and signs out everywhere.
+    await go('account');
+    await page.getByLabel(T('account.old_password'), { exact: true }).fill(VIEWER.password);
+    await page.getByLabel(T('account.new_password'), { exact: true }).fill('watcher-new-password');
+    await page.getByLabel(T('account.repeat_password'), { exact: true }).fill('watcher-new-password');
+    await page.getByRole('button', { name: T('account.change_password') }).click();
+    await toast(T('account.password_changed')).waitFor();
+    await page.getByRole('button', { name: T('account.signout_everywhere') }).click();
+    await dialog().getByRole('button', { name: T('account.signout_everywhere') }).click();
+    await page.locator('.alert', { hasText: T('signin.signed_out_everywhere') }).waitFor();
+    await signIn(VIEWER.username, 'watcher-new-password');
+    await page.waitForSelector('#shell:not([hidden]) #main[data-ready]');
+  });
+
+  it('lets an app admin change its own app only', async () => {
+    await page.click('#signout');
+    await signIn(APP_ADMIN.username, APP_ADMIN.password);
+    await page.waitForSelector('#shell:not([hidden]) #main[data-ready]');
+    assert.deepEqual(await page.locator('#app-picker option').allTextContents(), ['acme/chat'], 'an app admin sees its apps only');
+    assert.equal(await page.locator('#nav a[data-page=admins]').isVisible(), false);
+    await go('apps');
+    assert.equal(await page.getByRole('button', { name: T('apps.create') }).isDisabled(), true, 'only the owner creates apps');
+    for (const route of ['apps/acme/chat', 'users', 'users/carol', `groups/${ids.group}`, 'broadcasts']) {
+      await go(route);
+      const disabled = await page.locator('[data-write]').evaluateAll((els) => els.filter((e) => e.disabled).map((e) => e.outerHTML.slice(0, 100)));
+      assert.deepEqual(disabled, [], `${route}: an app admin may change everything in its app`);
+    }
+    await go('apps/acme/other');
+    await page.locator('.empty', { hasText: T('apps.not_found') }).waitFor();
+    await checkTranslated('an app the account does not see');
   });
 
   it('reported no console errors, exceptions or CSP violations', () => {
