@@ -50,6 +50,11 @@ export function imageBody(f: UploadedFile): ImageBody {
   const b: ImageBody = { url: f.url, filename: f.filename, file_length: f.file_length };
   if (f.secret && f.restrict_access) b.secret = f.secret;
   if (f.width && f.height) b.size = { width: f.width, height: f.height };
+  if (f.thumbnail) {
+    // The thumbnail is the file's URL fetched with `thumbnail: true`.
+    b.thumb = f.url;
+    if (f.secret && f.restrict_access) b.thumb_secret = f.secret;
+  }
   return b;
 }
 export function fileBody(f: UploadedFile): FileBody {
@@ -127,7 +132,10 @@ export class Files {
   constructor(private c: Client) {}
 
   async upload(file: unknown, opts: UploadOptions = {}): Promise<UploadedFile> {
-    const filename = opts.filename ?? (file as { name?: string })?.name ?? 'file';
+    const filename =
+      opts.filename ??
+      (file as { name?: string })?.name ??
+      (typeof file === 'string' ? file.split(/[\\/]/).pop() || 'file' : 'file');
     for (let attempt = 0; ; attempt++) {
       const token = this.c.token || (await this.c.renewToken()) || '';
       const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
@@ -160,19 +168,40 @@ export class Files {
 
   /**
    * Downloads a file (or its thumbnail) with fetch, reporting progress as
-   * the bytes arrive. Restricted files need their secret (or be yours).
+   * the bytes arrive (counted from the file's start). `offset` resumes a
+   * download (a Range request). With `onChunk` the bytes are handed over as
+   * they arrive (e.g. to a Node fs.WriteStream) instead of being collected:
+   * `data` is then empty.
    */
-  async download(
-    urlOrUUID: string,
-    opts: { secret?: string; thumbnail?: boolean; onProgress?: (got: number, total: number) => void; signal?: AbortSignal } = {},
-  ): Promise<{ data: Uint8Array; contentType: string }> {
+  async download(urlOrUUID: string, opts: DownloadOptions = {}): Promise<{ data: Uint8Array; contentType: string; size: number }> {
     const G = globalThis as any;
+    const offset = opts.offset ?? 0;
+    if (offset < 0) throw new ParleyError('illegal_argument', 'offset must not be negative');
     const headers: Record<string, string> = {};
     if (this.c.token) headers.Authorization = `Bearer ${this.c.token}`;
     if (opts.secret) headers['share-secret'] = opts.secret;
     if (opts.thumbnail) headers.thumbnail = 'true';
+    if (offset > 0) headers.Range = `bytes=${offset}-`;
     const res = await G.fetch(this.fileURL(urlOrUUID), { headers, signal: opts.signal });
-    if (res.status !== 200) {
+    const contentType: string = res.headers.get('content-type') ?? '';
+    let total = 0;
+    let skip = 0;
+    if (res.status === 200) {
+      total = Number(res.headers.get('content-length') ?? 0);
+      skip = offset; // the range was not honoured
+    } else if (res.status === 206) {
+      const m = /^bytes (\d+)-\d+\/(\d+)$/.exec(res.headers.get('content-range') ?? '');
+      if (!m || Number(m[1]) !== offset) throw new ParleyError('bad_response', `the server sent the range ${res.headers.get('content-range')}`);
+      total = Number(m[2]);
+    } else if (res.status === 416) {
+      const m = /\/(\d+)$/.exec(res.headers.get('content-range') ?? '');
+      if (m && Number(m[1]) === offset) {
+        await res.body?.cancel?.();
+        opts.onProgress?.(offset, offset);
+        return { data: new Uint8Array(0), contentType, size: offset };
+      }
+      throw restError(416, undefined);
+    } else {
       let body: any;
       try {
         body = await res.json();
@@ -181,23 +210,43 @@ export class Files {
       }
       throw restError(res.status, body);
     }
-    const total = Number(res.headers.get('content-length') ?? 0);
     const chunks: Uint8Array[] = [];
-    let got = 0;
+    let got = offset;
     const reader = res.body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
-      got += value.length;
+      let chunk: Uint8Array = value;
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length);
+        skip -= n;
+        chunk = chunk.subarray(n);
+        if (chunk.length === 0) continue;
+      }
+      if (opts.onChunk) await opts.onChunk(chunk);
+      else chunks.push(chunk);
+      got += chunk.length;
       opts.onProgress?.(got, total || got);
     }
-    const data = new Uint8Array(got);
+    const data = new Uint8Array(opts.onChunk ? 0 : got - offset);
     let off = 0;
     for (const ch of chunks) {
       data.set(ch, off);
       off += ch.length;
     }
-    return { data, contentType: res.headers.get('content-type') ?? '' };
+    return { data, contentType, size: got };
   }
+}
+
+export interface DownloadOptions {
+  /** The share-secret of a restricted file (not needed by its uploader). */
+  secret?: string;
+  thumbnail?: boolean;
+  /** Resume: fetch the bytes from offset on. */
+  offset?: number;
+  /** Progress in bytes from the file's start; total is the file's size. */
+  onProgress?: (got: number, total: number) => void;
+  /** Receive the bytes as they arrive instead of in `data`. */
+  onChunk?: (chunk: Uint8Array) => void | Promise<void>;
+  signal?: AbortSignal;
 }

@@ -17,5 +17,5 @@ export { People } from './people.js';
 export { Push, type NotificationMode, type NotificationSetting, type PushBinding } from './push.js';
 export {
   Files, xhrUploader, fetchUploader, imageBody, fileBody, audioBody, videoBody,
-  type Uploader, type UploadRequest, type UploadOptions, type UploadedFile,
+  type Uploader, type UploadRequest, type DownloadOptions, type UploadOptions, type UploadedFile,
 } from './files.js';
