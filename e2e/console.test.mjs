@@ -178,7 +178,22 @@ describe('web console', () => {
     await dialog().getByLabel(T('notifiers.provider'), { exact: true }).selectOption('log');
     await dialog().getByRole('button', { name: T('common.save') }).click();
     await toast(T('notifiers.saved')).waitFor();
-    await page.locator('table.data code', { hasText: 'devlog' }).waitFor();
+    const notifier = page.locator('table.data tr', { hasText: 'devlog' });
+    await notifier.waitFor();
+    await notifier.getByRole('button', { name: T('notifiers.edit_title', { name: 'devlog' }) }).click();
+    await dialog().getByLabel(T('notifiers.provider'), { exact: true }).selectOption('webhook');
+    await dialog().getByLabel(T('notifiers.url'), { exact: true }).fill('https://relay.example.com/push');
+    await dialog().getByRole('button', { name: T('common.save') }).click();
+    await notifier.locator('.badge', { hasText: T('provider.webhook') }).waitFor();
+    await page.getByRole('button', { name: T('notifiers.add') }).click();
+    await dialog().getByLabel(T('notifiers.name'), { exact: true }).fill('spare');
+    await dialog().getByLabel(T('notifiers.provider'), { exact: true }).selectOption('log');
+    await dialog().getByRole('button', { name: T('common.save') }).click();
+    const spare = page.locator('table.data tr', { hasText: 'spare' });
+    await spare.getByRole('button', { name: T('notifiers.delete_title') }).click();
+    await dialog().getByRole('button', { name: T('common.delete') }).click();
+    await toast(T('notifiers.deleted')).waitFor();
+    await until(async () => (await spare.count()) === 0, 'the deleted notifier to go');
     await go('apps/acme/chat');
     assert.equal(await page.getByLabel(T('setting.max_devices'), { exact: true }).inputValue(), '3');
 
@@ -320,6 +335,11 @@ describe('web console', () => {
     await page.waitForSelector('#main[data-ready]');
     await page.getByRole('button', { name: T('groups.make_admin_named', { user: 'bob' }) }).click();
     await page.getByRole('button', { name: T('groups.make_member_named', { user: 'bob' }) }).waitFor();
+    await page.getByRole('button', { name: T('groups.mute_named', { user: 'bob' }) }).click();
+    await dialog().getByLabel(T('groups.mute_duration'), { exact: true }).selectOption({ label: T('duration.1h') });
+    await dialog().getByRole('button', { name: T('groups.mute') }).click();
+    await page.getByRole('button', { name: T('groups.unmute_named', { user: 'bob' }) }).click();
+    await dialog().getByRole('button', { name: T('groups.unmute') }).click();
     await page.getByRole('button', { name: T('groups.mute_named', { user: 'bob' }) }).click();
     await dialog().getByLabel(T('groups.mute_duration'), { exact: true }).selectOption({ label: T('duration.1h') });
     await dialog().getByRole('button', { name: T('groups.mute') }).click();
@@ -527,6 +547,19 @@ describe('web console', () => {
     await go('apps/acme/other');
     await page.locator('.empty', { hasText: T('apps.not_found') }).waitFor();
     await checkTranslated('an app the account does not see');
+
+    // The session ends elsewhere (another tab signs out): the next request
+    // brings the sign-in page back, saying why.
+    const other = await page.context().newPage();
+    await other.goto(`${server.base}/console/#/dashboard`);
+    await other.waitForSelector('#main[data-ready]');
+    await other.click('#signout');
+    await other.waitForSelector('#signin-username');
+    await other.close();
+    expecting = /status of 401/;
+    await page.evaluate(() => { location.hash = '#/users'; });
+    await page.locator('.alert', { hasText: T('signin.expired') }).waitFor();
+    expecting = null;
   });
 
   it('reported no console errors, exceptions or CSP violations', () => {
