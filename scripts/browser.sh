@@ -24,6 +24,9 @@ CHROMIUM=${PARLEY_CHROMIUM:-/usr/bin/chromium}
 export PARLEY_CHROMIUM=$CHROMIUM
 REQUIRE=${PARLEY_REQUIRE_BROWSER:-1}
 
+# missing reports what is missing, then fails, or with
+# PARLEY_REQUIRE_BROWSER=0 skips (running what needs no browser, unless
+# the second argument says Node.js itself is what is missing).
 missing() {
   echo "browser: $1" >&2
   if [ "$REQUIRE" = 1 ]; then
@@ -31,6 +34,11 @@ missing() {
     exit 1
   fi
   echo "browser: skipping the browser tests (PARLEY_REQUIRE_BROWSER=0)"
+  # The dictionary checks need Node.js only.
+  if [ "${2:-}" != nonode ] && command -v node >/dev/null 2>&1; then
+    echo "browser: the console's dictionary checks (node --test e2e/i18n.test.mjs)"
+    exec node --test --test-reporter=spec e2e/i18n.test.mjs
+  fi
   exit 0
 }
 
@@ -53,9 +61,9 @@ if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh-cn family 2>/d
 fi
 echo "browser: $("$CHROMIUM" --version 2>/dev/null || echo "chromium at $CHROMIUM")"
 
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing "Node.js and npm are not installed"
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing "Node.js and npm are not installed" nonode
 node_major=$(node -p 'process.versions.node.split(".")[0]')
-[ "$node_major" -ge 20 ] || missing "Node.js 20 or later is needed (found $(node --version))"
+[ "$node_major" -ge 20 ] || missing "Node.js 20 or later is needed (found $(node --version))" nonode
 
 if [ ! -f e2e/node_modules/.package-lock.json ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then
   echo "browser: npm ci (e2e)"

@@ -133,7 +133,7 @@ async function route() {
 // ---- the shell ---------------------------------------------------------------------
 
 function fillLangPicker(sel) {
-  sel.replaceChildren(...LANGS.map((l) => h('option', { value: l }, t(`lang.${l}`))));
+  sel.replaceChildren(...LANGS.map((l) => h('option', { value: l, lang: l }, t(`lang.${l}`))));
   sel.value = lang();
 }
 
