@@ -101,8 +101,9 @@ func (s *Service) lookup(ctx context.Context, username string) (*store.Admin, er
 }
 
 // Login checks an admin's password and issues a management API token. ttl
-// 0 means the default.
-func (s *Service) Login(ctx context.Context, username, password string, ttl time.Duration) (*Token, error) {
+// 0 means the default. Failures count towards the console's sign-in
+// throttling of the username (and of ip, the client's address, if known).
+func (s *Service) Login(ctx context.Context, username, password, ip string, ttl time.Duration) (*Token, error) {
 	if username == "" || password == "" {
 		return nil, errs.New(protocol.ErrIllegalArgument, "username and password must be provided")
 	}
@@ -111,6 +112,10 @@ func (s *Service) Login(ctx context.Context, username, password string, ttl time
 	}
 	if ttl < time.Second || ttl > MaxTokenTTL {
 		return nil, errs.New(protocol.ErrIllegalArgument, "ttl must be 1..%d seconds", int64(MaxTokenTTL/time.Second))
+	}
+	now := s.now()
+	if err := s.throttled(username, ip, now); err != nil {
+		return nil, err
 	}
 	a, err := s.lookup(ctx, username)
 	if err != nil {
@@ -121,11 +126,12 @@ func (s *Service) Login(ctx context.Context, username, password string, ttl time
 		return nil, err
 	}
 	if !ok {
+		s.Throttle.Failed(username, ip, now)
 		return nil, errs.New(protocol.ErrInvalidGrant, "invalid username or password")
 	}
+	s.Throttle.Succeeded(username)
 	tok := newSecret("PA.")
 	h := sha256.Sum256([]byte(tok))
-	now := s.now()
 	if err := s.st.Admins().CreateToken(ctx, h[:], a.ID, now.Add(ttl).UnixMilli(), now.UnixMilli()); err != nil {
 		return nil, err
 	}

@@ -68,6 +68,16 @@ type ThrottledError struct {
 func (e *ThrottledError) Error() string { return e.Err.Error() }
 func (e *ThrottledError) Unwrap() error { return e.Err }
 
+// throttled refuses a sign-in that must wait.
+func (s *Service) throttled(username, ip string, now time.Time) error {
+	wait := s.Throttle.Wait(username, ip, now)
+	if wait <= 0 {
+		return nil
+	}
+	secs := int64((wait + time.Second - 1) / time.Second)
+	return &ThrottledError{RetryAfter: wait, Err: errs.New(protocol.ErrRateLimited, "too many failed sign-ins; try again in %d seconds", secs)}
+}
+
 // SignInResult tells the audit log how a sign-in went, without secrets.
 type SignInResult string
 
@@ -85,10 +95,8 @@ const (
 // the result says what happened for the audit log, also on failure.
 func (s *Service) SignIn(ctx context.Context, username, password, ip string) (string, *Session, SignInResult, error) {
 	now := s.now()
-	if wait := s.Throttle.Wait(username, ip, now); wait > 0 {
-		secs := int64((wait + time.Second - 1) / time.Second)
-		return "", nil, Throttled, &ThrottledError{RetryAfter: wait,
-			Err: errs.New(protocol.ErrRateLimited, "too many failed sign-ins; try again in %d seconds", secs)}
+	if err := s.throttled(username, ip, now); err != nil {
+		return "", nil, Throttled, err
 	}
 	if username == "" || password == "" {
 		return "", nil, BadPassword, errs.New(protocol.ErrIllegalArgument, "username and password must be provided")

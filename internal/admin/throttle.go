@@ -58,16 +58,32 @@ func (t *Throttle) recent(key string, now time.Time) []time.Time {
 	return list
 }
 
-// Wait returns how long a sign-in as username from ip must wait; zero if
-// it may go ahead.
+// keys are the counters an attempt touches: the username's, and the
+// address's unless it is unknown ("").
+func (t *Throttle) keys(username, ip string) []struct {
+	key   string
+	limit int
+} {
+	ks := []struct {
+		key   string
+		limit int
+	}{{userKey(username), t.PerUsername}}
+	if ip != "" {
+		ks = append(ks, struct {
+			key   string
+			limit int
+		}{ipKey(ip), t.PerIP})
+	}
+	return ks
+}
+
+// Wait returns how long a sign-in as username from ip ("": unknown) must
+// wait; zero if it may go ahead.
 func (t *Throttle) Wait(username, ip string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var wait time.Duration
-	for _, k := range []struct {
-		key   string
-		limit int
-	}{{userKey(username), t.PerUsername}, {ipKey(ip), t.PerIP}} {
+	for _, k := range t.keys(username, ip) {
 		list := t.recent(k.key, now)
 		if len(list) >= k.limit {
 			// The attempt is allowed again when the oldest failure that
@@ -98,8 +114,8 @@ func (t *Throttle) Failed(username, ip string, now time.Time) {
 			}
 		}
 	}
-	for _, k := range []string{userKey(username), ipKey(ip)} {
-		t.failures[k] = append(t.recent(k, now), now)
+	for _, k := range t.keys(username, ip) {
+		t.failures[k.key] = append(t.recent(k.key, now), now)
 	}
 }
 

@@ -43,6 +43,18 @@ func TestThrottle(t *testing.T) {
 		t.Fatalf("another address: %s", w)
 	}
 
+	// An unknown address ("") counts towards the username only.
+	th = NewThrottle()
+	for range 30 {
+		th.Failed("x", "", at(0))
+	}
+	if _, ok := th.failures[ipKey("")]; ok {
+		t.Fatal("an unknown address has a counter")
+	}
+	if w := th.Wait("y", "", at(0)); w != 0 {
+		t.Fatalf("another username: %s", w)
+	}
+
 	// Memory stays bounded under a flood of usernames and addresses.
 	th = NewThrottle()
 	for i := range throttleMaxKeys {

@@ -399,3 +399,19 @@ func TestConsole_PathsAndFiles(t *testing.T) {
 		t.Fatalf("missing file: %d", resp.StatusCode)
 	}
 }
+
+// The management API's sign-in counts towards the same per-username limit.
+func TestConsole_ManagementTokenThrottled(t *testing.T) {
+	s := servertest.StartBackend(t, "sqlite")
+	for i := range 5 {
+		r := s.Do(t, "POST", "/management/token", "", map[string]string{"grant_type": "password", "username": "owner", "password": fmt.Sprint("bad ", i)})
+		if r.Status != 400 {
+			t.Fatalf("attempt %d: %s", i, r.Raw)
+		}
+	}
+	r := s.Do(t, "POST", "/management/token", "", map[string]string{"grant_type": "password", "username": "owner", "password": servertest.OwnerPassword})
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("sixth attempt: %d %v %s", r.Status, r.Header, r.Raw)
+	}
+	expect(t, newClient(t, s).signIn("owner", servertest.OwnerPassword), 429, "rate_limited")
+}

@@ -177,6 +177,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
+	var te *admin.ThrottledError
+	if errors.As(err, &te) {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((te.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 	e, ok := errs.As(err)
 	if !ok {
 		var mbe *http.MaxBytesError
