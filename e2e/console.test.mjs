@@ -324,6 +324,14 @@ describe('web console', () => {
     assert.equal(f.event.item.body.msg, 'Maintenance tonight at 22:00');
     const id = await page.locator('table.data tbody tr code').first().textContent();
     assert.ok(id && id === f.event.id, `the broadcast ID shown (${id}) is the one received (${f.event.id})`);
+    // A custom message to every chat room.
+    await page.getByLabel(T('broadcasts.target_rooms'), { exact: true }).check();
+    await page.getByLabel(T('messages.type'), { exact: true }).selectOption('custom');
+    await page.getByLabel(T('broadcasts.custom_event'), { exact: true }).fill('promo/spring.sale');
+    await page.getByLabel(T('broadcasts.custom_exts'), { exact: true }).fill('{"discount": "20%"}');
+    await page.getByRole('button', { name: T('broadcasts.send') }).click();
+    await dialog().getByRole('button', { name: T('broadcasts.send') }).click();
+    await until(async () => (await page.locator('table.data tbody tr code').count()) === 2, 'a second broadcast ID');
   });
 
   it('manages a group: roles, mutes, announcement', async () => {

@@ -74,6 +74,16 @@ test('index.html has no text of its own and nothing inline', () => {
   assert.doesNotMatch(html, /<style/i, 'style element');
 });
 
+test('input patterns compile as browsers compile them (the v flag)', () => {
+  for (const [file, src] of sources()) {
+    // The anchored regular expressions in string literals are the patterns.
+    for (const m of src.matchAll(/'(\^(?:[^'\\]|\\.)*\$)'/g)) {
+      const p = m[1].replace(/\\\\/g, '\\');
+      assert.doesNotThrow(() => new RegExp(`^(?:${p})$`, 'v'), `${file}: pattern ${p}`);
+    }
+  }
+});
+
 test('no code needs unsafe-eval or unsafe-inline, nor parses markup', () => {
   const banned = [
     [/\beval\s*\(/, 'eval'],

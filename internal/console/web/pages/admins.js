@@ -12,12 +12,12 @@ function fields(ctx, existing) {
   const apps = ctx.apps.map((a) => `${a.org}/${a.app}`);
   const list = [];
   if (!existing) {
-    list.push({ name: 'username', label: t('admins.username'), required: true, autocomplete: 'off', pattern: '^[A-Za-z0-9_.\\-]{1,64}$' });
+    list.push({ name: 'username', label: t('admins.username'), required: true, autocomplete: 'off', pattern: '^[A-Za-z0-9_.@\\-]{1,64}$', help: t('admins.username_help') });
   }
   list.push(
     {
       name: 'password', label: existing ? t('admins.new_password') : t('admins.password'), type: 'password',
-      required: !existing, minlength: 12, autocomplete: 'new-password',
+      required: !existing, minlength: 12, maxlength: 256, autocomplete: 'new-password',
       help: existing ? t('admins.password_keep') : t('admins.password_help'),
     },
     {

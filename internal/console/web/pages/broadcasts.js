@@ -32,7 +32,7 @@ export async function render(view, ctx) {
         options: [{ value: 'txt', label: t('msgtype.txt') }, { value: 'custom', label: t('msgtype.custom') }],
       },
       { name: 'msg', label: t('broadcasts.text'), type: 'textarea', required: true, rows: 4, showIf: (v) => v.type === 'txt' },
-      { name: 'customEvent', label: t('broadcasts.custom_event'), required: true, pattern: '^[a-zA-Z0-9\\-_/.]{1,32}$', showIf: (v) => v.type === 'custom' },
+      { name: 'customEvent', label: t('broadcasts.custom_event'), required: true, pattern: '^[a-zA-Z0-9_.\\/\\-]{1,32}$', showIf: (v) => v.type === 'custom' },
       { name: 'customExts', label: t('broadcasts.custom_exts'), type: 'json', help: t('broadcasts.custom_exts_help'), showIf: (v) => v.type === 'custom' },
       { name: 'from', label: t('broadcasts.from'), placeholder: t('broadcasts.from_placeholder'), autocomplete: 'off', help: t('broadcasts.from_help') },
       { name: 'ext', label: t('broadcasts.ext'), type: 'json', rows: 3, help: t('broadcasts.ext_help') },

@@ -32,10 +32,13 @@ export async function list(view, ctx, kind) {
     { label: t('groups.owner'), cell: (g) => d(g.owner) },
     { label: t('groups.members'), cell: (g) => d(g.members ?? g.affiliations_count ?? '') },
   ];
-  if (kind === 'groups') columns.push({ label: t('groups.public'), cell: (g) => yesNo(g.public) });
-  columns.push(
-    { label: t('groups.state'), cell: (g) => (g.disabled ? badge(t('groups.disabled'), 'danger') : badge(t('groups.enabled'), 'ok')) },
-    { label: t('common.created'), cell: (g) => time(g.created) });
+  // Rooms are always public and never disabled.
+  if (kind === 'groups') {
+    columns.push(
+      { label: t('groups.public'), cell: (g) => yesNo(g.public) },
+      { label: t('groups.state'), cell: (g) => (g.disabled ? badge(t('groups.disabled'), 'danger') : badge(t('groups.enabled'), 'ok')) });
+  }
+  columns.push({ label: t('common.created'), cell: (g) => time(g.created) });
   const list = pagedTable({
     caption: t(`nav.${kind}`),
     empty: t(`${kind}.empty`),
@@ -87,11 +90,11 @@ export async function detail(view, ctx, kind, id) {
       pairs.push(
         [t('groups.public'), yesNo(g.public)],
         [t('groups.membersonly'), yesNo(g.membersonly)],
-        [t('groups.allowinvites'), yesNo(g.allowinvites)]);
+        [t('groups.allowinvites'), yesNo(g.allowinvites)],
+        [t('groups.state'), g.disabled ? badge(t('groups.disabled'), 'danger') : badge(t('groups.enabled'), 'ok')]);
     }
     pairs.push(
       [t('groups.mute_all'), yesNo(g.mute)],
-      [t('groups.state'), g.disabled ? badge(t('groups.disabled'), 'danger') : badge(t('groups.enabled'), 'ok')],
       [t('common.created'), time(g.created)]);
     if (g.custom) pairs.push([t('groups.custom'), d(g.custom, 'span', { class: 'mono' })]);
     const actions = [dissolve];
@@ -164,7 +167,8 @@ export async function detail(view, ctx, kind, id) {
       title: t('groups.mute_title', { user: username }),
       fields: [{
         name: 'duration', label: t('groups.mute_duration'), type: 'select', value: String(MUTES[1][1]),
-        options: MUTES.map(([k, ms]) => ({ value: String(ms), label: t(`duration.${k}`) })),
+        // Rooms also mute for ever (-1); groups do not.
+        options: [...MUTES, ...(kind === 'rooms' ? [['forever', -1]] : [])].map(([k, ms]) => ({ value: String(ms), label: t(`duration.${k}`) })),
       }],
       submitLabel: t('groups.mute'),
       onSubmit: (v) => post(`${base}/mute`, { usernames: [username], duration_ms: Number(v.duration) }),
