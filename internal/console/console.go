@@ -399,6 +399,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				errs.New(protocol.ErrMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path))
 			return
 		}
+		if strings.HasSuffix(r.URL.Path, "/") && r.URL.Path != Prefix {
+			// No directory listings: only the files themselves.
+			h.writeError(sw, &call{r: r, start: start, reqID: id}, errs.New(protocol.ErrNotFound, "no file %s", r.URL.Path))
+			return
+		}
 		h.static.ServeHTTP(sw, r)
 		return
 	}

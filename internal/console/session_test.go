@@ -390,6 +390,14 @@ func TestConsole_PathsAndFiles(t *testing.T) {
 	if resp.StatusCode != 405 {
 		t.Fatalf("POST to a file: %d", resp.StatusCode)
 	}
+	resp, err = http.Get(s.URL + "/console/i18n/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("directory listing: %d", resp.StatusCode)
+	}
 	resp, err = http.Get(s.URL + "/console/no-such-file.js")
 	if err != nil {
 		t.Fatal(err)
