@@ -46,3 +46,6 @@ scripts/acceptance.sh
 
 echo "== console (browser)"
 scripts/browser.sh
+
+echo "== sdk/js (node)"
+scripts/sdk-js.sh
