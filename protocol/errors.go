@@ -79,6 +79,10 @@ var (
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The message is older than the app's recall window (2 minutes by default); an admin can recall it with force."}
 	ErrRecallNotAllowed = ErrorKind{"recall_not_allowed", "forbidden_op", 403,
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "Only the sender may recall a message (admins may recall any), and cmd messages cannot be recalled."}
+	ErrEditNotAllowed = ErrorKind{"edit_not_allowed", "message_rewrite_error", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "Only the sender may edit a message (app admins may edit any), only txt and custom messages can be edited, not recalled ones, the new body must keep the type, and the app may have turned editing off (edit_disabled)."}
+	ErrEditLimit = ErrorKind{"edit_limit", "message_rewrite_error", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The message was already edited the app's maximum number of times (max_edits, 10 by default)."}
 	ErrTooManyDevices = ErrorKind{"too_many_devices", "forbidden_op", 403,
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The user already has the app's maximum number of devices online and the app refuses new ones (device_overflow = reject)."}
 	ErrFileTooLarge = ErrorKind{"file_too_large", "request_entity_too_large", 413,
@@ -135,7 +139,7 @@ var Registry = []ErrorKind{
 	ErrUnauthorized, ErrBadAccessToken, ErrForbidden, ErrRoleForbidden, ErrCSRF, ErrAppNotFound, ErrUserNotFound, ErrNotFound,
 	ErrMethodNotAllowed, ErrConflict, ErrUnsupportedMedia, ErrRateLimited, ErrInternal, ErrUnavailable,
 	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrMessageNotFound,
-	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrTooManyDevices,
+	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrEditNotAllowed, ErrEditLimit, ErrTooManyDevices,
 	ErrFileTooLarge, ErrFileNotFound, ErrFileAccessDenied, ErrBadImage,
 	ErrBlocked, ErrUserMuted, ErrNotContacts, ErrContactLimit, ErrAttrsTooLarge, ErrRequestNotFound,
 	ErrGroupNotFound, ErrGroupForbidden, ErrNotGroupMember, ErrGroupFull, ErrGroupMuted, ErrGroupBlocked,

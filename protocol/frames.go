@@ -22,6 +22,7 @@ const (
 	FrameDelivered     = "delivered"
 	FrameRead          = "read"
 	FrameRecall        = "recall"
+	FrameEdit          = "edit"
 	FrameConversations = "conversations"
 	FrameConvPin       = "conv_pin"
 	FrameConvDelete    = "conv_delete"
@@ -126,6 +127,9 @@ const (
 const (
 	ItemMsg    = "msg"
 	ItemRecall = "recall"
+	// ItemEdit is an edit of the message Target: Body and Ext are its new
+	// content, Edits how many times it has been edited.
+	ItemEdit = "edit"
 	// ItemNotice is a group notice (a member joined, the announcement
 	// changed ...): Type names it, Body holds its details.
 	ItemNotice = "notice"
@@ -443,6 +447,10 @@ func DecodeRequest(b []byte) (*Request, error) {
 		err = need(r.ConvID != "" || r.MsgID != "", "conv_id or msg_id")
 	case FrameRecall:
 		err = need(r.MsgID != "", "msg_id")
+	case FrameEdit:
+		if err = need(r.MsgID != "", "msg_id"); err == nil {
+			err = need(len(r.Body) > 0, "body")
+		}
 	case FrameConvPin:
 		if err = need(r.ConvID != "", "conv_id"); err == nil {
 			err = need(r.Pinned != nil, "pinned")
@@ -547,6 +555,8 @@ type Item struct {
 	TS          int64           `json:"ts"`
 	ClientMsgID string          `json:"client_msg_id,omitempty"`
 	Recalled    bool            `json:"recalled,omitempty"`
+	// Edits counts the edits of a message (its body is the latest).
+	Edits int `json:"edits,omitempty"`
 	// Target is the recalled message (kind "recall").
 	Target string `json:"target,omitempty"`
 	// Online marks a ROUTE_ONLINE message: not stored, Seq is 0.

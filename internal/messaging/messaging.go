@@ -441,7 +441,7 @@ func (s *Service) name(ctx context.Context, appID, id int64) string {
 func (s *Service) wireItem(it *store.Item, from, to, chatType string) *protocol.Item {
 	w := &protocol.Item{Kind: it.Kind, MsgID: strconv.FormatInt(it.ID, 10), ConvID: strconv.FormatInt(it.ConvID, 10),
 		Seq: it.Seq, ChatType: chatType, From: from, To: to, Type: it.Type, TS: it.Created,
-		ClientMsgID: it.ClientMsgID, Recalled: it.Recalled, NeedGroupAck: chatType == protocol.ChatTypeGroup && needsGroupAck(it.Ext)}
+		ClientMsgID: it.ClientMsgID, Recalled: it.Recalled, Edits: it.Edits, NeedGroupAck: chatType == protocol.ChatTypeGroup && needsGroupAck(it.Ext)}
 	if len(it.Body) > 0 {
 		w.Body = json.RawMessage(it.Body)
 	}

@@ -6,6 +6,9 @@ import "context"
 const (
 	ItemMsg    = "msg"
 	ItemRecall = "recall"
+	// ItemEdit is an edit of a message (Target), carrying its new body and
+	// ext; the message itself is updated in place.
+	ItemEdit = "edit"
 )
 
 // ConvChat is the kind of 1:1 conversations.
@@ -28,6 +31,8 @@ type Item struct {
 	Target      int64 // recall: the recalled item's ID
 	Recalled    bool
 	Created     int64
+	// Edits counts the edits of a message (its body is the latest).
+	Edits int
 }
 
 // Conversation is the shared part of a conversation.
@@ -119,6 +124,22 @@ type RecallOp struct {
 	Files []int64
 }
 
+// EditOp edits a message: its body and ext are replaced, and an edit item
+// carrying them is appended to the conversation.
+type EditOp struct {
+	AppID    int64
+	ConvHint int64
+	TargetID int64
+	EditID   int64
+	Body     []byte
+	Ext      []byte
+	// MaxEdits bounds the edits of one message (ErrLimit beyond).
+	MaxEdits int
+	Created  int64
+	Target   Item // as it was before the edit
+	Event    Item
+}
+
 // HistoryQuery pages through a conversation's messages (recall events are
 // not returned). Seqs are exclusive bounds; zero means unbounded.
 type HistoryQuery struct {
@@ -159,6 +180,10 @@ type MessageStore interface {
 	// recall item (a recalled message no longer counts as unread). ErrNotFound if the target does not exist; ErrConflict
 	// if it is already recalled or is not a message.
 	Recall(ctx context.Context, op *RecallOp) error
+	// Edit replaces a message's body and ext and appends an edit item.
+	// ErrNotFound if the target does not exist; ErrConflict if it is not a
+	// message or is recalled; ErrLimit after op.MaxEdits edits.
+	Edit(ctx context.Context, op *EditOp) error
 }
 
 // ConversationStore holds per-user conversation state.

@@ -19,6 +19,9 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict means a unique key is already taken.
 	ErrConflict = errors.New("store: conflict")
+	// ErrLimit means a bound on the record was reached (e.g. edits of a
+	// message).
+	ErrLimit = errors.New("store: limit reached")
 )
 
 // Store is one storage backend.

@@ -52,6 +52,10 @@ type Settings struct {
 	RoomGraceSeconds int `json:"room_grace_seconds,omitempty"`
 	// RoomMaxUsers caps a chat room's maxusers (0: DefaultRoomMaxUsers).
 	RoomMaxUsers int `json:"room_max_users,omitempty"`
+	// EditDisabled turns message editing off.
+	EditDisabled bool `json:"edit_disabled,omitempty"`
+	// MaxEdits bounds the edits of one message (0: DefaultMaxEdits).
+	MaxEdits int `json:"max_edits,omitempty"`
 }
 
 // Defaults for Settings fields left at zero.
@@ -63,6 +67,7 @@ const (
 	DefaultRoomRecent      = 10
 	DefaultRoomGrace       = 2 * time.Minute
 	DefaultRoomMaxUsers    = 10_000
+	DefaultMaxEdits        = 10
 	MaxFileBytesLimit      = 2 << 30
 	OverflowKickOldest     = "kick_oldest"
 	OverflowReject         = "reject"
@@ -78,6 +83,14 @@ func (s Settings) Devices() int {
 
 // RejectOverflow reports whether logins over the device limit are refused.
 func (s Settings) RejectOverflow() bool { return s.DeviceOverflow == OverflowReject }
+
+// Edits returns the effective limit of edits per message.
+func (s Settings) Edits() int {
+	if s.MaxEdits > 0 {
+		return s.MaxEdits
+	}
+	return DefaultMaxEdits
+}
 
 // RecallWindow returns the effective recall window.
 func (s Settings) RecallWindow() time.Duration {
@@ -136,6 +149,8 @@ func (s Settings) Validate() error {
 		return errs.New(protocol.ErrIllegalArgument, "device_overflow must be %s or %s", OverflowKickOldest, OverflowReject)
 	case s.RecallWindowSeconds < 0 || s.RecallWindowSeconds > 7*24*3600:
 		return errs.New(protocol.ErrIllegalArgument, "recall_window_seconds must be 0..604800 (7 days)")
+	case s.MaxEdits < 0 || s.MaxEdits > 100:
+		return errs.New(protocol.ErrIllegalArgument, "max_edits must be 0..100")
 	case s.MaxMessageBytes < 0 || s.MaxMessageBytes > 60*1024:
 		return errs.New(protocol.ErrIllegalArgument, "max_message_bytes must be 0..61440")
 	case s.RoomRecentMessages < 0 || s.RoomRecentMessages > 100:

@@ -30,6 +30,7 @@ func TestE2E(t *testing.T) {
 		{"ThreeDevices", testThreeDevices},
 		{"RetryAfterDroppedAck", testRetryAfterDroppedAck},
 		{"Recall", testRecall},
+		{"Edit", testEdit},
 		{"Receipts", testReceipts},
 		{"ConcurrentSenders", testConcurrentSenders},
 		{"ConversationsAndHistory", testConversationsAndHistory},

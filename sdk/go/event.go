@@ -43,6 +43,24 @@ type RecallEvent struct{ Item *protocol.Item }
 // Group returns the group ID of a recall in a group, "" in a 1:1 chat.
 func (e RecallEvent) Group() string { return groupOf(e.Item) }
 
+// EditEvent reports that the message Item.Target was edited: Item.Body and
+// Item.Ext are its new content (decode with Body), Item.Edits how many
+// times it has been edited, Item.From its sender. Like a RecallEvent it is
+// an item of the conversation stream, delivered once and in order, also
+// to devices that were offline; the edited message's own Item is not sent
+// again (History returns it with the new content).
+type EditEvent struct{ Item *protocol.Item }
+
+// Group returns the group ID of an edit in a group, "" in a 1:1 chat.
+func (e EditEvent) Group() string { return groupOf(e.Item) }
+
+// Body decodes the new content (a TextBody or CustomBody).
+func (e EditEvent) Body() (Body, error) {
+	cp := *e.Item
+	cp.Kind = protocol.ItemMsg
+	return DecodeBody(&cp)
+}
+
 func groupOf(it *protocol.Item) string {
 	if it == nil || it.ChatType != protocol.ChatTypeGroup {
 		return ""
@@ -257,6 +275,7 @@ func (e BroadcastEvent) Body() (Body, error) { return DecodeBody(e.Item) }
 
 func (MessageEvent) event()             {}
 func (RecallEvent) event()              {}
+func (EditEvent) event()                {}
 func (GroupNoticeEvent) event()         {}
 func (ReceiptEvent) event()             {}
 func (ConversationEvent) event()        {}

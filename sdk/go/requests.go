@@ -2,7 +2,9 @@ package parley
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/parleyim/parley/protocol"
 )
@@ -13,6 +15,35 @@ import (
 // ErrConnectionLost, and the RecallEvent tells whether it happened.
 func (c *Client) Recall(ctx context.Context, msgID string) error {
 	_, err := c.call(ctx, protocol.Request{T: protocol.FrameRecall, MsgID: msgID}, false)
+	return err
+}
+
+// Edit replaces the content of one of this user's txt or custom messages
+// with body (a TextBody for txt, a CustomBody for custom: the type cannot
+// change). ext, if not nil, is merged into the message's ext key by key.
+// Every device of everyone in the conversation then gets an EditEvent. The
+// app bounds the edits per message (10 by default: ErrEditLimit) and may
+// turn editing off. Like Recall it is not repeated after a lost
+// connection: the EditEvent tells whether it happened.
+func (c *Client) Edit(ctx context.Context, msgID string, body Body, ext map[string]any) error {
+	if msgID == "" || body == nil {
+		return errors.New("parley: Edit needs a message ID and a body")
+	}
+	typ := body.MsgType()
+	if typ != protocol.MsgText && typ != protocol.MsgCustom {
+		return fmt.Errorf("parley: only txt and custom messages can be edited, not %s", typ)
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req := protocol.Request{T: protocol.FrameEdit, MsgID: msgID, Type: typ, Body: raw}
+	if ext != nil {
+		if req.Ext, err = json.Marshal(ext); err != nil {
+			return err
+		}
+	}
+	_, err = c.call(ctx, req, false)
 	return err
 }
 

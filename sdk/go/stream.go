@@ -145,6 +145,8 @@ func (s *stream) deliver(it *protocol.Item) {
 		ev = MessageEvent{Item: it, Mentioned: group && it.From != self && mentions(it.Ext, self)}
 	case protocol.ItemRecall:
 		ev = RecallEvent{Item: it}
+	case protocol.ItemEdit:
+		ev = EditEvent{Item: it}
 	case protocol.ItemNotice:
 		ev = s.newGroupNoticeEvent(it)
 	default:

@@ -17,11 +17,14 @@ func (db *DB) Messages() store.MessageStore { return messages{db} }
 
 const itemCols = `id, app_id, conv_id, seq, kind, from_user, to_user, type, body, ext, client_msg_id, target, recalled, created`
 
+// itemRead is what reads select: itemCols and the edit count.
+const itemRead = itemCols + `, edits`
+
 func scanItem(row interface{ Scan(...any) error }) (*store.Item, error) {
 	var it store.Item
 	var body, ext string
 	if err := row.Scan(&it.ID, &it.AppID, &it.ConvID, &it.Seq, &it.Kind, &it.From, &it.To, &it.Type, &body, &ext,
-		&it.ClientMsgID, &it.Target, &it.Recalled, &it.Created); err != nil {
+		&it.ClientMsgID, &it.Target, &it.Recalled, &it.Created, &it.Edits); err != nil {
 		return nil, err
 	}
 	if body != "" {
@@ -47,15 +50,16 @@ func scanItems(rows *sql.Rows) ([]store.Item, error) {
 }
 
 const (
-	qDedupe     = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND from_user = ? AND client_msg_id = ? AND client_msg_id <> ''` // the last term lets the partial unique index serve it
+	qDedupe     = `SELECT ` + itemRead + ` FROM items WHERE app_id = ? AND from_user = ? AND client_msg_id = ? AND client_msg_id <> ''` // the last term lets the partial unique index serve it
 	qFindConv   = `SELECT id FROM conversations WHERE app_id = ? AND kind = ? AND user_a = ? AND user_b = ?`
 	qCreateConv = `INSERT INTO conversations (app_id, kind, user_a, user_b, last_seq, last_item_id, created, updated)
 		VALUES (?, ?, ?, ?, 0, 0, ?, ?) ON CONFLICT DO NOTHING RETURNING id`
 	qCreateMember = `INSERT INTO conversation_members (conv_id, user_id, app_id, version, updated) VALUES (?, ?, ?, ?, ?)`
 	qNextSeq      = `UPDATE conversations SET last_seq = last_seq + 1, last_item_id = ?, updated = ? WHERE id = ? RETURNING last_seq`
 	qInsertItem   = `INSERT INTO items (` + itemCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qItemByID     = `SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND id = ?`
+	qItemByID     = `SELECT ` + itemRead + ` FROM items WHERE app_id = ? AND id = ?`
 	qRecallMark   = `UPDATE items SET recalled = ?, body = '', ext = '' WHERE id = ?`
+	qEditMark     = `UPDATE items SET body = ?, ext = ?, edits = edits + 1 WHERE id = ?`
 	qFileRef      = `INSERT INTO file_refs (file_id, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING`
 	qFileUnref    = `DELETE FROM file_refs WHERE item_id = ? RETURNING file_id`
 )
@@ -256,12 +260,12 @@ func (s messages) Submit(ctx context.Context, op *store.AppendOp, done func(*sto
 }
 
 func (s messages) Item(ctx context.Context, appID, id int64) (*store.Item, error) {
-	it, err := scanItem(s.db.readRow(ctx, (`SELECT ` + itemCols + ` FROM items WHERE app_id = ? AND id = ?`), appID, id))
+	it, err := scanItem(s.db.readRow(ctx, (`SELECT ` + itemRead + ` FROM items WHERE app_id = ? AND id = ?`), appID, id))
 	return it, s.db.classify(err)
 }
 
 func (s messages) Items(ctx context.Context, convID, afterSeq int64, limit int) ([]store.Item, error) {
-	rows, err := s.db.read(ctx, (`SELECT ` + itemCols + ` FROM items WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+	rows, err := s.db.read(ctx, (`SELECT ` + itemRead + ` FROM items WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
 		convID, afterSeq, limit)
 	if err != nil {
 		return nil, err
@@ -274,14 +278,14 @@ func (s messages) History(ctx context.Context, convID int64, q store.HistoryQuer
 	var err error
 	if q.Forward {
 		after := max(q.AfterSeq, q.MinSeq)
-		rows, err = s.db.read(ctx, (`SELECT ` + itemCols + ` FROM items
+		rows, err = s.db.read(ctx, (`SELECT ` + itemRead + ` FROM items
 			WHERE conv_id = ? AND kind = 'msg' AND seq > ? ORDER BY seq LIMIT ?`), convID, after, q.Limit)
 	} else {
 		before := q.BeforeSeq
 		if before <= 0 {
 			before = 1 << 62
 		}
-		rows, err = s.db.read(ctx, (`SELECT ` + itemCols + ` FROM items
+		rows, err = s.db.read(ctx, (`SELECT ` + itemRead + ` FROM items
 			WHERE conv_id = ? AND kind = 'msg' AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`), convID, before, q.MinSeq, q.Limit)
 	}
 	if err != nil {
@@ -370,5 +374,44 @@ func (s messages) Recall(ctx context.Context, op *store.RecallOp) error {
 			op.Files = append(op.Files, f)
 		}
 		return rows.Err()
+	})
+}
+
+func (s messages) Edit(ctx context.Context, op *store.EditOp) error {
+	return s.db.write(ctx, op.ConvHint, func(ctx context.Context, tx *sql.Tx) error {
+		t := txq{ctx, s.db, tx}
+		row, err := t.row(qItemByID, op.AppID, op.TargetID)
+		if err != nil {
+			return err
+		}
+		target, err := scanItem(row)
+		if err != nil {
+			return err // ErrNoRows -> ErrNotFound
+		}
+		if target.Kind != store.ItemMsg || target.Recalled {
+			return fmt.Errorf("%w: item %d is not an editable message", store.ErrConflict, target.ID)
+		}
+		if op.MaxEdits > 0 && target.Edits >= op.MaxEdits {
+			return fmt.Errorf("%w: message %d was edited %d times", store.ErrLimit, target.ID, target.Edits)
+		}
+		op.Target = *target
+		if _, err := t.exec(qEditMark, string(op.Body), string(op.Ext), target.ID); err != nil {
+			return err
+		}
+		if row, err = t.row(qNextSeq, op.EditID, op.Created, target.ConvID); err != nil {
+			return err
+		}
+		ev := store.Item{ID: op.EditID, AppID: op.AppID, ConvID: target.ConvID, Kind: store.ItemEdit,
+			From: target.From, To: target.To, Type: target.Type, Body: op.Body, Ext: op.Ext, Target: target.ID,
+			Created: op.Created, Edits: target.Edits + 1}
+		if err := row.Scan(&ev.Seq); err != nil {
+			return err
+		}
+		if _, err := t.exec(qInsertItem, ev.ID, ev.AppID, ev.ConvID, ev.Seq, ev.Kind, ev.From, ev.To, ev.Type,
+			string(ev.Body), string(ev.Ext), "", ev.Target, false, ev.Created); err != nil {
+			return err
+		}
+		op.Event = ev
+		return nil
 	})
 }

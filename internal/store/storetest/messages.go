@@ -43,6 +43,7 @@ var messageTests = []struct {
 	{"Messages_ConcurrentGapFree", testAppendConcurrent},
 	{"Messages_History", testHistory},
 	{"Messages_Recall", testRecall},
+	{"Messages_Edit", testEdit},
 	{"Conversations_SyncAndList", testConversations},
 	{"Conversations_Receipts", testReceipts},
 	{"Messages_OnCommit", testOnCommit},
@@ -248,6 +249,64 @@ func testRecall(t *testing.T, s store.Store) {
 	mustNotFound(t, s.Messages().Recall(ctx, missing))
 	if c, _ := s.Conversations().Find(ctx, a.ID, store.ConvChat, 1, 2); c.LastSeq != 3 {
 		t.Fatalf("failed recalls changed last_seq: %d", c.LastSeq)
+	}
+}
+
+func testEdit(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	m1 := msgOp(a.ID, 1, 2, "a")
+	appendOK(t, s, m1)
+	edit := func(body string) (*store.EditOp, error) {
+		op := &store.EditOp{AppID: a.ID, TargetID: m1.Item.ID, EditID: nextID.Add(1), Body: []byte(body),
+			Ext: []byte(`{"k":1}`), MaxEdits: 2, Created: 200}
+		return op, s.Messages().Edit(ctx, op)
+	}
+	op, err := edit(`{"msg":"b"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Event.Kind != store.ItemEdit || op.Event.Seq != 2 || op.Event.Target != m1.Item.ID || op.Event.Edits != 1 ||
+		string(op.Event.Body) != `{"msg":"b"}` || op.Target.Edits != 0 {
+		t.Fatalf("edit op: %+v", op)
+	}
+	got, _ := s.Messages().Item(ctx, a.ID, m1.Item.ID)
+	if string(got.Body) != `{"msg":"b"}` || string(got.Ext) != `{"k":1}` || got.Edits != 1 {
+		t.Fatalf("edited item: %+v", got)
+	}
+	// The edit is in the stream, not in the history; it is not unread.
+	items, _ := s.Messages().Items(ctx, m1.Item.ConvID, 1, 10)
+	if len(items) != 1 || items[0].Kind != store.ItemEdit || string(items[0].Body) != `{"msg":"b"}` {
+		t.Fatalf("stream: %+v", items)
+	}
+	hist, _ := s.Messages().History(ctx, m1.Item.ConvID, store.HistoryQuery{Limit: 10})
+	if len(hist) != 1 || hist[0].Edits != 1 || string(hist[0].Body) != `{"msg":"b"}` {
+		t.Fatalf("history: %+v", hist)
+	}
+	if v, _ := s.Conversations().View(ctx, m1.Item.ConvID, 2); v.Unread != 1 {
+		t.Fatalf("unread after an edit: %d", v.Unread)
+	}
+	if _, err := edit(`{"msg":"c"}`); err != nil {
+		t.Fatal(err)
+	}
+	// The limit, then edits of what cannot be edited.
+	if _, err := edit(`{"msg":"d"}`); !errors.Is(err, store.ErrLimit) {
+		t.Fatalf("third edit with MaxEdits 2: %v", err)
+	}
+	ev := &store.EditOp{AppID: a.ID, TargetID: op.Event.ID, EditID: nextID.Add(1), Body: []byte(`{}`), Created: 300}
+	if err := s.Messages().Edit(ctx, ev); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("editing an edit item: %v", err)
+	}
+	rc := &store.RecallOp{AppID: a.ID, TargetID: m1.Item.ID, RecallID: nextID.Add(1), Created: 300}
+	if err := s.Messages().Recall(ctx, rc); err != nil {
+		t.Fatal(err)
+	}
+	re := &store.EditOp{AppID: a.ID, TargetID: m1.Item.ID, EditID: nextID.Add(1), Body: []byte(`{}`), Created: 300}
+	if err := s.Messages().Edit(ctx, re); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("editing a recalled message: %v", err)
+	}
+	mustNotFound(t, s.Messages().Edit(ctx, &store.EditOp{AppID: a.ID, TargetID: 99999, EditID: nextID.Add(1), Created: 1}))
+	if c, _ := s.Conversations().Find(ctx, a.ID, store.ConvChat, 1, 2); c.LastSeq != 4 {
+		t.Fatalf("last_seq %d: failed edits must not take a seq", c.LastSeq)
 	}
 }
 

@@ -15,6 +15,7 @@ func (s *Server) messageRoutes() {
 	s.app("POST /{org}/{app}/messages/msg_recall", s.recallOne)
 	s.app("POST /{org}/{app}/messages/recall", s.recallMany)
 	s.app("POST /{org}/{app}/messages/batch_recall", s.recallMany)
+	s.app("PUT /{org}/{app}/messages/rewrite/{msg_id}", s.rewrite)
 	s.app("GET /{org}/{app}/users/{username}/status", s.userStatus)
 	s.app("POST /{org}/{app}/users/batch/status", s.batchStatus)
 	s.app("GET /{org}/{app}/users/{username}/resources", s.userResources)
@@ -141,6 +142,45 @@ func (s *Server) recallResult(c *call, b recallBody) (map[string]any, error) {
 	}
 	out["recalled"] = "yes"
 	return out, nil
+}
+
+// PUT /{org}/{app}/messages/rewrite/{msg_id}: {user?, new_msg: {type,
+// msg | customEvent, customExts}, new_ext?, is_combine_ext? (true)}.
+func (s *Server) rewrite(c *call) (any, error) {
+	if err := c.p.RequireAdmin(); err != nil {
+		return nil, err
+	}
+	var b struct {
+		User         string                     `json:"user"`
+		NewMsg       map[string]json.RawMessage `json:"new_msg"`
+		NewExt       json.RawMessage            `json:"new_ext"`
+		IsCombineExt *bool                      `json:"is_combine_ext"`
+	}
+	if err := s.decodeBody(c, &b); err != nil {
+		return nil, err
+	}
+	if b.NewMsg == nil {
+		return nil, errs.New(protocol.ErrIllegalArgument, "new_msg must be provided")
+	}
+	var typ string
+	if raw, ok := b.NewMsg["type"]; ok {
+		if json.Unmarshal(raw, &typ) != nil {
+			return nil, errs.New(protocol.ErrIllegalArgument, "new_msg.type must be a string")
+		}
+		delete(b.NewMsg, "type")
+	}
+	if typ == "" {
+		return nil, errs.New(protocol.ErrIllegalArgument, "new_msg.type must be txt or custom")
+	}
+	body, _ := json.Marshal(b.NewMsg)
+	merge := b.IsCombineExt == nil || *b.IsCombineExt
+	if _, err := s.Messages.Edit(c.ctx(), c.p, messaging.EditRequest{MsgID: c.r.PathValue("msg_id"), Type: typ, Body: body,
+		Ext: b.NewExt, MergeExt: merge}); err != nil {
+		return nil, err
+	}
+	e := c.env("put", "/messages/rewrite/"+c.r.PathValue("msg_id"))
+	e.Data = "success"
+	return e, nil
 }
 
 // POST /{org}/{app}/messages/msg_recall

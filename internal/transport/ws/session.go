@@ -472,6 +472,11 @@ func (s *session) handle(req *protocol.Request) []byte {
 		if _, err = m.Recall(ctx, s.p, req.MsgID, false); err == nil {
 			reply = ok
 		}
+	case protocol.FrameEdit:
+		if _, err = m.Edit(ctx, s.p, messaging.EditRequest{MsgID: req.MsgID, Type: req.Type, Body: req.Body, Ext: req.Ext,
+			MergeExt: true}); err == nil {
+			reply = ok
+		}
 	case protocol.FrameConversations:
 		var res *protocol.ConvList
 		if res, err = m.Conversations(ctx, s.p, req.Cursor, req.Limit); err == nil {
