@@ -70,6 +70,11 @@ type Service struct {
 	// block.
 	Sent func(chatType, msgType string)
 
+	// Filters see every message before it is stored (chat room messages:
+	// before they are delivered), in order: content moderation, the app's
+	// pre-send callback, ... Set them before traffic starts.
+	Filters []SendFilter
+
 	namesMu sync.RWMutex
 	names   map[int64]string // user ID -> username (immutable per ID)
 }
@@ -267,6 +272,11 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 	body, ext, uuids, err := validate(app, &req)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(s.Filters) > 0 {
+		if body, ext, uuids, err = s.filter(ctx, app, fromID, fromName, to, &req, body, ext, uuids); err != nil {
+			return nil, nil, err
+		}
 	}
 	fileIDs, err := s.attachments(ctx, app, uuids)
 	if err != nil {
