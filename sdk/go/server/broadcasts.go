@@ -81,4 +81,3 @@ func (c *Client) BroadcastToOnlineUsers(ctx context.Context, b Broadcast) (strin
 	}
 	return c.broadcast(ctx, "/messages/users/broadcast", "", b)
 }
-

@@ -435,4 +435,3 @@ func (c *Client) SendToGroupMembers(ctx context.Context, groupID string, users [
 	}{Message: m, To: []string{groupID}, Users: users}
 	return c.sendMessage(ctx, &request{method: http.MethodPost, path: "/messages/chatgroups/users", body: body})
 }
-

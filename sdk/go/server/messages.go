@@ -272,3 +272,39 @@ func (c *Client) PinConversation(ctx context.Context, username, peer string, pin
 		body: channelBody{Channel: peer, Type: "chat"}}, nil)
 }
 
+// Rewrite is an edit of a sent txt or custom message (the type is kept).
+type Rewrite struct {
+	// User is an optional check of the sender.
+	User string `json:"user,omitempty"`
+	// NewMsg holds the new body's fields: "msg" for txt; "customEvent"
+	// and "customExts" for custom. The SDK adds "type".
+	NewMsg map[string]any `json:"new_msg"`
+	// NewExt replaces (or with MergeExt merges into) the message's ext.
+	NewExt map[string]any `json:"new_ext,omitempty"`
+	// ReplaceExt replaces the ext instead of merging into it (the
+	// server's default is to merge).
+	ReplaceExt bool `json:"-"`
+}
+
+// RewriteMessage edits a message (PUT /messages/rewrite/{msg_id}); every
+// device gets an edit item. typ is the message's type ("txt" or
+// "custom"). Never retried: each edit counts towards the app's max_edits.
+func (c *Client) RewriteMessage(ctx context.Context, msgID, typ string, r Rewrite) error {
+	if err := need("msg_id", msgID, "type", typ); err != nil {
+		return err
+	}
+	if len(r.NewMsg) == 0 {
+		return invalid("new_msg is empty")
+	}
+	msg := map[string]any{"type": typ}
+	for k, v := range r.NewMsg {
+		msg[k] = v
+	}
+	merge := !r.ReplaceExt
+	body := struct {
+		Rewrite
+		NewMsg  map[string]any `json:"new_msg"`
+		Combine *bool          `json:"is_combine_ext,omitempty"`
+	}{Rewrite: r, NewMsg: msg, Combine: &merge}
+	return c.call(ctx, &request{method: http.MethodPut, path: "/messages/rewrite/" + seg(msgID), body: body, noRetry: true}, nil)
+}
