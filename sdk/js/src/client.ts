@@ -339,7 +339,7 @@ export class Client extends Emitter<ClientEvents> {
     } catch (err) {
       cn?.close(1000, 'sync failed');
       const e = cn ? await this.connError(cn, err) : err;
-      this.stopErr = e instanceof Error ? e : new Error(String(e));
+      this.stop(e instanceof Error ? e : new Error(String(e)));
       throw e;
     }
     this.setReady(cn);
@@ -979,7 +979,7 @@ export class Client extends Emitter<ClientEvents> {
     return true;
   }
 
-  /** Marks a room message seen; returns false if it was. */
+  /** @internal Marks a room message seen; returns false if it was. */
   markRoomSeen(room: string, msgID: string): boolean {
     const k = room + '\u0000' + msgID;
     if (this.roomSeen.has(k)) return false;

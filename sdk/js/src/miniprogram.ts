@@ -3,6 +3,8 @@
 // mini-program runtime. Other platforms with the same API (my., tt., swan.)
 // can pass their global object as `api`.
 import { Client, type Config } from './client.js';
+
+export * from './index.js';
 import type { Uploader } from './files.js';
 import type { HttpClient, SocketFactory } from './socket.js';
 import { StorageState } from './state.js';

@@ -1,6 +1,8 @@
 /**
  * Where a device keeps its place: the sync cursor, the highest seq delivered
- * per conversation, and the events cursor. The client calls the setters only
+ * per conversation, and the events cursor (an opaque string: the client
+ * saves the cursor together with the IDs of the events it delivered lately,
+ * since the server's event rounds overlap). The client calls the setters only
  * after the events they cover were handed to the listeners, so a persisted
  * State never skips anything. Implementations must be synchronous (e.g. over
  * localStorage or wx.setStorageSync); the default keeps it in memory.
