@@ -247,6 +247,21 @@ describe('messaging', () => {
     await assert.rejects(bad.connect(), (e) => e.code === 'invalid_grant');
   });
 
+  test('reconnects rotate through the endpoints', async () => {
+    const a = await newApp(['alice']);
+    const dialed = [];
+    const fault = faultySocket((url, h) => {
+      dialed.push(url);
+      return nodeSocket()(url, h);
+    });
+    const other = server.url.replace('127.0.0.1', 'localhost');
+    const { log } = await a.dial('alice', 'a1', { endpoints: [server.url, other], socket: fault.factory });
+    fault.drop();
+    await log.waitFor('the resync', (l) => l.of('connection').filter((e) => e.state === 'resynced').length >= 2);
+    assert.ok(dialed[0].startsWith(server.url.replace('http', 'ws')));
+    assert.ok(dialed[1].startsWith(other.replace('http', 'ws')), dialed.join(' '));
+  });
+
   test('every message type round-trips', async () => {
     const a = await newApp(['alice', 'bob']);
     const { c: alice } = await a.dial('alice', 'a1');
