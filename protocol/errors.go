@@ -71,6 +71,8 @@ var (
 		usergridExc + "UnauthorizedException", "WebSocket: a frame other than auth was sent before authenticating, or auth was sent twice."}
 	ErrMessageTooLarge = ErrorKind{"message_too_large", "exceed_limit", 400,
 		"ExceedLimitException", "The message body plus ext exceed the app's message size limit (5 KB by default)."}
+	ErrContentRejected = ErrorKind{"content_rejected", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "Content moderation: the message text (txt msg, custom customEvent or customExts values) or the nickname contains a word of the app's keyword list whose action is reject; nothing is stored or delivered."}
 	ErrMessageNotFound = ErrorKind{"message_not_found", "service_resource_not_found", 404,
 		"MessageNotFoundException", "No message with this ID in a conversation the caller belongs to."}
 	ErrConversationNotFound = ErrorKind{"conversation_not_found", "service_resource_not_found", 404,
@@ -138,7 +140,7 @@ var Registry = []ErrorKind{
 	ErrIllegalArgument, ErrInvalidBody, ErrDuplicateUser, ErrInvalidGrant, ErrGrantUserNotFound,
 	ErrUnauthorized, ErrBadAccessToken, ErrForbidden, ErrRoleForbidden, ErrCSRF, ErrAppNotFound, ErrUserNotFound, ErrNotFound,
 	ErrMethodNotAllowed, ErrConflict, ErrUnsupportedMedia, ErrRateLimited, ErrInternal, ErrUnavailable,
-	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrMessageNotFound,
+	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrContentRejected, ErrMessageNotFound,
 	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrEditNotAllowed, ErrEditLimit, ErrTooManyDevices,
 	ErrFileTooLarge, ErrFileNotFound, ErrFileAccessDenied, ErrBadImage,
 	ErrBlocked, ErrUserMuted, ErrNotContacts, ErrContactLimit, ErrAttrsTooLarge, ErrRequestNotFound,
