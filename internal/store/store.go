@@ -36,7 +36,10 @@ type Store interface {
 	Groups() GroupStore
 	Rooms() RoomStore
 	Push() PushStore
+	Callbacks() CallbackStore
 	Leases() LeaseStore
+	Moderation() ModerationStore
+	Archive() ArchiveStore
 	// Ping checks the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Backend names the implementation ("sqlite", "postgres").

@@ -50,6 +50,9 @@ func Run(t *testing.T, open Opener) {
 		{"Rooms", testRooms},
 		{"Push", testPush},
 		{"Leases", testLeases},
+		{"Moderation_Words", testModerationWords},
+		{"Moderation_Records", testModerationRecords},
+		{"Archive_Span", testArchiveSpan},
 	}
 	tests = append(tests, messageTests...)
 	for _, tc := range tests {
