@@ -45,6 +45,22 @@ type Service struct {
 	// OnRevoke, if set, runs after a user is deactivated or deleted (the
 	// composition root closes the user's connections).
 	OnRevoke func(ctx context.Context, appID, userID int64)
+
+	// CheckNickname, if set, sees every nickname a create or update sets,
+	// after the length rules: it may refuse it or return it changed
+	// (content moderation). Set it before traffic starts.
+	CheckNickname func(ctx context.Context, app *tenant.App, username, nickname string) (string, error)
+}
+
+// nickname applies checkNickname and the CheckNickname hook.
+func (s *Service) nickname(ctx context.Context, app *tenant.App, username, n string) (string, error) {
+	if err := checkNickname(n); err != nil {
+		return "", err
+	}
+	if s.CheckNickname == nil || n == "" {
+		return n, nil
+	}
+	return s.CheckNickname(ctx, app, username, n)
 }
 
 func (s *Service) revoked(ctx context.Context, appID, userID int64) {
@@ -128,7 +144,8 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, in NewUser) (*st
 	if err := checkPassword(in.Password); err != nil {
 		return nil, err
 	}
-	if err := checkNickname(in.Nickname); err != nil {
+	nick, err := s.nickname(ctx, app, name, in.Nickname)
+	if err != nil {
 		return nil, err
 	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
@@ -136,7 +153,7 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, in NewUser) (*st
 		return nil, err
 	}
 	now := s.now().UnixMilli()
-	return &store.User{AppID: app.ID, UUID: uuid.NewString(), Username: name, Nickname: in.Nickname, PasswordHash: hash,
+	return &store.User{AppID: app.ID, UUID: uuid.NewString(), Username: name, Nickname: nick, PasswordHash: hash,
 		Activated: true, NotificationDisplayStyle: -1, NoDisturbingStart: -1, NoDisturbingEnd: -1,
 		Created: now, Modified: now}, nil
 }
@@ -429,9 +446,11 @@ func (s *Service) Update(ctx context.Context, p *tenant.Principal, username stri
 		return nil, err
 	}
 	if in.Nickname != nil {
-		if err := checkNickname(*in.Nickname); err != nil {
+		n, err := s.nickname(ctx, p.App, name, *in.Nickname)
+		if err != nil {
 			return nil, err
 		}
+		in.Nickname = &n
 	}
 	if v := in.NotificationDisplayStyle; v != nil && *v != 0 && *v != 1 {
 		return nil, errs.New(protocol.ErrIllegalArgument, "notification_display_style must be 0 or 1, got %d", *v)
