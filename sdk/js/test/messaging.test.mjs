@@ -262,6 +262,31 @@ describe('messaging', () => {
     assert.ok(dialed[1].startsWith(other.replace('http', 'ws')), dialed.join(' '));
   });
 
+  test('a refused token is replaced with a new one when the client has a password', async () => {
+    const a = await newApp(['alice']);
+    const { c } = await a.dial('alice', 'a1', { token: 'P1.not-a-real-token' });
+    assert.equal(c.user, 'alice');
+    assert.notEqual(c.token, 'P1.not-a-real-token');
+    const bad = createClient({ ...a.config('alice', 'a2'), username: undefined, password: undefined, token: 'P1.not-a-real-token' });
+    await assert.rejects(bad.connect(), (e) => isCode(e, 'bad_access_token'));
+  });
+
+  test('a new device gets each conversation with its latest items, and only newer items as messages', async () => {
+    const a = await newApp(['alice', 'bob', 'carol']);
+    const { c: alice } = await a.dial('alice', 'a1');
+    const { c: carol } = await a.dial('carol', 'c1');
+    await sendTexts(alice, 'bob', 3);
+    await sendTexts(carol, 'bob', 1);
+    const { log } = await a.dial('bob', 'b9', { syncLatest: 2 });
+    const convs = log.of('conversation').filter((c) => c.fromSync).map((c) => c.conversation);
+    assert.deepEqual(convs.map((c) => [c.peer, c.last_seq, (c.recent ?? []).map((it) => it.seq)]).sort(),
+      [['alice', 3, [2, 3]], ['carol', 1, [1]]]);
+    assert.equal(log.messages().length, 0);
+    await alice.sendText('bob', 'new');
+    await log.waitFor('the new message', hasMessages(1));
+    assert.deepEqual(seqs(log.messages()), [4]);
+  });
+
   test('every message type round-trips', async () => {
     const a = await newApp(['alice', 'bob']);
     const { c: alice } = await a.dial('alice', 'a1');
