@@ -101,6 +101,10 @@ type AppendOp struct {
 	// Push, if set, is stored with the message (same transaction): the
 	// push job for it (ID and ItemID are filled from the item).
 	Push *PushJob
+	// Callback, if set, is stored with the message (same transaction): the
+	// unexpanded callback job for it (ID and ItemID are filled from the
+	// item).
+	Callback *CallbackJob
 }
 
 // MaxUnread caps unread counts (clients show "999+"), so counting stays
@@ -122,6 +126,10 @@ type RecallOp struct {
 	Event    Item
 	// Files are the files the target referenced (references removed).
 	Files []int64
+	// Callback, if set, is stored in the recall's transaction: the
+	// unexpanded callback job for the recall item (ID and ItemID are
+	// filled from it).
+	Callback *CallbackJob
 }
 
 // EditOp edits a message: its body and ext are replaced, and an edit item

@@ -196,6 +196,12 @@ func (t txq) appendOne(op *store.AppendOp) error {
 			return err
 		}
 	}
+	if j := op.Callback; j != nil {
+		j.ID, j.ItemID, j.AppID, j.Rule = it.ID, it.ID, it.AppID, ""
+		if _, err := t.exec(qAddCallbackJob, callbackJobArgs(j)...); err != nil {
+			return err
+		}
+	}
 	// Members' rows are not touched: the conversation's last_item_id is
 	// their change stamp for messages, and unread is counted when read.
 	return nil
@@ -359,6 +365,12 @@ func (s messages) Recall(ctx context.Context, op *store.RecallOp) error {
 			return err
 		}
 		op.Event = ev
+		if j := op.Callback; j != nil {
+			j.ID, j.ItemID, j.AppID, j.Rule = ev.ID, ev.ID, ev.AppID, ""
+			if _, err := t.exec(qAddCallbackJob, callbackJobArgs(j)...); err != nil {
+				return err
+			}
+		}
 		// The recalled message no longer holds its files.
 		op.Files = op.Files[:0]
 		rows, err := tx.QueryContext(ctx, s.db.rebind(qFileUnref), target.ID)

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Groups", testGroups},
 		{"Rooms", testRooms},
 		{"Push", testPush},
+		{"Callbacks", testCallbacks},
 		{"Leases", testLeases},
 		{"Moderation_Words", testModerationWords},
 		{"Moderation_Records", testModerationRecords},

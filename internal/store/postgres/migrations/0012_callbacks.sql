@@ -1,0 +1,39 @@
+-- Callback rules: an app's HTTPS endpoints (internal/callback). secret is
+-- sealed with the secrets key; events is a comma-separated list.
+CREATE TABLE callback_rules (
+	app_id     BIGINT NOT NULL REFERENCES apps(id),
+	name       TEXT NOT NULL,
+	url        TEXT NOT NULL,
+	secret     TEXT NOT NULL,
+	events     TEXT NOT NULL,
+	timeout_ms BIGINT NOT NULL DEFAULT 2000,
+	fail_open  BOOLEAN NOT NULL DEFAULT TRUE,
+	created    BIGINT NOT NULL,
+	updated    BIGINT NOT NULL,
+	PRIMARY KEY (app_id, name)
+);
+
+-- Callback deliveries. A row with rule '' is an event not yet fanned out
+-- to the app's rules (written in the same transaction as the message,
+-- recall or group notice it reports, item_id); the worker replaces it with
+-- one row per rule that wants the event, atomically. A worker leases a row
+-- by setting locked_until; deleting it marks it delivered; failed rows
+-- (attempts exhausted) stay until retried or deleted with their rule.
+CREATE TABLE callback_jobs (
+	id           BIGINT NOT NULL,
+	rule         TEXT NOT NULL,
+	app_id       BIGINT NOT NULL,
+	event        TEXT NOT NULL,
+	item_id      BIGINT NOT NULL DEFAULT 0,
+	payload      TEXT NOT NULL DEFAULT '',
+	attempts     BIGINT NOT NULL DEFAULT 0,
+	next_at      BIGINT NOT NULL,
+	locked_until BIGINT NOT NULL DEFAULT 0,
+	owner        BIGINT NOT NULL DEFAULT 0,
+	failed       BOOLEAN NOT NULL DEFAULT FALSE,
+	last_error   TEXT NOT NULL DEFAULT '',
+	created      BIGINT NOT NULL,
+	PRIMARY KEY (id, rule)
+);
+CREATE INDEX callback_jobs_due ON callback_jobs (failed, next_at);
+CREATE INDEX callback_jobs_app ON callback_jobs (app_id, failed, id);
