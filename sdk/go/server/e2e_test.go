@@ -37,6 +37,7 @@ func TestE2E(t *testing.T) {
 		{"Management", testManagement},
 		{"TokenRefresh", testTokenRefresh},
 		{"Errors", testErrors},
+		{"AcceptanceFlow", testAcceptanceFlow},
 	}
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {
@@ -673,4 +674,53 @@ func testErrors(t *testing.T, s *servertest.Server) {
 	if _, err := bad.GetUser(ctx, "a"); !errors.As(err, &e) || e.Status != 404 {
 		t.Fatalf("unknown app: %v", err)
 	}
+}
+
+// testAcceptanceFlow is scripts/acceptance.sh's walk-through (the
+// foundation acceptance, with curl there) through the SDK.
+func testAcceptanceFlow(t *testing.T, s *servertest.Server) {
+	ctx := context.Background()
+	m := try(ps.NewManagement(ps.ManagementConfig{BaseURLs: []string{s.URL}, Username: "owner", Password: servertest.OwnerPassword})).must(t)
+	creds := try(m.CreateApp(ctx, "acme", "accept", false)).must(t)
+	c := try(ps.New(creds.Config(s.URL))).must(t)
+	try(c.RegisterUser(ctx, ps.NewUser{Username: "alice", Password: "old-pass", Nickname: "Alice"})).must(t)
+	var batch []ps.NewUser
+	for i := range 60 {
+		batch = append(batch, ps.NewUser{Username: "user" + string(rune('a'+i/26)) + string(rune('a'+i%26)), Password: "pw"})
+	}
+	created, failed, err := c.RegisterUsers(ctx, batch)
+	if err != nil || len(created) != 60 || len(failed) != 0 {
+		t.Fatalf("batch: %d created, %v, %v", len(created), failed, err)
+	}
+	total, pages := 0, 0
+	for p := (ps.Page{Limit: 25}); ; pages++ {
+		page := try(c.ListUsers(ctx, p)).must(t)
+		total += len(page.Users)
+		if page.Cursor == "" || pages > 10 {
+			break
+		}
+		p.Cursor = page.Cursor
+	}
+	if total != 61 {
+		t.Fatalf("paged %d users in %d pages, want 61", total, pages)
+	}
+	if u := try(c.UpdateUser(ctx, "alice", ps.UserUpdate{Nickname: ptr("Alice L.")})).must(t); u.Nickname != "Alice L." {
+		t.Fatalf("nickname %q", u.Nickname)
+	}
+	ok(t, c.SetPassword(ctx, "alice", "new-pass"))
+	var e *ps.Error
+	if _, err := c.PasswordToken(ctx, "alice", "old-pass", 0); !errors.As(err, &e) || e.Status != 400 || e.Type != "invalid_grant" {
+		t.Fatalf("old password: %v", err)
+	}
+	utok := try(c.PasswordToken(ctx, "alice", "new-pass", 0)).must(t).AccessToken
+	try(c.DeactivateUser(ctx, "alice")).must(t)
+	// The user token stops working (any user-token call shows it).
+	if err := c.RequestContacts(ctx, utok, "alice", []string{"usera"}, ""); !errors.As(err, &e) || e.Status != 401 || e.Type != "auth_bad_access_token" {
+		t.Fatalf("revoked token: %v", err)
+	}
+	if _, err := c.PasswordToken(ctx, "alice", "new-pass", 0); !errors.As(err, &e) || e.Status != 400 || e.Description != "user not activated" {
+		t.Fatalf("deactivated grant: %v", err)
+	}
+	try(c.ActivateUser(ctx, "alice")).must(t)
+	try(c.PasswordToken(ctx, "alice", "new-pass", 0)).must(t)
 }
