@@ -131,6 +131,10 @@ var (
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The sender is muted in the chat room, or the room is muted for all but its owner, admins and allow list."}
 	ErrRoomBlocked = ErrorKind{"room_blocked", "forbidden_op", 403,
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The user is on the chat room's block list."}
+	ErrMessageRejected = ErrorKind{"callback_rejected", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The app's pre-send callback refused the message; the description carries the code and message the callback answered (\"code: message\"). Nothing was stored."}
+	ErrPreSendUnavailable = ErrorKind{"callback_unavailable", "service_unavailable", 503,
+		"ServiceUnavailableException", "The app's pre-send callback did not answer in time (or answered an error) and its rule fails closed; nothing was stored. Retry later."}
 	ErrUnavailable = ErrorKind{"service_unavailable", "service_unavailable", 503,
 		"ServiceUnavailableException", "The server is shutting down or its storage is unreachable; retry on another node."}
 )
@@ -140,7 +144,7 @@ var Registry = []ErrorKind{
 	ErrIllegalArgument, ErrInvalidBody, ErrDuplicateUser, ErrInvalidGrant, ErrGrantUserNotFound,
 	ErrUnauthorized, ErrBadAccessToken, ErrForbidden, ErrRoleForbidden, ErrCSRF, ErrAppNotFound, ErrUserNotFound, ErrNotFound,
 	ErrMethodNotAllowed, ErrConflict, ErrUnsupportedMedia, ErrRateLimited, ErrInternal, ErrUnavailable,
-	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrContentRejected, ErrMessageNotFound,
+	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrContentRejected, ErrMessageRejected, ErrPreSendUnavailable, ErrMessageNotFound,
 	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrEditNotAllowed, ErrEditLimit, ErrTooManyDevices,
 	ErrFileTooLarge, ErrFileNotFound, ErrFileAccessDenied, ErrBadImage,
 	ErrBlocked, ErrUserMuted, ErrNotContacts, ErrContactLimit, ErrAttrsTooLarge, ErrRequestNotFound,
