@@ -43,6 +43,10 @@ type Metrics struct {
 	RoomDropped    *prometheus.CounterVec
 	// PushOutcomes counts push attempts by provider and outcome.
 	PushOutcomes *prometheus.CounterVec
+	// CallbackOutcomes counts callback calls by event type and outcome;
+	// CallbackDuration times them (pre_send, event).
+	CallbackOutcomes *prometheus.CounterVec
+	CallbackDuration *prometheus.HistogramVec
 	// Messages counts messages sent through this node, by chat type and
 	// message type.
 	Messages *prometheus.CounterVec
@@ -100,6 +104,13 @@ func NewMetrics() *Metrics {
 		[]string{"transport"})
 	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses, m.GroupDeliveries, m.RoomDeliveries, m.RoomDropped,
 		m.PushOutcomes, m.Messages, m.InternalErrors)
+	m.CallbackOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_callback_total", Help: "App callbacks by event type and outcome (pre_send: allow, deny, replace, error_open, error_closed; events: delivered, retry, failed, dropped)."},
+		[]string{"event", "outcome"})
+	m.CallbackDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "parley_callback_duration_seconds", Help: "Time of one callback HTTP call, by kind (pre_send, event).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 5, 10}}, []string{"kind"})
+	r.MustRegister(m.CallbackOutcomes, m.CallbackDuration)
 	m.StoreBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_store_batch_size", Help: "Write requests per group commit.",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}})
