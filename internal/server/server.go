@@ -30,6 +30,7 @@ import (
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/idgen"
 	"github.com/parleyim/parley/internal/messaging"
+	"github.com/parleyim/parley/internal/moderation"
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
 	"github.com/parleyim/parley/internal/push"
@@ -96,6 +97,8 @@ type Server struct {
 	Rooms    *rooms.Service
 	Push     *push.Service
 	Admins   *admin.Service
+	// Moderation checks messages and nicknames against keyword lists.
+	Moderation *moderation.Service
 }
 
 // New builds a node: opens storage (applying migrations), creates the owner
@@ -238,6 +241,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.Social.UseInvalidator(iv)
 	s.Groups.UseInvalidator(iv)
 	s.Rooms.UseInvalidator(iv)
+	// Content moderation: the first send filter, and the nickname check.
+	s.Moderation = moderation.New(st, ids, iv, log.With("component", "moderation"))
+	s.Messages.Filters = append(s.Messages.Filters, s.Moderation)
+	s.Users.CheckNickname = s.Moderation.CheckNickname
 	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Cfg: cfg.WS,
 		Log: log.With("component", "ws")}
 	s.gw.Init()
@@ -255,7 +262,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: s.Admins,
 		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Push: s.Push, Presence: dir,
-		Log: log.With("component", "http"), Metrics: metrics,
+		Moderation: s.Moderation, Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        ready,
 	})

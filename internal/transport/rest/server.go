@@ -27,6 +27,7 @@ import (
 	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/messaging"
+	"github.com/parleyim/parley/internal/moderation"
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
 	"github.com/parleyim/parley/internal/push"
@@ -50,8 +51,10 @@ type Deps struct {
 	Rooms    *rooms.Service
 	Push     *push.Service
 	Presence presence.Directory
-	Log      *slog.Logger
-	Metrics  *obs.Metrics
+	// Moderation, if set, serves keyword lists, reports and records.
+	Moderation *moderation.Service
+	Log        *slog.Logger
+	Metrics    *obs.Metrics
 	// MaxBodyBytes bounds JSON request bodies.
 	MaxBodyBytes int64
 	// Ready reports whether the server takes traffic (/readyz).
@@ -77,6 +80,7 @@ func New(d Deps) *Server {
 	s.roomRoutes()
 	s.pushRoutes()
 	s.managementRoutes()
+	s.moderationRoutes()
 	return s
 }
 

@@ -181,6 +181,13 @@ var routeTable = map[string][]string{
 	"GET /{org}/{app}/push/notifiers":                                 {"Client.Notifiers"},
 	"DELETE /{org}/{app}/push/notifiers/{name}":                       {"Client.DeleteNotifier"},
 
+	// Content moderation.
+	"POST /{org}/{app}/moderation/keywords":                       {"Client.AddKeywords"},
+	"DELETE /{org}/{app}/moderation/keywords":                     {"Client.RemoveKeywords"},
+	"GET /{org}/{app}/moderation/keywords":                        {"Client.Keywords"},
+	"GET /{org}/{app}/moderation/records":                         {"Client.ModerationRecords"},
+	"POST /{org}/{app}/user/{username}/moderation/report/message": {"Client.ReportMessage"},
+
 	// Management (app-independent; see Management).
 	"POST /management/token":                                     {"Management.AdminToken"},
 	"POST /management/orgs/{org}/applications":                   {"Management.CreateApp"},
