@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -52,7 +51,10 @@ type Client struct {
 	// sign-in for Management.
 	fetch func(ctx context.Context) (*Token, error)
 
-	mu      sync.Mutex // guards token, expires; held while a token is fetched
+	// lock (a one-slot semaphore, so that waiting honours the context)
+	// guards token and expires, and is held while a token is fetched:
+	// concurrent calls share one fetch.
+	lock    chan struct{}
 	token   string
 	expires time.Time // zero: never
 }
@@ -90,7 +92,7 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	c := &Client{cfg: cfg, hc: hc, bases: bases}
+	c := &Client{cfg: cfg, hc: hc, bases: bases, lock: make(chan struct{}, 1)}
 	c.fetch = func(ctx context.Context) (*Token, error) { return c.ClientCredentialsToken(ctx, c.cfg.TokenTTL) }
 	return c, nil
 }
@@ -301,8 +303,12 @@ func (c *Client) url(base string, r *request) string {
 func (c *Client) AppToken(ctx context.Context) (string, error) { return c.appToken(ctx, false) }
 
 func (c *Client) appToken(ctx context.Context, force bool) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	select {
+	case c.lock <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-c.lock }()
 	if !force && c.token != "" && (c.expires.IsZero() || time.Now().Before(c.expires)) {
 		return c.token, nil
 	}
@@ -322,8 +328,8 @@ func (c *Client) appToken(ctx context.Context, force bool) (string, error) {
 
 // dropToken forgets tok if it is still the cached token.
 func (c *Client) dropToken(tok string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.lock <- struct{}{}
+	defer func() { <-c.lock }()
 	if c.token == tok {
 		c.token = ""
 	}

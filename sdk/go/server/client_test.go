@@ -438,3 +438,25 @@ func TestClient_PathEscaping(t *testing.T) {
 		t.Fatalf("path %q", got)
 	}
 }
+
+// A call waiting for another's token fetch gives up with its context.
+func TestClient_TokenWaitHonoursContext(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		json.NewEncoder(w).Encode(Token{AccessToken: "t", ExpiresIn: 60})
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, err := New(Config{BaseURLs: []string{srv.URL}, Org: "o", App: "a", ClientID: "id", ClientSecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c.AppToken(context.Background()) // holds the fetch
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.AppToken(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+}
