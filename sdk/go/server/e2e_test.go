@@ -38,6 +38,7 @@ func TestE2E(t *testing.T) {
 		{"TokenRefresh", testTokenRefresh},
 		{"Errors", testErrors},
 		{"AcceptanceFlow", testAcceptanceFlow},
+		{"Moderation", testModeration},
 	}
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {
@@ -723,4 +724,39 @@ func testAcceptanceFlow(t *testing.T, s *servertest.Server) {
 	}
 	try(c.ActivateUser(ctx, "alice")).must(t)
 	try(c.PasswordToken(ctx, "alice", "new-pass", 0)).must(t)
+}
+
+func testModeration(t *testing.T, s *servertest.Server) {
+	ctx := context.Background()
+	c := newApp(t, s, "alice", "bob")
+	words := try(c.AddKeywords(ctx, []ps.Keyword{{Word: "Spam", Action: ps.KeywordReject}, {Word: "darn", Action: ps.KeywordReplace}})).must(t)
+	if len(words) != 2 {
+		t.Fatalf("added %+v", words)
+	}
+	page := try(c.Keywords(ctx, "sp", ps.Page{Limit: 10})).must(t)
+	if len(page.Words) != 1 || page.Words[0].Word != "spam" || page.Words[0].Action != ps.KeywordReject {
+		t.Fatalf("search %+v", page)
+	}
+	m := ps.UserMessage{Message: txt("buy spam now"), To: []string{"bob"}}
+	m.From = "alice"
+	_, err := c.SendToUsers(ctx, m)
+	var e *ps.Error
+	if !errors.As(err, &e) || e.Status != 403 && e.Status != 400 {
+		t.Fatalf("a rejected word: %v", err)
+	}
+	m.Message = txt("oh darn")
+	m.From = "alice"
+	sent := try(c.SendToUsers(ctx, m)).must(t)
+	rec := try(c.ReportMessage(ctx, "bob", sent.IDs["bob"], "abuse", "rude")).must(t)
+	if rec.Kind != "report" || rec.MsgID != sent.IDs["bob"] || !strings.HasPrefix(rec.Reporter, "bob") ||
+		rec.From != "alice" || !strings.Contains(rec.Content, "****") {
+		t.Fatalf("report %+v", rec)
+	}
+	recs := try(c.ModerationRecords(ctx, "report", ps.Page{})).must(t)
+	if len(recs.Records) != 1 || recs.Records[0].ID != rec.ID {
+		t.Fatalf("records %+v", recs)
+	}
+	if n := try(c.RemoveKeywords(ctx, []string{"spam", "darn", "absent"})).must(t); n != 2 {
+		t.Fatalf("removed %d", n)
+	}
 }
