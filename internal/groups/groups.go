@@ -80,6 +80,9 @@ type Service struct {
 	now    func() time.Time
 	// Files stores shared files.
 	Files *files.Service
+	// Callbacks, if set, gives the group_member callback job stored with
+	// a membership notice (internal/callback).
+	Callbacks messaging.Callbacks
 
 	mu         sync.Mutex
 	cache      map[int64]*cached // group ID -> members and settings
@@ -259,14 +262,27 @@ func requireOwner(c caller) error {
 // notice builds a stream notice by the caller.
 func (s *Service) notice(g *store.Group, by int64, typ string, body map[string]any) *store.AppendOp {
 	b, _ := json.Marshal(body)
-	return &store.AppendOp{Item: store.Item{ID: s.ids.Next(), AppID: g.AppID, ConvID: g.ConvID, Kind: store.ItemNotice,
+	op := &store.AppendOp{Item: store.Item{ID: s.ids.Next(), AppID: g.AppID, ConvID: g.ConvID, Kind: store.ItemNotice,
 		From: by, To: g.ID, Type: typ, Body: b, Created: s.now().UnixMilli()}}
+	switch typ {
+	case NoticeCreated, NoticeJoined, NoticeLeft, NoticeRemoved:
+		if s.Callbacks != nil {
+			op.Callback = s.Callbacks.JobFor(context.Background(), g.AppID, CallbackMember, g.ID)
+		}
+	}
+	return op
 }
+
+// CallbackMember is the callback event of membership notices.
+const CallbackMember = "group_member"
 
 // announce pushes a committed notice to the group's online members.
 func (s *Service) announce(ctx context.Context, g *store.Group, op *store.AppendOp) {
 	if op != nil && op.Item.Seq > 0 {
 		s.msgs.PublishGroupItem(ctx, g.AppID, g.ID, &op.Item, "")
+		if op.Callback != nil {
+			s.Callbacks.Poke()
+		}
 	}
 }
 

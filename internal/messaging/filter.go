@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
 )
@@ -19,6 +20,21 @@ import (
 type SendFilter interface {
 	FilterSend(ctx context.Context, m *Outgoing) error
 }
+
+// Callbacks gives the post-send callback job to store with an item (nil
+// when the app has no rule that wants it): event is CallbackChat or
+// CallbackRecall, group the group's ID for a group's item (0 for 1:1).
+// Poke says a job was committed.
+type Callbacks interface {
+	JobFor(ctx context.Context, appID int64, event string, group int64) *store.CallbackJob
+	Poke()
+}
+
+// Callback job events (the names internal/callback uses).
+const (
+	CallbackChat   = "chat"
+	CallbackRecall = "recall"
+)
 
 // Outgoing is a message on its way in, as filters see it.
 type Outgoing struct {

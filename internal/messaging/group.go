@@ -210,11 +210,18 @@ func (s *Service) prepareGroup(ctx context.Context, app *tenant.App, fromID int6
 	if s.Push != nil {
 		job = s.Push.GroupJobFor(app.ID, gid)
 	}
+	var cb *store.CallbackJob
+	if s.Callbacks != nil {
+		cb = s.Callbacks.JobFor(ctx, app.ID, CallbackChat, gid)
+	}
 	return results, []*pendingOp{{i: 0, AppendOp: store.AppendOp{Item: it, Files: fileIDs, Mentions: mentioned, MentionAll: all,
-		Push: job, OnCommit: func(op *store.AppendOp) {
+		Push: job, Callback: cb, OnCommit: func(op *store.AppendOp) {
 			s.PublishGroupItem(context.Background(), app.ID, gid, &op.Item, cp.skip)
 			if op.Push != nil {
 				s.Push.Poke()
+			}
+			if op.Callback != nil {
+				s.Callbacks.Poke()
 			}
 			s.sent(protocol.ChatTypeGroup, op.Item.Type)
 		}}}}, nil

@@ -74,6 +74,9 @@ type Service struct {
 	// before they are delivered), in order: content moderation, the app's
 	// pre-send callback, ... Set them before traffic starts.
 	Filters []SendFilter
+	// Callbacks, if set, gives the post-send callback job stored with each
+	// message and recall (internal/callback).
+	Callbacks Callbacks
 
 	namesMu sync.RWMutex
 	names   map[int64]string // user ID -> username (immutable per ID)
@@ -342,9 +345,16 @@ func (s *Service) prepare(ctx context.Context, app *tenant.App, fromID int64, fr
 		if s.Push != nil {
 			job = s.Push.JobFor(app.ID, uid)
 		}
-		ops = append(ops, &pendingOp{i: i, AppendOp: store.AppendOp{Item: it, Files: fileIDs, Push: job, OnCommit: func(op *store.AppendOp) {
+		var cb *store.CallbackJob
+		if s.Callbacks != nil {
+			cb = s.Callbacks.JobFor(ctx, app.ID, CallbackChat, 0)
+		}
+		ops = append(ops, &pendingOp{i: i, AppendOp: store.AppendOp{Item: it, Files: fileIDs, Push: job, Callback: cb, OnCommit: func(op *store.AppendOp) {
 			if op.Push != nil {
 				s.Push.Poke()
+			}
+			if op.Callback != nil {
+				s.Callbacks.Poke()
 			}
 			s.sent(protocol.ChatTypeChat, op.Item.Type)
 			// Announce in commit order, so live pushes arrive in seq order.

@@ -308,11 +308,17 @@ func (s *Service) Recall(ctx context.Context, p *tenant.Principal, msgID string,
 		return nil, errs.New(protocol.ErrRecallWindow, "exceed recall time limit of %s", p.App.Settings.RecallWindow())
 	}
 	op := &store.RecallOp{AppID: p.App.ID, ConvHint: it.ConvID, TargetID: id, RecallID: s.ids.Next(), Created: s.now().UnixMilli()}
+	if s.Callbacks != nil {
+		op.Callback = s.Callbacks.JobFor(ctx, p.App.ID, CallbackRecall, s.groupOf(ctx, it.ConvID))
+	}
 	if err := s.st.Messages().Recall(ctx, op); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, errs.New(protocol.ErrRecallNotAllowed, "message %s is already recalled", msgID)
 		}
 		return nil, err
+	}
+	if op.Callback != nil {
+		s.Callbacks.Poke()
 	}
 	if len(op.Files) > 0 && s.Released != nil {
 		s.Released(ctx, op.Files)

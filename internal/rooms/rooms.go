@@ -58,6 +58,10 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 	ids   func() int64
+	// OnMembers, if set, hears the member changes this node announces
+	// (kind members_joined or members_left; coalesced, at most 100 users):
+	// the room_member callback. It must not block.
+	OnMembers func(appID, roomID int64, kind string, users []string)
 
 	mu       sync.Mutex
 	cache    map[int64]*cached
@@ -378,6 +382,9 @@ func (s *Service) nameList(ctx context.Context, appID int64, ids []int64) ([]str
 
 // event publishes a live room event (not stored) to the room's members.
 func (s *Service) event(appID, roomID int64, e protocol.RoomEvent) {
+	if s.OnMembers != nil && (e.Kind == protocol.RoomMembersJoined || e.Kind == protocol.RoomMembersLeft) {
+		s.OnMembers(appID, roomID, e.Kind, e.Users)
+	}
 	e.Room = strconv.FormatInt(roomID, 10)
 	e.TS = s.now().UnixMilli()
 	frame := encodeRoomEvent(e)

@@ -22,6 +22,7 @@ import (
 	"github.com/parleyim/parley/internal/blob"
 	"github.com/parleyim/parley/internal/bus"
 	"github.com/parleyim/parley/internal/bus/natsbus"
+	"github.com/parleyim/parley/internal/callback"
 	"github.com/parleyim/parley/internal/cluster"
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/console"
@@ -97,6 +98,8 @@ type Server struct {
 	Rooms    *rooms.Service
 	Push     *push.Service
 	Admins   *admin.Service
+	// Callbacks calls the apps' pre-send and post-send callbacks.
+	Callbacks *callback.Service
 	// Moderation checks messages and nicknames against keyword lists.
 	Moderation *moderation.Service
 }
@@ -245,6 +248,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.Moderation = moderation.New(st, ids, iv, log.With("component", "moderation"))
 	s.Messages.Filters = append(s.Messages.Filters, s.Moderation)
 	s.Users.CheckNickname = s.Moderation.CheckNickname
+	// App callbacks: the last send filter (after moderation), post-send
+	// events stored with messages, recalls and group notices.
+	s.Callbacks = callback.New(st, box, ids.Next, log.With("component", "callback"), metrics)
+	s.Callbacks.Node = int64(s.node.ID())
+	s.Callbacks.Online = func(appID, userID int64) bool {
+		d, err := dir.Devices(context.Background(), appID, userID)
+		return err == nil && len(d) > 0
+	}
+	s.Messages.Filters = append(s.Messages.Filters, s.Callbacks)
+	s.Messages.Callbacks, s.Groups.Callbacks, s.Rooms.OnMembers = s.Callbacks, s.Callbacks, s.Callbacks.RoomMembers
+	onPresence := hub.OnPresence
+	hub.OnPresence = func(appID, userID int64, online bool) {
+		onPresence(appID, userID, online)
+		s.Callbacks.Presence(appID, userID, online)
+	}
 	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Cfg: cfg.WS,
 		Log: log.With("component", "ws")}
 	s.gw.Init()
@@ -262,7 +280,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: s.Admins,
 		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Push: s.Push, Presence: dir,
-		Moderation: s.Moderation, Log: log.With("component", "http"), Metrics: metrics,
+		Moderation: s.Moderation, Callbacks: s.Callbacks, Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        ready,
 	})
@@ -329,6 +347,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	pushDone := make(chan struct{})
 	go func() { defer close(pushDone); s.Push.Run(jobs) }()
+	callbacksDone := make(chan struct{})
+	go func() { defer close(callbacksDone); s.Callbacks.Run(jobs) }()
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	var serveErr error
@@ -352,6 +372,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopJobs()
 	<-pushDone
+	<-callbacksDone
 	s.Rooms.Close()
 	s.Social.Close()
 	s.node.Close()

@@ -81,6 +81,7 @@ func New(d Deps) *Server {
 	s.pushRoutes()
 	s.managementRoutes()
 	s.moderationRoutes()
+	s.historyRoutes()
 	return s
 }
 

@@ -188,6 +188,11 @@ var routeTable = map[string][]string{
 	"GET /{org}/{app}/moderation/records":                         {"Client.ModerationRecords"},
 	"POST /{org}/{app}/user/{username}/moderation/report/message": {"Client.ReportMessage"},
 
+	// History export and import.
+	"GET /{org}/{app}/chatmessages/{time}":         {"Client.ExportHistory"},
+	"POST /{org}/{app}/messages/users/import":      {"Client.ImportUserMessage"},
+	"POST /{org}/{app}/messages/chatgroups/import": {"Client.ImportGroupMessage"},
+
 	// Management (app-independent; see Management).
 	"POST /management/token":                                     {"Management.AdminToken"},
 	"POST /management/orgs/{org}/applications":                   {"Management.CreateApp"},

@@ -1,0 +1,244 @@
+package callback
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+
+	"github.com/parleyim/parley/internal/store"
+	"github.com/parleyim/parley/protocol"
+)
+
+// hint is what an unexpanded job carries besides its item.
+type hint struct {
+	Group int64 `json:"group,omitempty"`
+}
+
+// JobFor returns the unexpanded job to store with an item of an app, or nil
+// when no rule wants it. event is EventChat (a message; chat_offline is
+// decided when the job runs), EventRecall or EventGroupMember; group is the
+// group's ID for a group's item (0 for 1:1).
+func (s *Service) JobFor(ctx context.Context, appID int64, event string, group int64) *store.CallbackJob {
+	events := []string{event}
+	if event == EventChat {
+		events = append(events, EventOffline)
+	}
+	if !s.wanted(ctx, appID, events...) {
+		return nil
+	}
+	now := s.now().UnixMilli()
+	j := &store.CallbackJob{Event: event, NextAt: now, Created: now}
+	if group != 0 {
+		j.Payload, _ = json.Marshal(hint{Group: group})
+	}
+	return j
+}
+
+// Poke wakes the worker (a job was committed).
+func (s *Service) Poke() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Presence reports a user's first device connecting (online) or last
+// disconnecting on this node: login and logout events. It never blocks
+// (the hub calls it under its lock); see emit.
+func (s *Service) Presence(appID, userID int64, online bool) {
+	ev := EventLogout
+	if online {
+		ev = EventLogin
+	}
+	s.emit(appID, ev, map[string]any{"user_id": strconv.FormatInt(userID, 10), "uid": userID})
+}
+
+// RoomMembers reports a chat room membership change: change is "joined",
+// "left" or "removed", users are usernames.
+func (s *Service) RoomMembers(appID, roomID int64, change string, users []string) {
+	s.emit(appID, EventRoomMember, map[string]any{"room_id": strconv.FormatInt(roomID, 10), "change": change, "users": users})
+}
+
+// emit queues an event that is not part of a stored item (logins, room
+// membership). It is stored by the emitter goroutine right after; if the
+// queue is full or the node dies first, the event is lost (counted as
+// dropped). Item events never take this path.
+func (s *Service) emit(appID int64, event string, fields map[string]any) {
+	// Only the cache: the caller may hold a lock. An app not cached yet is
+	// decided by the emitter.
+	s.mu.Lock()
+	c, known := s.rules[appID]
+	s.mu.Unlock()
+	if known && s.now().Sub(c.at) < rulesTTL && !slices.ContainsFunc(c.rules, func(r Rule) bool { return r.wants(event) }) {
+		return
+	}
+	now := s.now().UnixMilli()
+	b, _ := json.Marshal(fields)
+	select {
+	case s.emits <- store.CallbackJob{ID: s.ids(), AppID: appID, Event: event, Payload: b, NextAt: now, Created: now}:
+	default:
+		s.count(event, "dropped")
+	}
+}
+
+// runEmitter stores emitted events, one job per rule that wants each.
+func (s *Service) runEmitter(ctx context.Context) {
+	for {
+		var batch []store.CallbackJob
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-s.emits:
+			batch = append(batch, j)
+		}
+	more:
+		for len(batch) < 256 {
+			select {
+			case j := <-s.emits:
+				batch = append(batch, j)
+			default:
+				break more
+			}
+		}
+		var jobs []store.CallbackJob
+		for _, j := range batch {
+			var fields map[string]any
+			json.Unmarshal(j.Payload, &fields)
+			if uid, ok := fields["uid"].(float64); ok {
+				delete(fields, "uid")
+				if u, err := s.st.Users().GetByID(ctx, j.AppID, int64(uid)); err == nil {
+					fields["user"] = u.Username
+				}
+			}
+			jobs = append(jobs, s.fanOut(ctx, j, fields)...)
+		}
+		if err := s.st.Callbacks().AddJobs(context.WithoutCancel(ctx), jobs); err != nil {
+			s.log.Warn("store callback events", "err", err, "events", len(batch))
+			for range batch {
+				s.count("emit", "dropped")
+			}
+			continue
+		}
+		if len(jobs) > 0 {
+			s.Poke()
+		}
+	}
+}
+
+// fanOut builds an event's body and one job per rule of the app that
+// wants it.
+func (s *Service) fanOut(ctx context.Context, j store.CallbackJob, fields map[string]any) []store.CallbackJob {
+	rules, err := s.appRules(ctx, j.AppID)
+	if err != nil {
+		return nil
+	}
+	app, err := s.st.Apps().Get(ctx, j.AppID)
+	if err != nil {
+		return nil
+	}
+	appkey := app.Org + "#" + app.Name
+	id := strconv.FormatInt(j.ID, 10)
+	fields["id"] = id
+	fields["eventType"] = j.Event
+	fields["callId"] = appkey + "_" + id
+	fields["appkey"] = appkey
+	fields["timestamp"] = j.Created
+	body, _ := json.Marshal(fields)
+	var out []store.CallbackJob
+	for i := range rules {
+		if rules[i].wants(j.Event) {
+			out = append(out, store.CallbackJob{ID: j.ID, Rule: rules[i].Name, AppID: j.AppID, Event: j.Event, ItemID: j.ItemID,
+				Payload: body, NextAt: s.now().UnixMilli(), Created: j.Created})
+		}
+	}
+	return out
+}
+
+// expand turns an unexpanded item job into its events' per-rule jobs.
+func (s *Service) expand(ctx context.Context, j store.CallbackJob) error {
+	it, err := s.st.Messages().Item(ctx, j.AppID, j.ItemID)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.st.Callbacks().Expand(ctx, j.ID, nil)
+	}
+	if err != nil {
+		return err
+	}
+	var h hint
+	if len(j.Payload) > 0 {
+		json.Unmarshal(j.Payload, &h)
+	}
+	ids := []int64{it.From}
+	if h.Group == 0 {
+		ids = append(ids, it.To)
+	}
+	names, err := s.st.Users().Names(ctx, j.AppID, ids)
+	if err != nil {
+		return err
+	}
+	from := names[it.From]
+	if from == "" {
+		from = "admin"
+	}
+	base := func() map[string]any {
+		f := map[string]any{"from": from, "chat_type": protocol.ChatTypeChat, "to": names[it.To]}
+		if h.Group != 0 {
+			g := strconv.FormatInt(h.Group, 10)
+			f["chat_type"], f["to"], f["group_id"] = protocol.ChatTypeGroup, g, g
+		}
+		return f
+	}
+	var jobs []store.CallbackJob
+	switch j.Event {
+	case EventChat:
+		if it.Kind != store.ItemMsg {
+			break
+		}
+		f := base()
+		f["msg_id"] = strconv.FormatInt(it.ID, 10)
+		f["msg_timestamp"] = it.Created
+		f["payload"] = messagePayload(it.Type, it.Body, it.Ext)
+		jobs = append(jobs, s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventChat, ItemID: it.ID, Created: it.Created}, f)...)
+		if h.Group == 0 && s.Online != nil && !s.Online(j.AppID, it.To) {
+			off := base()
+			for k, v := range f {
+				off[k] = v
+			}
+			jobs = append(jobs, s.fanOut(ctx, store.CallbackJob{ID: s.ids(), AppID: j.AppID, Event: EventOffline, ItemID: it.ID,
+				Created: s.now().UnixMilli()}, off)...)
+		}
+	case EventRecall:
+		f := base()
+		f["msg_id"] = strconv.FormatInt(it.Target, 10)
+		f["recall_id"] = strconv.FormatInt(it.ID, 10)
+		jobs = s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventRecall, ItemID: it.ID, Created: it.Created}, f)
+	case EventGroupMember:
+		g := strconv.FormatInt(it.To, 10)
+		f := map[string]any{"group_id": g, "change": it.Type, "by": from}
+		var body map[string]any
+		if json.Unmarshal(it.Body, &body) == nil {
+			if u, ok := body["users"]; ok {
+				f["users"] = u
+			}
+			if u, ok := body["members"]; ok {
+				f["users"] = u
+			}
+		}
+		jobs = s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventGroupMember, ItemID: it.ID, Created: it.Created}, f)
+	}
+	return s.st.Callbacks().Expand(ctx, j.ID, jobs)
+}
+
+// messagePayload is a message's content as events and the pre-send check
+// show it: {type, body, ext}.
+func messagePayload(typ string, body, ext []byte) map[string]any {
+	p := map[string]any{"type": typ}
+	if len(body) > 0 {
+		p["body"] = json.RawMessage(body)
+	}
+	if len(ext) > 0 {
+		p["ext"] = json.RawMessage(ext)
+	}
+	return p
+}
