@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyim/parley/internal/admin"
+	"github.com/parleyim/parley/internal/callback"
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/files"
 	"github.com/parleyim/parley/internal/groups"
@@ -51,6 +52,8 @@ type Deps struct {
 	Rooms    *rooms.Service
 	Push     *push.Service
 	Presence presence.Directory
+	// Callbacks, if set, serves callback rules and failed deliveries.
+	Callbacks *callback.Service
 	// Moderation, if set, serves keyword lists, reports and records.
 	Moderation *moderation.Service
 	Log        *slog.Logger
@@ -79,6 +82,7 @@ func New(d Deps) *Server {
 	s.groupRoutes()
 	s.roomRoutes()
 	s.pushRoutes()
+	s.callbackRoutes()
 	s.managementRoutes()
 	s.moderationRoutes()
 	s.historyRoutes()

@@ -181,6 +181,15 @@ var routeTable = map[string][]string{
 	"GET /{org}/{app}/push/notifiers":                                 {"Client.Notifiers"},
 	"DELETE /{org}/{app}/push/notifiers/{name}":                       {"Client.DeleteNotifier"},
 
+	// Callbacks.
+	"POST /{org}/{app}/callbacks":               {"Client.CreateCallback"},
+	"GET /{org}/{app}/callbacks":                {"Client.Callbacks"},
+	"GET /{org}/{app}/callbacks/{name}":         {"Client.Callback"},
+	"PUT /{org}/{app}/callbacks/{name}":         {"Client.UpdateCallback"},
+	"DELETE /{org}/{app}/callbacks/{name}":      {"Client.DeleteCallback"},
+	"GET /{org}/{app}/callbacks/storage/info":   {"Client.FailedCallbacks"},
+	"POST /{org}/{app}/callbacks/storage/retry": {"Client.RetryCallbacks"},
+
 	// Content moderation.
 	"POST /{org}/{app}/moderation/keywords":                       {"Client.AddKeywords"},
 	"DELETE /{org}/{app}/moderation/keywords":                     {"Client.RemoveKeywords"},
