@@ -84,5 +84,8 @@ func (s *Service) GroupConv(ctx context.Context, appID, groupID int64) (int64, e
 	if err != nil {
 		return 0, err
 	}
+	if grp.g.Disabled {
+		return 0, errs.New(protocol.ErrGroupMuted, "group %d is disabled", groupID)
+	}
 	return grp.g.ConvID, nil
 }

@@ -764,6 +764,21 @@ func testGroupRefusals(t *testing.T, s *servertest.Server) {
 	if got := parley.PeopleKinds(al.Events()); len(got) != 0 {
 		t.Fatalf("refusals made events %v", got)
 	}
+
+	// A disabled group accepts no messages, from members nor through REST.
+	a.rest(t, "POST", "/chatgroups/"+gid+"/disable", nil)
+	if _, err := bob.SendGroupText(ctx, gid, "while disabled"); !parley.IsCode(err, protocol.ErrGroupMuted) {
+		t.Fatalf("a member's send to a disabled group: %v", err)
+	}
+	restSend := map[string]any{"from": "alice", "to": []string{gid}, "type": "txt", "body": map[string]string{"msg": "x"}}
+	r := a.rest(t, "POST", "/messages/chatgroups", restSend)
+	if failed, _ := r.Body["failed"].(map[string]any); failed[gid] != "group "+gid+" is disabled" {
+		t.Fatalf("a REST send to a disabled group: %s", r.Raw)
+	}
+	a.rest(t, "POST", "/chatgroups/"+gid+"/enable", nil)
+	if _, err := bob.SendGroupText(ctx, gid, "enabled again"); err != nil {
+		t.Fatalf("a send after enabling: %v", err)
+	}
 }
 
 // A group call whose reply is lost is repeated when repeating it is
