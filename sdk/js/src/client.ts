@@ -86,6 +86,13 @@ export interface MessageEvent {
 
 export interface RecallEvent { item: Item }
 
+/**
+ * The message item.target was edited: item.body and item.ext are its new
+ * content, item.edits how many times it was edited. In order with the
+ * conversation's messages, once, also on devices that were offline.
+ */
+export interface EditEvent { item: Item }
+
 export interface GroupNoticeEvent {
   item: Item;
   /** group_created, member_joined, member_left, member_removed, owner_changed, admin_added, … */
@@ -108,6 +115,7 @@ export interface ConversationEvent { conversation: Conversation; fromSync: boole
 export interface ClientEvents {
   message: (e: MessageEvent) => void;
   recall: (e: RecallEvent) => void;
+  edit: (e: EditEvent) => void;
   groupNotice: (e: GroupNoticeEvent) => void;
   receipt: (r: Receipt) => void;
   conversation: (e: ConversationEvent) => void;
@@ -827,6 +835,9 @@ export class Client extends Emitter<ClientEvents> {
       case 'recall':
         this.emit('recall', { item: it });
         break;
+      case 'edit':
+        this.emit('edit', { item: it });
+        break;
       case 'notice':
         this.emit('groupNotice', noticeEvent(it));
         break;
@@ -1066,6 +1077,21 @@ export class Client extends Emitter<ClientEvents> {
   /** Recalls a message (the sender within the recall window; group owners and admins any time). */
   async recall(msgID: string): Promise<void> {
     await this.request({ t: 'recall', msg_id: msgID }, false);
+  }
+
+  /**
+   * Replaces the content of one of this user's txt or custom messages (the
+   * type cannot change); ext, if given, is merged into the message's ext key
+   * by key. Everyone in the conversation gets an `edit` event. Like recall it
+   * is not repeated after a lost connection (ConnectionLostError): the edit
+   * event tells whether it happened.
+   */
+  async edit(msgID: string, type: 'txt' | 'custom', body: any, ext?: Record<string, any>): Promise<void> {
+    if (!msgID) throw new ParleyError('illegal_argument', 'edit needs a message ID');
+    if (type !== 'txt' && type !== 'custom') throw new ParleyError('illegal_argument', `only txt and custom messages can be edited, not ${type}`);
+    const bad = checkBody(type, body);
+    if (bad) throw new ParleyError('illegal_argument', bad);
+    await this.request({ t: 'edit', msg_id: msgID, type, body, ext }, false);
   }
 
   /** Marks a conversation read up to seq (0 or omitted: everything). */

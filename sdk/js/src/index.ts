@@ -8,7 +8,7 @@ export type { Socket, SocketFactory, SocketHandlers, HttpClient, HttpRequest, Ht
 export {
   Client, backoff, wsURL, newClientMsgId, joins, leaves, mentions,
   type Config, type Logger, type ClientEvents, type ConnectionEvent, type ConnectionState, type MessageEvent,
-  type RecallEvent, type GroupNoticeEvent, type ConversationEvent, type OutgoingMessage, type HistoryQuery,
+  type RecallEvent, type EditEvent, type GroupNoticeEvent, type ConversationEvent, type OutgoingMessage, type HistoryQuery,
   type CallOptions,
 } from './client.js';
 export { Groups } from './groups.js';

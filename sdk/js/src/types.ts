@@ -4,7 +4,7 @@
 export const PROTOCOL_VERSION = 1;
 
 export type ChatType = 'chat' | 'groupchat' | 'chatroom';
-export type ItemKind = 'msg' | 'recall' | 'notice';
+export type ItemKind = 'msg' | 'recall' | 'notice' | 'edit';
 export type MessageType = 'txt' | 'cmd' | 'custom' | 'img' | 'audio' | 'video' | 'file' | 'loc' | 'combine';
 export type RoomPriority = 'low' | 'normal' | 'high';
 
@@ -24,8 +24,10 @@ export interface Item {
   ts: number;
   client_msg_id?: string;
   recalled?: boolean;
-  /** recall items: the recalled message. */
+  /** recall and edit items: the recalled or edited message. */
   target?: string;
+  /** How many times the message was edited (edit items; messages in history). */
+  edits?: number;
   online?: boolean;
   need_group_ack?: boolean;
   directed?: boolean;

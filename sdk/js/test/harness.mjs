@@ -139,7 +139,7 @@ export class EventLog {
   constructor(c) {
     this.events = [];
     this.waiters = [];
-    for (const name of ['message', 'recall', 'groupNotice', 'receipt', 'conversation', 'connection', 'event',
+    for (const name of ['message', 'recall', 'edit', 'groupNotice', 'receipt', 'conversation', 'connection', 'event',
       'presence', 'groupAck', 'roomMessage', 'roomEvent', 'broadcast']) {
       c.on(name, (e) => {
         this.events.push({ name, e });

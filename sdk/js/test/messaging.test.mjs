@@ -287,6 +287,32 @@ describe('messaging', () => {
     assert.deepEqual(seqs(log.messages()), [4]);
   });
 
+  test('edit: every device gets it in order, also one that was offline; history has the new content', async () => {
+    const a = await newApp(['alice', 'bob'], ['max_edits=2']);
+    const { c: alice, log: al } = await a.dial('alice', 'a1');
+    const { c: bob, log: bl } = await a.dial('bob', 'b1');
+    const state = new MemoryState();
+    const { c: bob2, log: bl2 } = await a.dial('bob', 'b2', { state });
+    const ack = await alice.sendText('bob', 'helo');
+    await bl2.waitFor("bob's second device gets the message", hasMessages(1));
+    bob2.close();
+    await alice.edit(ack.msg_id, 'txt', { msg: 'hello' }, { fixed: true });
+    const editOf = (id, text) => (l) => l.of('edit').some((e) => e.item.target === id && e.item.body?.msg === text);
+    for (const l of [al, bl]) await l.waitFor('the edit', editOf(ack.msg_id, 'hello'));
+    const e = bl.of('edit')[0].item;
+    assert.deepEqual([e.seq, e.edits, e.from, e.ext], [2, 1, 'alice', { fixed: true }]);
+    const { log: bl3 } = await a.dial('bob', 'b2', { state });
+    await bl3.waitFor('the edit on sync', editOf(ack.msg_id, 'hello'));
+    assert.equal(bl3.messages().length, 0);
+    const { items } = await bob.history(ack.conv_id, { limit: 10 });
+    assert.deepEqual([items.length, items[0].body, items[0].edits, items[0].ext], [1, { msg: 'hello' }, 1, { fixed: true }]);
+    await assert.rejects(bob.edit(ack.msg_id, 'txt', { msg: 'x' }), (err) => isCode(err, 'edit_not_allowed'));
+    await assert.rejects(alice.edit(ack.msg_id, 'custom', { customEvent: 'e' }), (err) => isCode(err, 'edit_not_allowed'));
+    await assert.rejects(alice.edit(ack.msg_id, 'loc', {}), (err) => isCode(err, 'illegal_argument'));
+    await alice.edit(ack.msg_id, 'txt', { msg: 'hello!' });
+    await assert.rejects(alice.edit(ack.msg_id, 'txt', { msg: 'again' }), (err) => isCode(err, 'edit_limit'));
+  });
+
   test('every message type round-trips', async () => {
     const a = await newApp(['alice', 'bob']);
     const { c: alice } = await a.dial('alice', 'a1');
