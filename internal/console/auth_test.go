@@ -50,6 +50,8 @@ var routes = []route{
 	{"GET", "/apps/{app}/notifiers", nil, aRead},
 	{"PUT", "/apps/{app}/notifiers/n1", map[string]any{"provider": "log"}, aChange},
 	{"DELETE", "/apps/{app}/notifiers/n0", nil, aChange},
+	{"GET", "/apps/{app}/callbacks/failed", nil, aRead},
+	{"POST", "/apps/{app}/callbacks/retry", map[string]any{}, aChange},
 	{"GET", "/apps/{app}/users", nil, aRead},
 	{"POST", "/apps/{app}/users", map[string]string{"username": "mallory", "password": "pw"}, aChange},
 	{"GET", "/apps/{app}/users/alice", nil, aRead},

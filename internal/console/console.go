@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/parleyim/parley/internal/admin"
+	"github.com/parleyim/parley/internal/callback"
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/messaging"
@@ -70,6 +71,8 @@ type Deps struct {
 	Rooms    *rooms.Service
 	Messages *messaging.Service
 	Push     *push.Service
+	// Callbacks, if set, serves failed callback deliveries.
+	Callbacks *callback.Service
 	// Presence answers who is online; if it is also a presence.Counter
 	// (the gateway's hub, the cluster replica) it feeds the stats.
 	Presence presence.Directory
@@ -112,6 +115,7 @@ func (h *Handler) routes() {
 	h.sessionRoutes()
 	h.adminRoutes()
 	h.appRoutes()
+	h.callbackRoutes()
 	h.userRoutes()
 	h.chatRoutes()
 	h.messageRoutes()
