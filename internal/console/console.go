@@ -32,6 +32,7 @@ import (
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/messaging"
+	"github.com/parleyim/parley/internal/moderation"
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
 	"github.com/parleyim/parley/internal/push"
@@ -71,6 +72,8 @@ type Deps struct {
 	Rooms    *rooms.Service
 	Messages *messaging.Service
 	Push     *push.Service
+	// Moderation, if set, serves keyword lists, reports and flags.
+	Moderation *moderation.Service
 	// Callbacks, if set, serves failed callback deliveries.
 	Callbacks *callback.Service
 	// Presence answers who is online; if it is also a presence.Counter
@@ -120,6 +123,7 @@ func (h *Handler) routes() {
 	h.chatRoutes()
 	h.messageRoutes()
 	h.statsRoutes()
+	h.moderationRoutes()
 }
 
 // Close ends the long-lived requests (the stats streams), so that a
