@@ -423,8 +423,8 @@ type Delivery struct {
 	Body      json.RawMessage `json:"body,omitempty"`
 }
 
-// FailedDeliveries lists an app's failed deliveries by event ID, after
-// cursor (the last ID of the previous page), at most limit (1..100).
+// FailedDeliveries lists an app's failed deliveries by event ID and rule,
+// after cursor (from the previous page), at most limit (1..100).
 func (s *Service) FailedDeliveries(ctx context.Context, p *tenant.Principal, cursor string, limit int) ([]Delivery, string, error) {
 	if err := p.RequireAdmin(); err != nil {
 		return nil, "", err
@@ -436,14 +436,16 @@ func (s *Service) FailedDeliveries(ctx context.Context, p *tenant.Principal, cur
 		return nil, "", errs.New(protocol.ErrIllegalArgument, "limit must be 1..100")
 	}
 	var after int64
+	var afterRule string
 	if cursor != "" {
-		v, err := strconv.ParseInt(cursor, 10, 64)
+		id, rule, _ := strings.Cut(cursor, ".")
+		v, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || v < 0 {
 			return nil, "", errs.New(protocol.ErrIllegalArgument, "bad cursor")
 		}
-		after = v
+		after, afterRule = v, rule
 	}
-	list, err := s.st.Callbacks().Failed(ctx, p.App.ID, after, limit)
+	list, err := s.st.Callbacks().Failed(ctx, p.App.ID, after, afterRule, limit)
 	if err != nil {
 		return nil, "", err
 	}
@@ -458,7 +460,8 @@ func (s *Service) FailedDeliveries(ctx context.Context, p *tenant.Principal, cur
 	}
 	next := ""
 	if len(list) == limit {
-		next = strconv.FormatInt(list[len(list)-1].ID, 10)
+		last := list[len(list)-1]
+		next = strconv.FormatInt(last.ID, 10) + "." + last.Rule
 	}
 	return out, next, nil
 }

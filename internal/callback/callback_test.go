@@ -107,7 +107,12 @@ type env struct {
 
 func newEnv(t *testing.T, users ...string) *env {
 	t.Helper()
-	s := servertest.StartBackend(t, "sqlite")
+	return newEnvOn(t, "sqlite", users...)
+}
+
+func newEnvOn(t *testing.T, backend string, users ...string) *env {
+	t.Helper()
+	s := servertest.StartBackend(t, backend)
 	rc := newReceiver(t)
 	s.Callbacks.HTTPClient = rc.srv.Client()
 	app := s.App(t, "acme", "chat", tenant.Settings{})
@@ -254,10 +259,18 @@ func TestPreSend_TimeoutFailOpenAndClosed(t *testing.T) {
 }
 
 // Post-send events reach a receiver that is down for 5 s once it is back:
-// each event exactly once, signed, with the documented fields.
+// each event exactly once, signed, with the documented fields. On both
+// storage backends.
 func TestEvents_DeliveredOnceAfterOutage(t *testing.T) {
-	e := newEnv(t, "alice", "bob", "carol")
-	e.rule(t, map[string]any{"name": "all", "events": []string{"chat", "chat_offline", "recall", "login", "logout", "group_member"}})
+	for _, backend := range servertest.Backends {
+		t.Run(backend, func(t *testing.T) { testDeliveredOnceAfterOutage(t, backend) })
+	}
+}
+
+func testDeliveredOnceAfterOutage(t *testing.T, backend string) {
+	e := newEnvOn(t, backend, "alice", "bob", "carol")
+	e.rule(t, map[string]any{"name": "all", "events": []string{"chat", "chat_offline", "recall", "login", "logout", "group_member",
+		"room_member"}})
 	down := time.Now().Add(5 * time.Second)
 	var refused atomic.Int64
 	e.rc.setHandler(func(w http.ResponseWriter, event string, b map[string]any) {
@@ -284,6 +297,16 @@ func TestEvents_DeliveredOnceAfterOutage(t *testing.T) {
 		"members": []string{"bob"}}); r.Status != 200 {
 		t.Fatalf("group: %s", r.Raw)
 	}
+	// A chat room that bob joins.
+	r = e.s.Do(t, "POST", e.base+"/chatrooms", e.admin, map[string]any{"name": "room", "description": "d", "owner": "alice"})
+	if r.Status != 200 {
+		t.Fatalf("room: %s", r.Raw)
+	}
+	room, _ := r.Body["data"].(map[string]any)
+	roomID := fmt.Sprint(room["id"])
+	if r := e.s.Do(t, "POST", e.base+"/chatrooms/"+roomID+"/users/bob", e.admin, nil); r.Status != 200 {
+		t.Fatalf("join room: %s", r.Raw)
+	}
 	// carol logs in and out.
 	conn := login(t, e, "carol")
 	time.Sleep(200 * time.Millisecond)
@@ -291,7 +314,8 @@ func TestEvents_DeliveredOnceAfterOutage(t *testing.T) {
 
 	waitFor(t, 30*time.Second, "every event", func() bool {
 		return len(e.rc.events("chat")) >= 1 && len(e.rc.events("chat_offline")) >= 1 && len(e.rc.events("group_member")) >= 1 &&
-			len(e.rc.events("login")) >= 1 && len(e.rc.events("logout")) >= 1 && len(e.rc.events("recall")) >= 1
+			len(e.rc.events("login")) >= 1 && len(e.rc.events("logout")) >= 1 && len(e.rc.events("recall")) >= 1 &&
+			len(e.rc.events("room_member")) >= 1
 	})
 	time.Sleep(1500 * time.Millisecond) // nothing more arrives
 	if refused.Load() == 0 {
@@ -303,8 +327,12 @@ func TestEvents_DeliveredOnceAfterOutage(t *testing.T) {
 		t.Fatalf("%d calls with a bad signature", e.rc.badSigs)
 	}
 	seen := map[string]int{}
+	rooms := 0
 	for _, b := range e.rc.accepted {
 		seen[fmt.Sprint(b["id"])]++
+		if b["eventType"] == "room_member" {
+			rooms++
+		}
 		if b["appkey"] != "acme#chat" || b["timestamp"] == nil {
 			t.Errorf("event fields: %v", b)
 		}
@@ -321,6 +349,10 @@ func TestEvents_DeliveredOnceAfterOutage(t *testing.T) {
 			if b["user"] != "carol" {
 				t.Errorf("%s event: %v", b["eventType"], b)
 			}
+		case "room_member":
+			if b["room_id"] != roomID || b["change"] == "members_joined" && !strings.Contains(fmt.Sprint(b["users"]), "bob") {
+				t.Errorf("room event: %v", b)
+			}
 		case "group_member":
 			if b["change"] != "group_created" || fmt.Sprint(b["users"]) != "[bob]" {
 				t.Errorf("group event: %v", b)
@@ -332,7 +364,7 @@ func TestEvents_DeliveredOnceAfterOutage(t *testing.T) {
 			t.Fatalf("event %s accepted %d times", id, n)
 		}
 	}
-	if len(seen) != 6 {
+	if len(seen)-rooms != 6 {
 		t.Fatalf("events: %v", e.rc.accepted)
 	}
 }

@@ -64,8 +64,9 @@ type CallbackStore interface {
 	Retry(ctx context.Context, id int64, rule string, nextAt int64, lastErr string) error
 	// Fail marks a job failed (kept, not claimed again until requeued).
 	Fail(ctx context.Context, id int64, rule string, lastErr string) error
-	// Failed lists an app's failed jobs with ID > after, by ID.
-	Failed(ctx context.Context, appID, after int64, limit int) ([]CallbackJob, error)
+	// Failed lists an app's failed jobs after (afterID, afterRule), by ID
+	// then rule.
+	Failed(ctx context.Context, appID, afterID int64, afterRule string, limit int) ([]CallbackJob, error)
 	// Requeue makes an app's failed jobs due at now with no attempts: those
 	// of event id, or all of them when id is 0. It returns how many.
 	Requeue(ctx context.Context, appID, id, now int64) (int64, error)

@@ -155,9 +155,9 @@ func (s callbacks) Fail(ctx context.Context, id int64, rule string, lastErr stri
 	return err
 }
 
-func (s callbacks) Failed(ctx context.Context, appID, after int64, limit int) ([]store.CallbackJob, error) {
-	rows, err := s.db.read(ctx, `SELECT `+callbackJobCols+` FROM callback_jobs WHERE app_id = ? AND failed = TRUE AND id > ?
-		ORDER BY id, rule LIMIT ?`, appID, after, limit)
+func (s callbacks) Failed(ctx context.Context, appID, afterID int64, afterRule string, limit int) ([]store.CallbackJob, error) {
+	rows, err := s.db.read(ctx, `SELECT `+callbackJobCols+` FROM callback_jobs WHERE app_id = ? AND failed = TRUE
+		AND (id > ? OR (id = ? AND rule > ?)) ORDER BY id, rule LIMIT ?`, appID, afterID, afterID, afterRule, limit)
 	if err != nil {
 		return nil, err
 	}

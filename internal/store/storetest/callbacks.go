@@ -83,11 +83,11 @@ func testCallbacks(t *testing.T, s store.Store) {
 	if err := cs.Done(ctx, 100, "hook"); err != nil {
 		t.Fatal(err)
 	}
-	failed, err := cs.Failed(ctx, a.ID, 0, 10)
+	failed, err := cs.Failed(ctx, a.ID, 0, "", 10)
 	if err != nil || len(failed) != 1 || failed[0].Rule != "audit" || !failed[0].Failed || failed[0].LastError != "status 500" {
 		t.Fatalf("failed: %v %+v", err, failed)
 	}
-	if other, _ := cs.Failed(ctx, b.ID, 0, 10); len(other) != 0 {
+	if other, _ := cs.Failed(ctx, b.ID, 0, "", 10); len(other) != 0 {
 		t.Fatalf("failed of another app: %+v", other)
 	}
 	if n, err := cs.Requeue(ctx, b.ID, 0, 70); err != nil || n != 0 {
@@ -108,11 +108,22 @@ func testCallbacks(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	cs.Fail(ctx, 200, "hook", "x")
+	// Pages go by (ID, rule): an event failed for two rules is not split.
+	cs.AddJobs(ctx, []store.CallbackJob{{ID: 200, Rule: "audit", AppID: a.ID, Event: "login", Created: 1}})
+	cs.Fail(ctx, 200, "audit", "y")
+	if p1, _ := cs.Failed(ctx, a.ID, 0, "", 1); len(p1) != 1 || p1[0].ID != 200 || p1[0].Rule != "audit" {
+		t.Fatalf("page 1: %+v", p1)
+	} else if p2, _ := cs.Failed(ctx, a.ID, 200, "audit", 1); len(p2) != 1 || p2[0].Rule != "hook" {
+		t.Fatalf("page 2: %+v", p2)
+	} else if p3, _ := cs.Failed(ctx, a.ID, 200, "hook", 1); len(p3) != 0 {
+		t.Fatalf("page 3: %+v", p3)
+	}
+	cs.Done(ctx, 200, "audit")
 	// Deleting a rule deletes its jobs.
 	if err := cs.DeleteRule(ctx, a.ID, "hook"); err != nil {
 		t.Fatal(err)
 	}
-	if failed, _ := cs.Failed(ctx, a.ID, 0, 10); len(failed) != 0 {
+	if failed, _ := cs.Failed(ctx, a.ID, 0, "", 10); len(failed) != 0 {
 		t.Fatalf("jobs of a deleted rule: %+v", failed)
 	}
 
