@@ -26,6 +26,7 @@ import (
 	"github.com/parleyim/parley/internal/cluster"
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/console"
+	"github.com/parleyim/parley/internal/demo"
 	"github.com/parleyim/parley/internal/files"
 	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/identity"
@@ -287,6 +288,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	root := http.NewServeMux()
 	root.Handle("GET /ws", s.gw)
 	root.Handle(console.Prefix, s.console)
+	root.Handle(demo.Prefix, demo.New()) // the demo web chat (/demo/), on the TypeScript SDK
 	root.Handle("/", s.api)
 	s.http = &http.Server{
 		Handler:           root,

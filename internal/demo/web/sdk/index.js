@@ -1,0 +1,12 @@
+export * from './types.js';
+export * from './errors.js';
+export * from './bodies.js';
+export * from './state.js';
+export { Emitter } from './emitter.js';
+export { browserSocket, fetchHttp } from './socket.js';
+export { Client, backoff, wsURL, newClientMsgId, joins, leaves, mentions, } from './client.js';
+export { Groups } from './groups.js';
+export { Rooms } from './rooms.js';
+export { People } from './people.js';
+export { Push } from './push.js';
+export { Files, xhrUploader, fetchUploader, imageBody, fileBody, audioBody, videoBody, } from './files.js';
