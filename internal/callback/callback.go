@@ -90,7 +90,7 @@ type Service struct {
 	// Backoff is the wait after attempt n (1 s doubling, at most an hour).
 	Backoff func(attempts int) time.Duration
 
-	mu    sync.Mutex
+	mu    sync.RWMutex // guards rules (read on every send)
 	rules map[int64]cachedRules
 	poke  chan struct{}
 	emits chan store.CallbackJob
@@ -356,9 +356,9 @@ func (s *Service) forget(appID int64) {
 
 // appRules returns an app's rules (cached for rulesTTL).
 func (s *Service) appRules(ctx context.Context, appID int64) ([]Rule, error) {
-	s.mu.Lock()
+	s.mu.RLock()
 	c, ok := s.rules[appID]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if ok && s.now().Sub(c.at) < rulesTTL {
 		return c.rules, nil
 	}

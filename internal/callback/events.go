@@ -68,9 +68,9 @@ func (s *Service) RoomMembers(appID, roomID int64, change string, users []string
 func (s *Service) emit(appID int64, event string, fields map[string]any) {
 	// Only the cache: the caller may hold a lock. An app not cached yet is
 	// decided by the emitter.
-	s.mu.Lock()
+	s.mu.RLock()
 	c, known := s.rules[appID]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if known && s.now().Sub(c.at) < rulesTTL && !slices.ContainsFunc(c.rules, func(r Rule) bool { return r.wants(event) }) {
 		return
 	}
