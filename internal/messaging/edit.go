@@ -77,6 +77,11 @@ func (s *Service) Edit(ctx context.Context, p *tenant.Principal, req EditRequest
 	if err != nil {
 		return nil, err
 	}
+	if len(s.EditFilters) > 0 {
+		if body, extOut, err = s.filterEdit(ctx, p.App, it, body, extOut); err != nil {
+			return nil, err
+		}
+	}
 	op := &store.EditOp{AppID: p.App.ID, ConvHint: it.ConvID, TargetID: id, EditID: s.ids.Next(), Body: body, Ext: extOut,
 		MaxEdits: p.App.Settings.Edits(), Created: s.now().UnixMilli()}
 	switch err := s.st.Messages().Edit(ctx, op); {

@@ -49,6 +49,8 @@ type Outgoing struct {
 	Body        json.RawMessage
 	Ext         json.RawMessage
 	ClientMsgID string
+	// MsgID is set for an edit (EditFilters): the edited message's ID.
+	MsgID string
 }
 
 // filter runs the filters over a validated message and returns its

@@ -74,6 +74,9 @@ type Service struct {
 	// before they are delivered), in order: content moderation, the app's
 	// pre-send callback, ... Set them before traffic starts.
 	Filters []SendFilter
+	// EditFilters see the new content of every edit (Outgoing.MsgID names
+	// the edited message) before it is stored: content moderation.
+	EditFilters []SendFilter
 	// Callbacks, if set, gives the post-send callback job stored with each
 	// message and recall (internal/callback).
 	Callbacks Callbacks

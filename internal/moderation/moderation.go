@@ -202,7 +202,8 @@ func rejected() error {
 	return errs.New(protocol.ErrContentRejected, "the content contains a word the app does not allow")
 }
 
-// FilterSend implements messaging.SendFilter: txt messages' msg, and
+// FilterSend implements messaging.SendFilter (sends and, as an edit
+// filter, edits): txt messages' msg, and
 // custom messages' customEvent and customExts values, are checked. A
 // replace word in customEvent cannot be masked (an event name has a fixed
 // character set), so it flags the message for review instead.
@@ -270,8 +271,9 @@ func (s *Service) FilterSend(ctx context.Context, m *messaging.Outgoing) error {
 		m.Body, _ = json.Marshal(fields)
 	}
 	if len(v.Review) > 0 {
-		s.flag(ctx, &store.ModerationRecord{AppID: m.App.ID, From: m.From, To: strings.Join(m.To, ","), ChatType: m.ChatType,
-			MsgType: m.Type, Content: string(m.Body), Words: strings.Join(v.Review, ",")})
+		msgID, _ := strconv.ParseInt(m.MsgID, 10, 64) // an edit's message; 0 for a send
+		s.flag(ctx, &store.ModerationRecord{AppID: m.App.ID, MsgID: msgID, From: m.From, To: strings.Join(m.To, ","),
+			ChatType: m.ChatType, MsgType: m.Type, Content: string(m.Body), Words: strings.Join(v.Review, ",")})
 	}
 	return nil
 }

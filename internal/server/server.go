@@ -248,6 +248,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	// Content moderation: the first send filter, and the nickname check.
 	s.Moderation = moderation.New(st, ids, iv, log.With("component", "moderation"))
 	s.Messages.Filters = append(s.Messages.Filters, s.Moderation)
+	s.Messages.EditFilters = append(s.Messages.EditFilters, s.Moderation)
 	s.Users.CheckNickname = s.Moderation.CheckNickname
 	// App callbacks: the last send filter (after moderation), post-send
 	// events stored with messages, recalls and group notices.
