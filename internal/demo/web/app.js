@@ -145,9 +145,10 @@ function wire(c) {
     refreshSoon();
   });
   c.on('receipt', (r) => {
+    if (r.by === me) return;
     const cv = convs.get(r.conv_id);
-    if (!cv || r.by === me) return;
-    if (r.kind === 'read' && r.seq > cv.peer_read_seq) cv.peer_read_seq = r.seq;
+    if (!cv || !r.seq) return refreshSoon(); // the list brings the new watermarks
+    if (r.kind !== 'delivered' && r.seq > cv.peer_read_seq) cv.peer_read_seq = r.seq;
     if (r.kind === 'delivered' && r.seq > cv.peer_delivered_seq) cv.peer_delivered_seq = r.seq;
     if (cur && cur.conv === r.conv_id) updateMarks();
   });
@@ -393,7 +394,10 @@ function fillBody(bubble, item) {
     case 'file': case 'audio': case 'video': {
       const a = el('button', 'file link', `${b.filename || t(item.type === 'file' ? 'file' : item.type)}${b.file_length ? ' · ' + size(b.file_length) : ''}`);
       a.type = 'button';
-      a.prepend(el('span', 'file-icon', '📄 '));
+      const icon = el('img', 'file-icon');
+      icon.src = '/demo/icon-file.svg';
+      icon.alt = '';
+      a.prepend(icon);
       a.addEventListener('click', () => saveFile(b).catch((e) => showError('conv-error', e)));
       bubble.append(a);
       break;
