@@ -169,6 +169,8 @@ describe('demo web chat', () => {
     const b = pages.bob;
     await b.click('#chat [data-lang-toggle]');
     await b.waitForSelector('#composer button[type=submit]:text("发送")');
+    assert.equal(await b.textContent('#conn'), '已连接');
+    assert.equal(await b.getAttribute('html', 'lang'), 'zh-CN');
     await b.setViewportSize({ width: 390, height: 760 });
     await shot('bob', '08-zh-phone-conversation');
     await b.click('#back');

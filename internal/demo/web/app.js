@@ -106,7 +106,8 @@ function signOut() {
 
 function wire(c) {
   c.on('connection', (e) => {
-    $('conn').textContent = e.state === 'disconnected' ? t('disconnected') : t('connected');
+    connState = e.state === 'disconnected' ? 'disconnected' : 'connected';
+    renderConn();
     $('me-dot').className = 'dot' + (e.state === 'disconnected' ? '' : ' online');
     if (e.state === 'disconnected' && e.final) signOut();
   });
@@ -158,6 +159,9 @@ function wire(c) {
     renderHead();
   });
 }
+
+let connState = 'connecting';
+function renderConn() { $('conn').textContent = t(connState); }
 
 // inOpen: whether an item belongs to the open conversation (whose id a new
 // chat learns from its first message).
@@ -521,6 +525,7 @@ function start() {
       setLang(getLang() === 'zh' ? 'en' : 'zh');
       renderConvs();
       renderHead();
+      renderConn();
       if (cur) for (const s of shown.values()) { const li = renderItem(s.item); s.li.replaceWith(li); s.li = li; }
     });
   }
@@ -575,7 +580,7 @@ function start() {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && cur?.conv && client) client.markRead(cur.conv).catch(() => {});
   });
-  $('conn').textContent = t('connecting');
+  renderConn();
   $('signin').hidden = false;
 }
 
