@@ -84,6 +84,9 @@ type Service struct {
 	// Online reports whether a user has a device connected (the chat_offline
 	// event is for recipients without one).
 	Online func(appID, userID int64) bool
+	// Members returns a group's members (IDs, with their roles): a group
+	// message's chat_offline event names those without a device.
+	Members func(appID, groupID int64) (map[int64]string, map[int64]bool)
 	// MaxAttempts is how many times a delivery is tried before it is kept
 	// as failed.
 	MaxAttempts int

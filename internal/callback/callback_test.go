@@ -434,3 +434,31 @@ func login(t *testing.T, e *env, user string) *websocket.Conn {
 	}
 	return conn
 }
+
+// A group message's chat_offline event names the members (but the
+// sender) without a device; one online member is left out.
+func TestEvents_GroupOffline(t *testing.T) {
+	e := newEnv(t, "alice", "bob", "carol")
+	e.rule(t, map[string]any{"name": "off", "events": []string{"chat_offline"}})
+	r := e.s.Do(t, "POST", e.base+"/chatgroups", e.admin, map[string]any{"groupname": "g", "owner": "alice", "public": true,
+		"members": []string{"bob", "carol"}})
+	if r.Status != 200 {
+		t.Fatalf("group: %s", r.Raw)
+	}
+	data, _ := r.Body["data"].(map[string]any)
+	gid := fmt.Sprint(data["groupid"])
+	login(t, e, "carol")
+	if r := e.s.Do(t, "POST", e.base+"/messages/chatgroups", e.admin, map[string]any{"from": "alice", "to": []string{gid},
+		"type": "txt", "body": map[string]string{"msg": "hi all"}}); r.Status != 200 {
+		t.Fatalf("send: %s", r.Raw)
+	}
+	waitFor(t, 10*time.Second, "the offline event", func() bool { return len(e.rc.events("chat_offline")) == 1 })
+	ev := e.rc.events("chat_offline")[0]
+	if ev["chat_type"] != "groupchat" || ev["group_id"] != gid || ev["to"] != gid || ev["from"] != "alice" ||
+		fmt.Sprint(ev["offline_users"]) != "[bob]" {
+		t.Fatalf("event: %v", ev)
+	}
+	if len(e.rc.events("chat")) != 0 {
+		t.Fatal("a chat event for a rule that did not ask for it")
+	}
+}

@@ -200,11 +200,16 @@ func (s *Service) expand(ctx context.Context, j store.CallbackJob) error {
 		f["msg_timestamp"] = it.Created
 		f["payload"] = messagePayload(it.Type, it.Body, it.Ext)
 		jobs = append(jobs, s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventChat, ItemID: it.ID, Created: it.Created}, f)...)
-		if h.Group == 0 && s.Online != nil && !s.Online(j.AppID, it.To) {
-			off := base()
+		offline, err := s.offline(ctx, j.AppID, h.Group, it)
+		if err != nil {
+			return err
+		}
+		if len(offline) > 0 {
+			off := map[string]any{}
 			for k, v := range f {
 				off[k] = v
 			}
+			off["offline_users"] = offline
 			jobs = append(jobs, s.fanOut(ctx, store.CallbackJob{ID: s.ids(), AppID: j.AppID, Event: EventOffline, ItemID: it.ID,
 				Created: s.now().UnixMilli()}, off)...)
 		}
@@ -228,6 +233,47 @@ func (s *Service) expand(ctx context.Context, j store.CallbackJob) error {
 		jobs = s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventGroupMember, ItemID: it.ID, Created: it.Created}, f)
 	}
 	return s.st.Callbacks().Expand(ctx, j.ID, jobs)
+}
+
+// maxOffline bounds the offline_users of a group message's event.
+const maxOffline = 1000
+
+// offline lists the recipients of a message with no device connected: the
+// 1:1 recipient, or a group's members but the sender (at most maxOffline,
+// by username).
+func (s *Service) offline(ctx context.Context, appID, group int64, it *store.Item) ([]string, error) {
+	if s.Online == nil || group != 0 && s.Members == nil {
+		return nil, nil
+	}
+	var ids []int64
+	if group == 0 {
+		if !s.Online(appID, it.To) {
+			ids = append(ids, it.To)
+		}
+	} else {
+		members, _ := s.Members(appID, group)
+		for id := range members {
+			if id != it.From && !s.Online(appID, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	names, err := s.st.Users().Names(ctx, appID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	if len(out) > maxOffline {
+		out = out[:maxOffline]
+	}
+	return out, nil
 }
 
 // messagePayload is a message's content as events and the pre-send check

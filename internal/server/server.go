@@ -254,6 +254,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	// events stored with messages, recalls and group notices.
 	s.Callbacks = callback.New(st, box, ids.Next, log.With("component", "callback"), metrics)
 	s.Callbacks.Node = int64(s.node.ID())
+	s.Callbacks.Members = s.Groups.LiveMembers
 	s.Callbacks.Online = func(appID, userID int64) bool {
 		d, err := dir.Devices(context.Background(), appID, userID)
 		return err == nil && len(d) > 0
