@@ -179,6 +179,23 @@ describe('demo web chat', () => {
     await shot('bob', '08-zh-phone-list');
   });
 
+  it('signs in again in a new window and finds the history', async () => {
+    const p = await newPage('alice2');
+    await p.goto(`${server.base}/demo/?org=${ORG}&app=${APP}`);
+    await p.fill('input[name=username]', 'alice');
+    await p.fill('input[name=password]', 'pw-alice-123');
+    await p.click('#signin-form button[type=submit]');
+    await p.waitForSelector('#chat:not([hidden])');
+    await conv('alice2', 'Launch team').waitFor();
+    await conv('alice2', 'bob').click();
+    await msg('alice2', 'Hello Bob, this is Alice.').waitFor();
+    await msg('alice2', 'Yes! Hi Alice.').waitFor();
+    await p.locator('#msgs .msg.recalled').waitFor();
+    await p.locator('#msgs .msg img.image').waitFor();
+    await p.locator('#msgs .msg button.file', { hasText: 'notes.txt' }).waitFor();
+    await shot('alice2', '09-signed-in-history');
+  });
+
   it('reported no page errors or CSP violations', () => {
     assert.deepEqual(problems, []);
   });
