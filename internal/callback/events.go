@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/protocol"
@@ -86,44 +87,54 @@ func (s *Service) emit(appID int64, event string, fields map[string]any) {
 // runEmitter stores emitted events, one job per rule that wants each.
 func (s *Service) runEmitter(ctx context.Context) {
 	for {
-		var batch []store.CallbackJob
 		select {
 		case <-ctx.Done():
+			// Store what is queued (logouts of a draining node) before
+			// stopping, for at most a few seconds.
+			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			for len(s.emits) > 0 && stop.Err() == nil {
+				s.storeEmitted(stop, nil)
+			}
 			return
 		case j := <-s.emits:
+			s.storeEmitted(ctx, []store.CallbackJob{j})
+		}
+	}
+}
+
+// storeEmitted stores batch and whatever else is queued (up to 256 events).
+func (s *Service) storeEmitted(ctx context.Context, batch []store.CallbackJob) {
+more:
+	for len(batch) < 256 {
+		select {
+		case j := <-s.emits:
 			batch = append(batch, j)
+		default:
+			break more
 		}
-	more:
-		for len(batch) < 256 {
-			select {
-			case j := <-s.emits:
-				batch = append(batch, j)
-			default:
-				break more
+	}
+	var jobs []store.CallbackJob
+	for _, j := range batch {
+		var fields map[string]any
+		json.Unmarshal(j.Payload, &fields)
+		if uid, ok := fields["uid"].(float64); ok {
+			delete(fields, "uid")
+			if u, err := s.st.Users().GetByID(ctx, j.AppID, int64(uid)); err == nil {
+				fields["user"] = u.Username
 			}
 		}
-		var jobs []store.CallbackJob
+		jobs = append(jobs, s.fanOut(ctx, j, fields)...)
+	}
+	if err := s.st.Callbacks().AddJobs(context.WithoutCancel(ctx), jobs); err != nil {
+		s.log.Warn("store callback events", "err", err, "events", len(batch))
 		for _, j := range batch {
-			var fields map[string]any
-			json.Unmarshal(j.Payload, &fields)
-			if uid, ok := fields["uid"].(float64); ok {
-				delete(fields, "uid")
-				if u, err := s.st.Users().GetByID(ctx, j.AppID, int64(uid)); err == nil {
-					fields["user"] = u.Username
-				}
-			}
-			jobs = append(jobs, s.fanOut(ctx, j, fields)...)
+			s.count(j.Event, "dropped")
 		}
-		if err := s.st.Callbacks().AddJobs(context.WithoutCancel(ctx), jobs); err != nil {
-			s.log.Warn("store callback events", "err", err, "events", len(batch))
-			for range batch {
-				s.count("emit", "dropped")
-			}
-			continue
-		}
-		if len(jobs) > 0 {
-			s.Poke()
-		}
+		return
+	}
+	if len(jobs) > 0 {
+		s.Poke()
 	}
 }
 
