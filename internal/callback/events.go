@@ -124,7 +124,13 @@ more:
 				fields["user"] = u.Username
 			}
 		}
-		jobs = append(jobs, s.fanOut(ctx, j, fields)...)
+		more, err := s.fanOut(ctx, j, fields)
+		if err != nil {
+			s.log.Warn("callback event", "event", j.Event, "err", err)
+			s.count(j.Event, "dropped")
+			continue
+		}
+		jobs = append(jobs, more...)
 	}
 	if err := s.st.Callbacks().AddJobs(context.WithoutCancel(ctx), jobs); err != nil {
 		s.log.Warn("store callback events", "err", err, "events", len(batch))
@@ -140,14 +146,20 @@ more:
 
 // fanOut builds an event's body and one job per rule of the app that
 // wants it.
-func (s *Service) fanOut(ctx context.Context, j store.CallbackJob, fields map[string]any) []store.CallbackJob {
+func (s *Service) fanOut(ctx context.Context, j store.CallbackJob, fields map[string]any) ([]store.CallbackJob, error) {
 	rules, err := s.appRules(ctx, j.AppID)
 	if err != nil {
-		return nil
+		return nil, err
+	}
+	if !slices.ContainsFunc(rules, func(r Rule) bool { return r.wants(j.Event) }) {
+		return nil, nil
 	}
 	app, err := s.st.Apps().Get(ctx, j.AppID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	appkey := app.Org + "#" + app.Name
 	id := strconv.FormatInt(j.ID, 10)
@@ -164,7 +176,7 @@ func (s *Service) fanOut(ctx context.Context, j store.CallbackJob, fields map[st
 				Payload: body, NextAt: s.now().UnixMilli(), Created: j.Created})
 		}
 	}
-	return out
+	return out, nil
 }
 
 // expand turns an unexpanded item job into its events' per-rule jobs.
@@ -210,7 +222,9 @@ func (s *Service) expand(ctx context.Context, j store.CallbackJob) error {
 		f["msg_id"] = strconv.FormatInt(it.ID, 10)
 		f["msg_timestamp"] = it.Created
 		f["payload"] = messagePayload(it.Type, it.Body, it.Ext)
-		jobs = append(jobs, s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventChat, ItemID: it.ID, Created: it.Created}, f)...)
+		if jobs, err = s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventChat, ItemID: it.ID, Created: it.Created}, f); err != nil {
+			return err
+		}
 		offline, err := s.offline(ctx, j.AppID, h.Group, it)
 		if err != nil {
 			return err
@@ -221,14 +235,20 @@ func (s *Service) expand(ctx context.Context, j store.CallbackJob) error {
 				off[k] = v
 			}
 			off["offline_users"] = offline
-			jobs = append(jobs, s.fanOut(ctx, store.CallbackJob{ID: s.ids(), AppID: j.AppID, Event: EventOffline, ItemID: it.ID,
-				Created: s.now().UnixMilli()}, off)...)
+			more, err := s.fanOut(ctx, store.CallbackJob{ID: s.ids(), AppID: j.AppID, Event: EventOffline, ItemID: it.ID,
+				Created: s.now().UnixMilli()}, off)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, more...)
 		}
 	case EventRecall:
 		f := base()
 		f["msg_id"] = strconv.FormatInt(it.Target, 10)
 		f["recall_id"] = strconv.FormatInt(it.ID, 10)
-		jobs = s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventRecall, ItemID: it.ID, Created: it.Created}, f)
+		if jobs, err = s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventRecall, ItemID: it.ID, Created: it.Created}, f); err != nil {
+			return err
+		}
 	case EventGroupMember:
 		g := strconv.FormatInt(it.To, 10)
 		f := map[string]any{"group_id": g, "change": it.Type, "by": from}
@@ -241,7 +261,9 @@ func (s *Service) expand(ctx context.Context, j store.CallbackJob) error {
 				f["users"] = u
 			}
 		}
-		jobs = s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventGroupMember, ItemID: it.ID, Created: it.Created}, f)
+		if jobs, err = s.fanOut(ctx, store.CallbackJob{ID: it.ID, AppID: j.AppID, Event: EventGroupMember, ItemID: it.ID, Created: it.Created}, f); err != nil {
+			return err
+		}
 	}
 	return s.st.Callbacks().Expand(ctx, j.ID, jobs)
 }
