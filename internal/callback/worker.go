@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -106,7 +107,8 @@ func (s *Service) Run(ctx context.Context) {
 
 func (s *Service) process(ctx context.Context, j store.CallbackJob) {
 	if j.Rule == "" {
-		if err := s.expand(ctx, j); err != nil && ctx.Err() == nil {
+		// ErrNotFound: another node expanded it after this lease expired.
+		if err := s.expand(ctx, j); err != nil && !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 			s.log.Warn("callback event", "event", j.ID, "err", err)
 			s.st.Callbacks().Retry(context.WithoutCancel(ctx), j.ID, "", s.now().Add(s.Backoff(j.Attempts)).UnixMilli(), err.Error())
 		}
