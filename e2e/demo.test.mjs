@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { launch } from './browser.mjs';
 import { startParley, png } from './parley.mjs';
+import { dictionary } from '../internal/demo/web/i18n.js';
 
 const OWNER_PASSWORD = 'owner-demo-e2e-password-1';
 const ORG = 'acme';
@@ -43,9 +44,44 @@ async function newPage(who) {
   return page;
 }
 
+// untranslated runs in the page: every visible string (text nodes and the
+// placeholder, title, aria-label and alt attributes) must be a value of the
+// current dictionary, its {placeholders} standing for anything, unless it is
+// data (inside translate="no") or only digits and punctuation.
+function untranslated(dict) {
+  const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const patterns = Object.values(dict).map((v) => new RegExp(`^${v.split(/\{\w+\}/).map(esc).join('[\\s\\S]*')}$`));
+  const ok = (raw) => {
+    const s = raw.replace(/\s+/g, ' ').trim();
+    if (!s || /^[\d\s.,:;%+\-−–—·/()（）#*←→|]*$/.test(s)) return true;
+    return patterns.some((p) => p.test(s));
+  };
+  const bad = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const n = walk.currentNode;
+    if (n.parentElement.closest('[translate="no"], script, style, [hidden]')) continue;
+    if (!ok(n.data)) bad.push(n.data.trim());
+  }
+  for (const el of document.body.querySelectorAll('[placeholder], [title], [aria-label], [alt]')) {
+    if (el.closest('[translate="no"], [hidden]')) continue;
+    for (const a of ['placeholder', 'title', 'aria-label', 'alt']) {
+      const v = el.getAttribute(a);
+      if (v !== null && !ok(v)) bad.push(`${a}="${v}"`);
+    }
+  }
+  if (document.title !== dict.title) bad.push(`title "${document.title}"`);
+  return bad;
+}
+
+async function checkTranslated(who, lang) {
+  const bad = await pages[who].evaluate(untranslated, dictionary(lang));
+  assert.deepEqual(bad, [], `${who} (${lang}): text that is not from the dictionary`);
+}
+
 // msg finds a message bubble in the open conversation by its text.
-const msg = (who, text) => pages[who].locator('#msgs .msg', { hasText: text });
-const conv = (who, name) => pages[who].locator('#convs .conv-item', { hasText: name });
+const msg = (who, text) => pages[who].locator('#msgs .msg').filter({ has: pages[who].locator('.bubble', { hasText: text }) });
+const conv = (who, name) => pages[who].locator('#convs .conv-item').filter({ has: pages[who].locator(`.conv-name:text-is("${name}")`) });
 
 before(async () => {
   server = await startParley({ artifacts, ownerPassword: OWNER_PASSWORD });
@@ -163,6 +199,7 @@ describe('demo web chat', () => {
     await g.click();
     await msg('bob', 'Welcome to the team!').waitFor();
     await shot('bob', '07-group');
+    await checkTranslated('bob', 'en');
   });
 
   it('switches to 简体中文 and fits a phone screen', async () => {
@@ -171,12 +208,21 @@ describe('demo web chat', () => {
     await b.waitForSelector('#composer button[type=submit]:text("发送")');
     assert.equal(await b.textContent('#conn'), '已连接');
     assert.equal(await b.getAttribute('html', 'lang'), 'zh-CN');
+    await checkTranslated('bob', 'zh');
     await b.setViewportSize({ width: 390, height: 760 });
     await shot('bob', '08-zh-phone-conversation');
     await b.click('#back');
     await b.locator('#convs').waitFor();
     assert.equal(await b.locator('#conv').isVisible(), false);
     await shot('bob', '08-zh-phone-list');
+    await checkTranslated('bob', 'zh');
+    // More than a history page, for the next step.
+    await conv('bob', 'alice').click();
+    for (let i = 1; i <= 30; i++) {
+      await b.fill('#text', `Line ${i}`);
+      await b.press('#text', 'Enter');
+    }
+    await msg('bob', 'Line 30').waitFor();
   });
 
   it('signs in again in a new window and finds the history', async () => {
@@ -188,12 +234,21 @@ describe('demo web chat', () => {
     await p.waitForSelector('#chat:not([hidden])');
     await conv('alice2', 'Launch team').waitFor();
     await conv('alice2', 'bob').click();
+    await msg('alice2', 'Line 30').waitFor();
+    assert.equal(await msg('alice2', 'Hello Bob, this is Alice.').count(), 0, 'only the latest page at first');
+    await p.click('#earlier button');
     await msg('alice2', 'Hello Bob, this is Alice.').waitFor();
+    const texts = await p.locator('#msgs .msg .bubble').allTextContents();
+    const lines = texts.filter((x) => x.startsWith('Line ')).map((x) => Number(x.slice(5)));
+    assert.deepEqual(lines, Array.from({ length: 30 }, (_, i) => i + 1), 'the lines in order, once each');
+    await msg('alice2', 'Line 30').scrollIntoViewIfNeeded();
     await msg('alice2', 'Yes! Hi Alice.').waitFor();
     await p.locator('#msgs .msg.recalled').waitFor();
-    await p.locator('#msgs .msg img.image').waitFor();
+    await p.locator('#msgs .msg img.image').scrollIntoViewIfNeeded();
     await p.locator('#msgs .msg button.file', { hasText: 'notes.txt' }).waitFor();
+    await msg('alice2', 'Hello Bob, this is Alice.').scrollIntoViewIfNeeded();
     await shot('alice2', '09-signed-in-history');
+    await checkTranslated('alice2', 'en');
   });
 
   it('reported no page errors or CSP violations', () => {

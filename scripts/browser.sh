@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The web console's browser tests (e2e/): makes sure what they need is
+# The browser tests (e2e/) of the web console and the demo web chat (/demo/):
+# makes sure what they need is
 # installed, then runs them against a freshly built `parley` binary.
 #
 #   - Chromium: Debian's package (apt-get install chromium) when
@@ -36,8 +37,8 @@ missing() {
   echo "browser: skipping the browser tests (PARLEY_REQUIRE_BROWSER=0)"
   # The dictionary checks need Node.js only.
   if [ "${2:-}" != nonode ] && command -v node >/dev/null 2>&1; then
-    echo "browser: the console's dictionary checks (node --test e2e/i18n.test.mjs)"
-    exec node --test --test-reporter=spec e2e/i18n.test.mjs
+    echo "browser: the console's and the demo's dictionary checks (node --test e2e/i18n.test.mjs e2e/demo-i18n.test.mjs)"
+    exec node --test --test-reporter=spec e2e/i18n.test.mjs e2e/demo-i18n.test.mjs
   fi
   exit 0
 }

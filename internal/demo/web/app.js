@@ -294,18 +294,50 @@ async function openConv(chatType, peer, conv = '') {
   renderHead();
   renderConvs();
   if (chatType === 'chat' && !subscribed.has(peer)) subscribe([peer]).then(renderHead);
+  else if (chatType === 'groupchat') loadGroupInfo(peer);
   $('text').focus();
   if (!conv) return;
-  const want = cur;
-  const { items } = await client.history(conv, { limit: 50 });
-  if (cur !== want) return;
-  for (const it of items) showItem(it);
+  await loadHistory();
   const cv = convs.get(conv);
   if (cv && cv.unread > 0) {
     cv.unread = 0;
     renderConvs();
   }
   await client.markRead(conv).catch(() => {});
+}
+
+// loadHistory shows a page of the open conversation's history: the latest
+// one, or the one before the oldest message shown. An "Earlier messages"
+// button at the top loads the next when there are more.
+async function loadHistory() {
+  const want = cur;
+  const first = [...shown.values()].map((s) => s.item).filter((it) => it.seq).sort((a, b) => a.seq - b.seq)[0];
+  const { items, more } = await client.history(want.conv, first ? { msgId: first.msg_id, limit: 30 } : { limit: 30 });
+  if (cur !== want) return;
+  const ol = $('msgs');
+  const height = ol.scrollHeight;
+  $('earlier')?.remove();
+  for (const it of items) showItem(it, !!first);
+  if (more) {
+    const li = el('li', 'earlier');
+    li.id = 'earlier';
+    const b = el('button', 'link', t('earlier'));
+    b.type = 'button';
+    b.addEventListener('click', () => loadHistory().catch((e) => showError('conv-error', e)));
+    li.append(b);
+    ol.prepend(li);
+  }
+  if (first) ol.scrollTop += ol.scrollHeight - height; // keep what was in view
+}
+
+// groupCounts: group ID → member count, for the header.
+const groupCounts = new Map();
+function loadGroupInfo(group) {
+  client.groups.info(group).then((g) => {
+    groupCounts.set(group, g.affiliations_count);
+    if (g.name) groupNames.set(group, g.name);
+    renderHead();
+  }).catch(() => {});
 }
 
 function closeConv() {
@@ -323,24 +355,39 @@ function renderHead() {
   const on = !group && presence.get(cur.peer);
   $('peer-dot').className = 'dot' + (on ? ' online' : '');
   $('peer-dot').hidden = group;
-  $('peer-status').textContent = group ? t('group') : (on ? t('online') : t('offline'));
+  const n = groupCounts.get(cur.peer);
+  $('peer-status').textContent = group ? (n ? t('members', { n }) : t('group')) : (on ? t('online') : t('offline'));
 }
 
-function showItem(item) {
+// showItem puts an item in its place by seq (live items may arrive while
+// history loads); older ones (a history page) leave the scroll alone.
+function showItem(item, older = false) {
   if (item.kind === 'recall') return markRecalled(item.target, item.from);
   if (item.kind === 'edit') return;
   if (item.msg_id && shown.has(item.msg_id)) return;
   const li = renderItem(item);
+  li.dataset.seq = String(item.seq || 0);
   shown.set(item.msg_id, { item, li });
   const ol = $('msgs');
   const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 80;
-  ol.append(li);
-  if (atBottom || item.from === me) ol.scrollTop = ol.scrollHeight;
+  let after = null; // the first shown item with a higher seq
+  if (item.seq) {
+    for (let n = ol.lastElementChild; n && n.id !== 'earlier'; n = n.previousElementSibling) {
+      const seq = Number(n.dataset.seq);
+      if (seq && seq > item.seq) after = n;
+      else if (seq) break;
+    }
+  }
+  if (after) after.before(li);
+  else ol.append(li);
+  if (!older && (atBottom || item.from === me)) ol.scrollTop = ol.scrollHeight;
 }
 
 function renderItem(item) {
   if (item.kind === 'notice') {
-    return el('li', 'notice muted small', t('notice', { type: item.type || item.body?.type || '' }));
+    const n = el('li', 'notice muted small', t('notice', { type: item.type || item.body?.type || '' }));
+    n.dataset.seq = String(item.seq || 0);
+    return n;
   }
   const mine = item.from === me;
   const li = el('li', 'msg' + (mine ? ' mine' : ''));
@@ -362,7 +409,10 @@ function renderItem(item) {
   fillBody(bubble, item);
   li.append(bubble);
   const meta = el('div', 'meta small muted');
-  meta.append(el('time', '', new Date(item.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })));
+  const time = el('time', '', new Date(item.ts).toLocaleTimeString(getLang() === 'zh' ? 'zh-CN' : 'en', { hour: '2-digit', minute: '2-digit' }));
+  time.dateTime = new Date(item.ts).toISOString();
+  time.setAttribute('translate', 'no');
+  meta.append(time);
   if (item.edits) meta.append(el('span', '', t('edited')));
   if (mine) {
     meta.append(el('span', 'mark'));

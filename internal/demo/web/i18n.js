@@ -12,14 +12,14 @@ const DICTS = {
     newChat: 'New chat', newGroup: 'New group', open: 'Open', create: 'Create',
     peerPlaceholder: 'Username to chat with', groupName: 'Group name', groupMembers: 'Members: bob, carol',
     noConvs: 'No conversations yet: start a new chat.', pickConv: 'Pick a conversation, or start a new chat.',
-    back: '← Chats', typeMessage: 'Type a message', send: 'Send', sendImage: 'Send an image', sendFile: 'Send a file',
+    back: '← Chats', earlier: 'Earlier messages', typeMessage: 'Type a message', send: 'Send', sendImage: 'Send an image', sendFile: 'Send a file',
     online: 'online', offline: 'offline', members: '{n} members', group: 'group',
     recall: 'Recall', recalled: 'Message recalled', recalledByMe: 'You recalled a message',
     sent: 'Sent', delivered: 'Delivered', read: 'Read', edited: '(edited)',
     image: '[Image]', file: '[File]', audio: '[Voice]', video: '[Video]', location: '[Location]', other: '[{type}]',
     notice: 'Group updated ({type})', you: 'You', uploading: 'Uploading {name}… {pct}%',
     connecting: 'Connecting…', connected: 'Connected', disconnected: 'Disconnected, reconnecting…',
-    needOrgApp: 'Enter the org and app.', signupDone: 'Signed up as {user}.',
+    needOrgApp: 'Enter the org and app.',
   },
   zh: {
     title: 'Parley 演示聊天',
@@ -31,27 +31,29 @@ const DICTS = {
     newChat: '新聊天', newGroup: '新群组', open: '打开', create: '创建',
     peerPlaceholder: '对方用户名', groupName: '群组名称', groupMembers: '成员：bob, carol',
     noConvs: '还没有会话：开始一个新聊天吧。', pickConv: '选择一个会话，或开始新聊天。',
-    back: '← 会话', typeMessage: '输入消息', send: '发送', sendImage: '发送图片', sendFile: '发送文件',
+    back: '← 会话', earlier: '更早的消息', typeMessage: '输入消息', send: '发送', sendImage: '发送图片', sendFile: '发送文件',
     online: '在线', offline: '离线', members: '{n} 位成员', group: '群组',
     recall: '撤回', recalled: '消息已撤回', recalledByMe: '你撤回了一条消息',
     sent: '已发送', delivered: '已送达', read: '已读', edited: '（已编辑）',
     image: '[图片]', file: '[文件]', audio: '[语音]', video: '[视频]', location: '[位置]', other: '[{type}]',
     notice: '群组已更新（{type}）', you: '你', uploading: '正在上传 {name}… {pct}%',
     connecting: '正在连接…', connected: '已连接', disconnected: '连接断开，正在重连…',
-    needOrgApp: '请填写组织和应用。', signupDone: '已注册 {user}。',
+    needOrgApp: '请填写组织和应用。',
   },
 };
 
 export const LANGS = Object.keys(DICTS);
 
-let lang = localStorage.getItem('parley-demo:lang') || (navigator.language.startsWith('zh') ? 'zh' : 'en');
+// (Also imported by the tests in Node, where there is no localStorage.)
+const store = globalThis.localStorage;
+let lang = store?.getItem('parley-demo:lang') || (globalThis.navigator?.language?.startsWith('zh') ? 'zh' : 'en');
 if (!DICTS[lang]) lang = 'en';
 
 export function getLang() { return lang; }
 
 export function setLang(l) {
   lang = DICTS[l] ? l : 'en';
-  localStorage.setItem('parley-demo:lang', lang);
+  store?.setItem('parley-demo:lang', lang);
   apply(document);
 }
 
