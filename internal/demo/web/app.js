@@ -95,6 +95,9 @@ function signOut() {
   groupNames.clear();
   presence.clear();
   subscribed.clear();
+  groupCounts.clear();
+  for (const u of blobURLs.values()) u.then((x) => URL.revokeObjectURL(x)).catch(() => {});
+  blobURLs.clear();
   closeConv();
   $('convs').replaceChildren();
   $('chat').hidden = true;
@@ -109,7 +112,11 @@ function wire(c) {
     connState = e.state === 'disconnected' ? 'disconnected' : 'connected';
     renderConn();
     $('me-dot').className = 'dot' + (e.state === 'disconnected' ? '' : ' online');
-    if (e.state === 'disconnected' && e.final) signOut();
+    if (e.state === 'disconnected' && e.final && client === c) {
+      // Signed out for good (a kick, a ban, a revoked token): say why.
+      signOut();
+      showError('signin-error', e.error || new Error(e.reason || `closed (${e.code})`));
+    }
   });
   c.on('conversation', ({ conversation }) => {
     if (conversation.deleted) convs.delete(conversation.conv_id);
