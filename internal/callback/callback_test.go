@@ -462,3 +462,54 @@ func TestEvents_GroupOffline(t *testing.T) {
 		t.Fatal("a chat event for a rule that did not ask for it")
 	}
 }
+
+// Two nodes on one PostgreSQL database share the queue (both workers
+// claim from it): every event is delivered once, whichever node stored it.
+func TestEvents_TwoNodesDeliverOnce(t *testing.T) {
+	cfg := servertest.Config(t, "postgres")
+	cfg.NodeID = 1
+	a := servertest.Start(t, cfg)
+	cfg2 := cfg
+	cfg2.NodeID, cfg2.DataDir = 2, t.TempDir()
+	cfg2.Secrets.KeyFile = cfg.DataDir + "/secret.key"
+	b := servertest.Start(t, cfg2)
+	rc := newReceiver(t)
+	a.Callbacks.HTTPClient, b.Callbacks.HTTPClient = rc.srv.Client(), rc.srv.Client()
+	app := a.App(t, "acme", "chat", tenant.Settings{})
+	tok := a.AppToken(t, app)
+	for _, u := range []string{"alice", "bob"} {
+		a.Do(t, "POST", "/acme/chat/users", tok, map[string]string{"username": u, "password": "pw"})
+	}
+	if r := a.Do(t, "POST", "/acme/chat/callbacks", tok, map[string]any{"name": "all", "url": rc.srv.URL, "secret": testSecret,
+		"events": []string{"chat"}}); r.Status != 200 {
+		t.Fatalf("rule: %s", r.Raw)
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			node := a
+			if i%2 == 1 {
+				node = b
+			}
+			if r := node.Do(t, "POST", "/acme/chat/messages/users", tok, map[string]any{"from": "alice", "to": []string{"bob"},
+				"type": "txt", "body": map[string]string{"msg": fmt.Sprint(i)}}); r.Status != 200 {
+				t.Errorf("send: %s", r.Raw)
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, 20*time.Second, "every event", func() bool { return len(rc.events("chat")) >= n })
+	time.Sleep(time.Second)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	seen := map[string]int{}
+	for _, ev := range rc.accepted {
+		seen[fmt.Sprint(ev["id"])]++
+	}
+	if len(seen) != n || len(rc.accepted) != n || rc.badSigs != 0 {
+		t.Fatalf("%d events, %d deliveries, %d bad signatures", len(seen), len(rc.accepted), rc.badSigs)
+	}
+}
