@@ -14,3 +14,8 @@ func FuzzAddKeywords(f *testing.F) {
 		`{"words":[{"word":"坏蛋","action":"replace"}]}`, `{"words":[{"word":"","action":"reject"}]}`,
 		`{"words":[{"word":"\ud800","action":"review"}]}`, `{"words":null}`, `{"words":[1]}`)
 }
+
+func FuzzReportMessage(f *testing.F) {
+	fuzzBody(f, "POST", "/acme/chat/user/admin/moderation/report/message", true,
+		`{"msgId":"123","type":"abuse","reason":"rude"}`, `{"msgId":"-1"}`, `{"msgId":123}`, `{"reason":"\u0000"}`)
+}
