@@ -8,7 +8,7 @@
 // Each node keeps a compiled Aho-Corasick automaton per app, built from the
 // store on first use, dropped when the list changes (on this node at once,
 // on the others through the bus.Invalidator) and, because invalidation is
-// at most once, rebuilt at the latest after CacheTTL.
+// at most once, rebuilt in the background once it is CacheTTL old.
 package moderation
 
 import (
@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -65,9 +66,10 @@ var _ messaging.SendFilter = (*Service)(nil)
 
 // list is one app's compiled keyword list.
 type list struct {
-	ac      *Automaton
-	actions []string // per word of ac
-	loaded  time.Time
+	ac         *Automaton
+	actions    []string // per word of ac
+	loaded     time.Time
+	refreshing atomic.Bool // a background rebuild is running
 }
 
 // New builds the service and registers its invalidation handler on inv
@@ -95,21 +97,42 @@ func (s *Service) changed(appID int64) {
 	s.inv.Publish(invKind, strconv.FormatInt(appID, 10))
 }
 
-// listFor returns the app's compiled list, building it if needed.
+// listFor returns the app's compiled list. A list dropped by an
+// invalidation (or never built) is built on the caller's path; a list
+// older than CacheTTL is still used while one background rebuild replaces
+// it, so senders never wait for the periodic refresh.
 func (s *Service) listFor(ctx context.Context, appID int64) (*list, error) {
 	s.mu.Lock()
 	l, ok := s.lists[appID]
 	s.mu.Unlock()
-	if ok && s.now().Sub(l.loaded) < CacheTTL {
+	if ok {
+		if s.now().Sub(l.loaded) >= CacheTTL && l.refreshing.CompareAndSwap(false, true) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if _, err := s.build(ctx, appID, true); err != nil {
+					l.refreshing.Store(false) // the next message tries again
+					s.log.Warn("refresh keyword list", "app", appID, "err", err)
+				}
+			}()
+		}
 		return l, nil
 	}
+	return s.build(ctx, appID, false)
+}
+
+// build loads and compiles the app's list and caches it, unless it was
+// invalidated meanwhile. Builds run one at a time; a build finds the list
+// another one just made (unless refresh is set: then the cached list is
+// the stale one being replaced).
+func (s *Service) build(ctx context.Context, appID int64, refresh bool) (*list, error) {
 	s.load.Lock()
 	defer s.load.Unlock()
 	s.mu.Lock()
-	l, ok = s.lists[appID]
+	l, ok := s.lists[appID]
 	gen := s.gen[appID]
 	s.mu.Unlock()
-	if ok && s.now().Sub(l.loaded) < CacheTTL {
+	if ok && !refresh {
 		return l, nil // built while we waited
 	}
 	words, err := s.st.Moderation().Words(ctx, appID, "", "", 0)

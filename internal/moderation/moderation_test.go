@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/idgen"
 	"github.com/parleyim/parley/internal/messaging"
+	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/sqlite"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
@@ -74,5 +76,53 @@ func TestService_InvalidationAcrossNodes(t *testing.T) {
 			t.Fatal("node 2 still rejects a removed word")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A list older than CacheTTL (a lost invalidation) is refreshed in the
+// background: the message that finds it stale still uses it, later ones
+// see the change.
+func TestService_RefreshAfterTTL(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	created, err := tenant.NewService(st).Create(ctx, "acme", "chat", tenant.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := tenant.NewService(st).Resolve(ctx, created.OrgName, created.AppName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(st, idgen.New(1), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixMilli())
+	s.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	if v, err := s.Check(ctx, app.ID, "坏蛋"); err != nil || len(v.Rejected) != 0 {
+		t.Fatal(v, err)
+	}
+	// Another node's change whose invalidation was lost.
+	if err := st.Moderation().PutWords(ctx, []store.ModerationWord{{AppID: app.ID, Word: "坏蛋", Action: store.ActionReject, Created: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.Check(ctx, app.ID, "坏蛋"); len(v.Rejected) != 0 {
+		t.Fatal("the cached list changed before its TTL")
+	}
+	clock.Add(CacheTTL.Milliseconds())
+	if v, _ := s.Check(ctx, app.ID, "坏蛋"); len(v.Rejected) != 0 {
+		t.Fatal("the stale list was not used while refreshing")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if v, _ := s.Check(ctx, app.ID, "坏蛋"); len(v.Rejected) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the list was not refreshed")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
