@@ -187,8 +187,9 @@ func TestPreSend_DenyAndReplace(t *testing.T) {
 			w.Write([]byte(`{"valid": true}`))
 		}
 	})
-	if r := e.send(t, "alice", "bob", "hello"); r.Status != 200 {
-		t.Fatalf("allowed send: %s", r.Raw)
+	hello := e.send(t, "alice", "bob", "hello")
+	if hello.Status != 200 {
+		t.Fatalf("allowed send: %s", hello.Raw)
 	}
 	r := e.send(t, "alice", "bob", "buy cheap pills")
 	if r.Status != 403 || !strings.Contains(errorID(r), "spam: no advertising") {
@@ -216,6 +217,22 @@ func TestPreSend_DenyAndReplace(t *testing.T) {
 	if !strings.Contains(all, `"msg":"hello"`) || !strings.Contains(all, `"msg":"**** it"`) || !strings.Contains(all, `"moderated":true`) ||
 		strings.Contains(all, "pills") || strings.Contains(all, "darn") {
 		t.Fatalf("stored messages: %s", all)
+	}
+
+	// An edit passes the same check: refused, or its new content replaced.
+	id, _ := hello.Body["data"].(map[string]any)["bob"].(string)
+	rewrite := func(text string) *servertest.Response {
+		return e.s.Do(t, "PUT", e.base+"/messages/rewrite/"+id, e.admin, map[string]any{"new_msg": map[string]any{"type": "txt", "msg": text}})
+	}
+	if r := rewrite("buy cheap pills"); r.Status != 403 || !strings.Contains(errorID(r), "spam: no advertising") {
+		t.Fatalf("denied edit: %d %s", r.Status, r.Raw)
+	}
+	if r := rewrite("darn it"); r.Status != 200 {
+		t.Fatalf("replaced edit: %d %s", r.Status, r.Raw)
+	}
+	st := e.s.Do(t, "GET", e.base+"/users/bob/user_channels", e.admin, nil)
+	if strings.Contains(string(st.Raw), "darn") || strings.Contains(string(st.Raw), "pills") {
+		t.Fatalf("an edit bypassed the pre-send check: %s", st.Raw)
 	}
 }
 

@@ -69,16 +69,19 @@ func DecodeAnswer(b []byte) (*Answer, error) {
 
 // preSend is the body of a pre-send call.
 type preSend struct {
-	ID          string         `json:"id"`
-	EventType   string         `json:"eventType"`
-	CallID      string         `json:"callId"`
-	AppKey      string         `json:"appkey"`
-	Timestamp   int64          `json:"timestamp"`
-	ChatType    string         `json:"chat_type"`
-	From        string         `json:"from"`
-	To          []string       `json:"to"`
-	ClientMsgID string         `json:"client_msg_id,omitempty"`
-	Payload     map[string]any `json:"payload"`
+	ID          string   `json:"id"`
+	EventType   string   `json:"eventType"`
+	CallID      string   `json:"callId"`
+	AppKey      string   `json:"appkey"`
+	Timestamp   int64    `json:"timestamp"`
+	ChatType    string   `json:"chat_type"`
+	From        string   `json:"from"`
+	To          []string `json:"to"`
+	ClientMsgID string   `json:"client_msg_id,omitempty"`
+	// MsgID is set when the message is an edit of the stored message
+	// MsgID (the payload is its new content).
+	MsgID   string         `json:"msg_id,omitempty"`
+	Payload map[string]any `json:"payload"`
 }
 
 // FilterSend implements messaging.SendFilter: the app's pre-send rule, if
@@ -104,7 +107,7 @@ func (s *Service) FilterSend(ctx context.Context, m *messaging.Outgoing) error {
 	appkey := m.App.Org + "#" + m.App.Name
 	body, _ := json.Marshal(preSend{ID: id, EventType: EventPreSend, CallID: appkey + "_" + id, AppKey: appkey,
 		Timestamp: s.now().UnixMilli(), ChatType: m.ChatType, From: m.From, To: m.To, ClientMsgID: m.ClientMsgID,
-		Payload: messagePayload(m.Type, m.Body, m.Ext)})
+		MsgID: m.MsgID, Payload: messagePayload(m.Type, m.Body, m.Ext)})
 	start := time.Now()
 	a, err := s.askPreSend(ctx, r, id, body)
 	s.observe(EventPreSend, time.Since(start))

@@ -260,6 +260,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return err == nil && len(d) > 0
 	}
 	s.Messages.Filters = append(s.Messages.Filters, s.Callbacks)
+	// Edits pass the app's pre-send check too (else editing would bypass it).
+	s.Messages.EditFilters = append(s.Messages.EditFilters, s.Callbacks)
 	s.Messages.Callbacks, s.Groups.Callbacks, s.Rooms.OnMembers = s.Callbacks, s.Callbacks, s.Callbacks.RoomMembers
 	onPresence := hub.OnPresence
 	hub.OnPresence = func(appID, userID int64, online bool) {
