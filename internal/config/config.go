@@ -62,6 +62,7 @@ type HTTP struct {
 	MaxBodyBytes      int64    `toml:"max_body_bytes" doc:"Largest JSON request body accepted; larger bodies get 400."`
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" doc:"Time allowed to read request headers."`
 	ShutdownTimeout   Duration `toml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish."`
+	CORSOrigins       string   `toml:"cors_origins" doc:"Web origins allowed to call the REST API from a browser (CORS), comma-separated (https://chat.example.com,http://localhost:5173), or * for any. Tokens travel in the Authorization header, never in cookies, so no credentials mode is needed. Empty: none (same-origin pages such as /demo need nothing). The console never answers cross-origin requests."`
 	TrustedProxies    string   `toml:"trusted_proxies" doc:"Reverse proxies in front of Parley, comma-separated IPs or CIDRs (10.0.0.0/8,127.0.0.1). For requests from them the client's address is taken from X-Forwarded-For and TLS from X-Forwarded-Proto: console sign-in throttling, the audit log's IPs, Secure cookies. Empty: none; the connection's address is the client's."`
 }
 
@@ -206,6 +207,11 @@ func (c *Config) Validate() error {
 	}
 	if c.WS.Heartbeat < Duration(time.Second) || c.WS.AuthTimeout < Duration(time.Second) || c.WS.WriteTimeout < Duration(time.Second) {
 		bad("ws", "heartbeat, auth_timeout and write_timeout must be at least 1s")
+	}
+	for _, o := range strings.Split(c.HTTP.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" && o != "*" && !validOrigin(o) {
+			bad("http.cors_origins", "want scheme://host[:port] origins or *, got %q", o)
+		}
 	}
 	if c.WS.SendQueue < 16 {
 		bad("ws.send_queue", "must be at least 16")
@@ -360,4 +366,23 @@ func validPrefix(p string) bool {
 		}
 	}
 	return true
+}
+
+// validOrigin reports whether o is a web origin: scheme://host[:port],
+// nothing after.
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "" &&
+		u.RawQuery == "" && u.Fragment == "" && u.User == nil
+}
+
+// CORSOrigins lists http.cors_origins.
+func (c *Config) CORSOrigins() []string {
+	var out []string
+	for _, o := range strings.Split(c.HTTP.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }

@@ -68,6 +68,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"cluster on sqlite and local files", []string{"--nats", "nats://127.0.0.1:4222"}, nil, "",
 			[]string{"db: cluster mode", "blob.driver: cluster mode"}},
 		{"bad nats url", []string{"--nats", "127.0.0.1:4222", "--db", "postgres://x/y"}, nil, "", []string{"nats: want nats://"}},
+		{"bad cors origin", []string{"--http-cors-origins", "https://ok.example,chat.example.com/x"}, nil, "", []string{"http.cors_origins"}},
 		{"node id out of range", []string{"--node-id", "-2"}, nil, "", []string{"node_id"}},
 		{"unknown blob driver", []string{"--blob-driver", "ftp"}, nil, "", []string{"blob.driver"}},
 		{"s3 without settings", []string{"--blob-driver", "s3"}, nil, "",

@@ -288,6 +288,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Moderation: s.Moderation, Callbacks: s.Callbacks, Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        ready,
+		CORS:         corsOf(&cfg),
 	})
 	root := http.NewServeMux()
 	root.Handle("GET /ws", s.gw)
@@ -385,6 +386,14 @@ func (s *Server) Run(ctx context.Context) error {
 	err = errors.Join(serveErr, err, s.blobs.Close(), s.store.Close())
 	s.log.Info("shutdown complete", "err", err)
 	return err
+}
+
+// corsOf is the REST API's CORS policy (nil without allowed origins).
+func corsOf(c *config.Config) *rest.CORS {
+	if o := c.CORSOrigins(); len(o) > 0 {
+		return &rest.CORS{Origins: o}
+	}
+	return nil
 }
 
 // collectEvery is how often orphan uploads are looked for: a tenth of

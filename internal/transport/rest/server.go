@@ -62,6 +62,8 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Ready reports whether the server takes traffic (/readyz).
 	Ready func(ctx context.Context) error
+	// CORS, if set, lets browser pages on other origins call the API.
+	CORS *CORS
 }
 
 // Server is the HTTP handler for the whole API.
@@ -269,6 +271,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := newRequestID(r.Header.Get("X-Request-Id"))
 	w.Header().Set("X-Request-Id", id)
+	if s.CORS.handle(w, r) {
+		return // a preflight
+	}
 	log := s.Log.With("request_id", id)
 	ctx := context.WithValue(obs.WithLogger(r.Context(), log), startKey{}, start)
 	r = r.WithContext(ctx)
