@@ -56,6 +56,13 @@ func (s *Server) adminToken(c *mgmtCall) (any, error) {
 		Password  string `json:"password"`
 		TTL       int64  `json:"ttl"`
 	}
+	// Sign-ins are limited per client address (failures are also counted
+	// per username, by the admin service).
+	if s.Limits != nil && s.Limits.Enabled {
+		if err := s.Limits.SignInAttempt(s.Limits.ClientIP(c.r)); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.decodeBody(&c.call, &b); err != nil {
 		return nil, err
 	}
