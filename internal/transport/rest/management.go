@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -96,11 +97,17 @@ func (s *Server) createApp(c *mgmtCall) (any, error) {
 	var b struct {
 		Name             string `json:"name"`
 		OpenRegistration bool   `json:"open_registration"`
+		// Settings, optional: app settings by their JSON names.
+		Settings map[string]json.RawMessage `json:"settings"`
 	}
 	if err := s.decodeBody(&c.call, &b); err != nil {
 		return nil, err
 	}
-	created, err := s.Apps.Create(c.ctx(), c.r.PathValue("org"), b.Name, tenant.Settings{OpenRegistration: b.OpenRegistration})
+	set, err := tenant.Settings{OpenRegistration: b.OpenRegistration}.Patch(b.Settings)
+	if err != nil {
+		return nil, err
+	}
+	created, err := s.Apps.Create(c.ctx(), c.r.PathValue("org"), b.Name, set)
 	if err != nil {
 		return nil, err
 	}
