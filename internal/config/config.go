@@ -48,7 +48,7 @@ type RateLimit struct {
 	Enabled   bool   `toml:"enabled" doc:"Enforce rate limits (the apps' rate_limits settings and the limits below). false turns every limit off (for load tests)."`
 	User      string `toml:"user" doc:"REST requests of one user-token caller, per node."`
 	Anonymous string `toml:"anonymous" doc:"REST requests without a valid token from one client address (an IPv6 /64), per node."`
-	SignIn    string `toml:"sign_in" doc:"Token requests (app and management API) and WebSocket connection attempts from one client address (an IPv6 /64), together, per node."`
+	SignIn    string `toml:"sign_in" doc:"Token requests (app and management API), console sign-ins and WebSocket connection attempts from one client address (an IPv6 /64), together, per node."`
 	Exempt    string `toml:"exempt" doc:"Client addresses not limited per address, comma-separated IPs or CIDRs. Behind a reverse proxy set http.trusted_proxies, or every client has the proxy's address. Empty: none."`
 	MaxKeys   int    `toml:"max_keys" doc:"Buckets (users, addresses, app classes) one node keeps; idle ones are dropped when full again. Over it, arbitrary ones are forgotten (those callers start afresh)."`
 }

@@ -288,7 +288,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	s.console = console.New(console.Deps{Admins: s.Admins, Apps: s.Apps, Users: s.Users, Social: s.Social, Groups: s.Groups,
 		Rooms: s.Rooms, Messages: s.Messages, Push: s.Push, Callbacks: s.Callbacks, Presence: dir, Metrics: metrics, Log: log.With("component", "console"),
-		Moderation: s.Moderation, NodeID: s.node.ID(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: trusted})
+		Moderation: s.Moderation, NodeID: s.node.ID(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: trusted, Limits: limits})
 	s.Messages.Sent = func(chatType, msgType string) { metrics.Messages.WithLabelValues(chatType, msgType).Inc() }
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: s.Admins,
