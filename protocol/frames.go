@@ -538,6 +538,8 @@ type Error struct {
 	ID      string `json:"id,omitempty"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfterMS, on rate_limited, is how long to wait before retrying.
+	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
 }
 
 // Item is one entry of a conversation stream: a message, or a recall event.

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/parleyim/parley/internal/tenant"
 )
 
 // DefaultOwnerPassword is the console owner's password in servers the bench
@@ -441,8 +443,14 @@ func (e *env) setupApp(ctx context.Context) error {
 			ClientSecret string `json:"client_secret"`
 		} `json:"data"`
 	}
+	// The bench measures the server, not the app's rate limits: it turns
+	// every class off (sends per connection included).
+	limits := map[string]string{}
+	for _, class := range tenant.RateClasses() {
+		limits[class] = "off"
+	}
 	if err := e.call(ctx, "POST", "/management/orgs/"+e.org+"/applications", tok.AccessToken,
-		map[string]any{"name": e.app}, &created); err != nil {
+		map[string]any{"name": e.app, "settings": map[string]any{"rate_limits": limits}}, &created); err != nil {
 		return fmt.Errorf("create app: %w", err)
 	}
 	var app struct {

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/parleyim/parley/internal/ratelimit"
 )
 
 // Config is the whole server configuration.
@@ -36,6 +38,19 @@ type Config struct {
 	Blob     Blob     `toml:"blob"`
 	Secrets  Secrets  `toml:"secrets"`
 	Push     Push     `toml:"push"`
+
+	RateLimit RateLimit `toml:"ratelimit"`
+}
+
+// RateLimit configures the limits that are not an app's own (those are app
+// settings: rate_limits). Rates are "N/s", "N/m", "N/s burst B" or "off".
+type RateLimit struct {
+	Enabled   bool   `toml:"enabled" doc:"Enforce rate limits (the apps' rate_limits settings and the limits below). false turns every limit off (for load tests)."`
+	User      string `toml:"user" doc:"REST requests of one user-token caller, per node."`
+	Anonymous string `toml:"anonymous" doc:"REST requests without a valid token from one client address (an IPv6 /64), per node."`
+	SignIn    string `toml:"sign_in" doc:"Token requests (app and management API), console sign-ins and WebSocket connection attempts from one client address (an IPv6 /64), together, per node."`
+	Exempt    string `toml:"exempt" doc:"Client addresses not limited per address, comma-separated IPs or CIDRs. Behind a reverse proxy set http.trusted_proxies, or every client has the proxy's address. Empty: none."`
+	MaxKeys   int    `toml:"max_keys" doc:"Buckets (users, addresses, app classes) one node keeps; idle ones are dropped when full again. Over it, arbitrary ones are forgotten (those callers start afresh)."`
 }
 
 // Secrets configures the key that encrypts secrets at rest (push
@@ -153,6 +168,8 @@ func Default() Config {
 		Postgres: Postgres{MaxConns: 16},
 		Blob:     Blob{Driver: "local", S3TLS: true, OrphanAfter: Duration(24 * time.Hour)},
 		Push:     Push{Workers: 8, PerNotifier: 4, MaxAttempts: 8},
+		RateLimit: RateLimit{Enabled: true, User: "20/s burst 40", Anonymous: "20/s burst 40", SignIn: "10/s burst 30",
+			Exempt: "127.0.0.0/8,::1", MaxKeys: 100_000},
 	}
 }
 
@@ -239,6 +256,18 @@ func (c *Config) Validate() error {
 	if _, err := c.TrustedProxyPrefixes(); err != nil {
 		bad("http.trusted_proxies", "%v", err)
 	}
+	for _, r := range []struct{ key, val string }{{"ratelimit.user", c.RateLimit.User},
+		{"ratelimit.anonymous", c.RateLimit.Anonymous}, {"ratelimit.sign_in", c.RateLimit.SignIn}} {
+		if _, err := ratelimit.ParseRate(r.val); err != nil {
+			bad(r.key, "%v", err)
+		}
+	}
+	if _, err := parsePrefixes(c.RateLimit.Exempt); err != nil {
+		bad("ratelimit.exempt", "%v", err)
+	}
+	if c.RateLimit.MaxKeys < 1000 {
+		bad("ratelimit.max_keys", "must be at least 1000")
+	}
 	if c.Console.AuditRetention < 0 {
 		bad("console.audit_retention", "must not be negative (0 keeps entries forever)")
 	}
@@ -314,8 +343,24 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // TrustedProxyPrefixes parses http.trusted_proxies (an IP is a /32 or
 // /128 prefix).
 func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	return parsePrefixes(c.HTTP.TrustedProxies)
+}
+
+// RateLimitPolicy is the ratelimit section as a policy (nodes and proxies
+// are the caller's to fill in); call on a validated config.
+func (c *Config) RateLimitPolicy() ratelimit.Policy {
+	exempt, _ := parsePrefixes(c.RateLimit.Exempt)
+	trusted, _ := c.TrustedProxyPrefixes()
+	return ratelimit.Policy{Enabled: c.RateLimit.Enabled, User: ratelimit.MustRate(c.RateLimit.User),
+		Anonymous: ratelimit.MustRate(c.RateLimit.Anonymous), SignIn: ratelimit.MustRate(c.RateLimit.SignIn),
+		Exempt: exempt, Trusted: trusted}
+}
+
+// parsePrefixes parses comma-separated IPs and CIDRs (an IP is a /32 or
+// /128 prefix).
+func parsePrefixes(list string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, v := range strings.Split(c.HTTP.TrustedProxies, ",") {
+	for _, v := range strings.Split(list, ",") {
 		if v = strings.TrimSpace(v); v == "" {
 			continue
 		}

@@ -36,6 +36,7 @@ import (
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
 	"github.com/parleyim/parley/internal/push"
+	"github.com/parleyim/parley/internal/ratelimit"
 	"github.com/parleyim/parley/internal/rooms"
 	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/tenant"
@@ -88,6 +89,9 @@ type Deps struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed.
 	TrustedProxies []netip.Prefix
+	// Limits, if set, limits sign-ins per client address (with the REST
+	// API's token requests).
+	Limits *ratelimit.Policy
 }
 
 // Handler serves the console: the API and the embedded front end.
@@ -305,6 +309,10 @@ func (h *Handler) writeError(w http.ResponseWriter, c *call, err error) {
 	var te *admin.ThrottledError
 	if errors.As(err, &te) {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((te.RetryAfter+time.Second-1)/time.Second), 10))
+	}
+	var le *ratelimit.Error
+	if errors.As(err, &le) {
+		w.Header().Set("Retry-After", strconv.FormatInt(le.RetrySeconds(), 10))
 	}
 	e, ok := errs.As(err)
 	if !ok {

@@ -40,6 +40,10 @@ func (h *Handler) signIn(c *call) (any, error) {
 	if err := c.decode(&b); err != nil {
 		return nil, err
 	}
+	if err := h.Limits.SignInAttempt(c.ip); err != nil {
+		obs.Logger(c.ctx()).Warn("console sign-in rate limited", "ip", c.ip)
+		return nil, err
+	}
 	secret, sess, res, err := h.Admins.SignIn(c.ctx(), b.Username, b.Password, c.ip)
 	switch res {
 	case admin.Throttled:

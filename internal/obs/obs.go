@@ -53,6 +53,9 @@ type Metrics struct {
 	// InternalErrors counts requests answered internal_error (a bug or an
 	// unavailable dependency, not a client's mistake), by transport.
 	InternalErrors *prometheus.CounterVec
+	// RateLimited counts requests refused by a rate limit, by limit (app,
+	// user, anonymous, sign_in, ws_send).
+	RateLimited *prometheus.CounterVec
 
 	StoreBatchSize     prometheus.Histogram
 	StoreBatchDuration prometheus.Histogram
@@ -102,8 +105,11 @@ func NewMetrics() *Metrics {
 	m.InternalErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_internal_errors_total", Help: "Requests answered internal_error, by transport (rest, ws, console)."},
 		[]string{"transport"})
+	m.RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_rate_limited_total", Help: "Requests refused by a rate limit on this node, by limit (app, user, anonymous, sign_in, ws_send)."},
+		[]string{"limit"})
 	r.MustRegister(m.WSConnections, m.WSFramesIn, m.WSFramesOut, m.WSCloses, m.GroupDeliveries, m.RoomDeliveries, m.RoomDropped,
-		m.PushOutcomes, m.Messages, m.InternalErrors)
+		m.PushOutcomes, m.Messages, m.InternalErrors, m.RateLimited)
 	m.CallbackOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_callback_total", Help: "App callbacks by event type and outcome (pre_send: allow, deny, replace, error_open, error_closed; events: delivered, retry, failed, dropped)."},
 		[]string{"event", "outcome"})

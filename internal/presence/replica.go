@@ -437,3 +437,18 @@ func (r *Replica) Foreground(appID, userID int64) bool {
 	}
 	return false
 }
+
+// LiveNodes counts the nodes of the cluster this node hears from (itself
+// included): nodes heard within ExpireAfter.
+func (r *Replica) LiveNodes() int {
+	n := 1
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rn := range r.nodes {
+		if now.Sub(rn.seen) < ExpireAfter {
+			n++
+		}
+	}
+	return n
+}

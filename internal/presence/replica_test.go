@@ -226,3 +226,19 @@ func TestReplica_Census(t *testing.T) {
 		return a.rep.Census(context.Background()) == presence.Census{Nodes: 3, Users: 3, Devices: 3}
 	})
 }
+
+// LiveNodes counts the nodes heard from (rate limits share an app's limit
+// between them) and drops a node that went silent.
+func TestReplica_LiveNodes(t *testing.T) {
+	presence.HeartbeatEvery = 50 * time.Millisecond
+	presence.ExpireAfter = 300 * time.Millisecond
+	n := newNet(t)
+	a, b, c := n.node(t, 0, nil), n.node(t, 1, nil), n.node(t, 2, nil)
+	defer a.rep.Close()
+	defer b.rep.Close()
+	for _, l := range []*local{a, b, c} {
+		eventually(t, "three live nodes", func() bool { return l.rep.LiveNodes() == 3 })
+	}
+	c.rep.Close()
+	eventually(t, "two live nodes after one stopped", func() bool { return a.rep.LiveNodes() == 2 })
+}

@@ -36,6 +36,7 @@ import (
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
 	"github.com/parleyim/parley/internal/push"
+	"github.com/parleyim/parley/internal/ratelimit"
 	"github.com/parleyim/parley/internal/rooms"
 	"github.com/parleyim/parley/internal/secret"
 	"github.com/parleyim/parley/internal/social"
@@ -268,7 +269,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		onPresence(appID, userID, online)
 		s.Callbacks.Presence(appID, userID, online)
 	}
-	s.gw = &ws.Gateway{Hub: hub, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Cfg: cfg.WS,
+	// Rate limits: an app's limits are shared between the live nodes.
+	pol := cfg.RateLimitPolicy()
+	pol.OnRefused = func(limit string) { metrics.RateLimited.WithLabelValues(limit).Inc() }
+	if s.presence != nil {
+		pol.Nodes = s.presence.LiveNodes
+	}
+	limits := ratelimit.NewPolicy(pol, cfg.RateLimit.MaxKeys)
+	s.gw = &ws.Gateway{Hub: hub, Limits: limits, Apps: s.Apps, Identity: ident, Messages: s.Messages, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Cfg: cfg.WS,
 		Log: log.With("component", "ws")}
 	s.gw.Init()
 	s.Admins = admin.NewService(st, hasher, s.Apps, log.With("component", "admin"))
@@ -280,7 +288,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	s.console = console.New(console.Deps{Admins: s.Admins, Apps: s.Apps, Users: s.Users, Social: s.Social, Groups: s.Groups,
 		Rooms: s.Rooms, Messages: s.Messages, Push: s.Push, Callbacks: s.Callbacks, Presence: dir, Metrics: metrics, Log: log.With("component", "console"),
-		Moderation: s.Moderation, NodeID: s.node.ID(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: trusted})
+		Moderation: s.Moderation, NodeID: s.node.ID(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: trusted, Limits: limits})
 	s.Messages.Sent = func(chatType, msgType string) { metrics.Messages.WithLabelValues(chatType, msgType).Inc() }
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: s.Admins,
@@ -289,6 +297,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        ready,
 		CORS:         corsOf(&cfg),
+		Limits:       limits,
 	})
 	root := http.NewServeMux()
 	root.Handle("GET /ws", s.gw)

@@ -56,6 +56,9 @@ type Settings struct {
 	EditDisabled bool `json:"edit_disabled,omitempty"`
 	// MaxEdits bounds the edits of one message (0: DefaultMaxEdits).
 	MaxEdits int `json:"max_edits,omitempty"`
+	// RateLimits overrides the limits of some rate limit classes, class ->
+	// "N/s", "N/m", "N/s burst B" or "off" (DefaultRateLimits for the rest).
+	RateLimits map[string]string `json:"rate_limits,omitempty"`
 }
 
 // Defaults for Settings fields left at zero.
@@ -162,11 +165,12 @@ func (s Settings) Validate() error {
 	case s.MaxFileBytes < 0 || s.MaxFileBytes > MaxFileBytesLimit:
 		return errs.New(protocol.ErrIllegalArgument, "max_file_bytes must be 0..%d (2 GiB)", int64(MaxFileBytesLimit))
 	}
-	return nil
+	return validRateLimits(s.RateLimits)
 }
 
 // Patch returns s with the settings named in patch (by their JSON names, as
-// in the documents and `parley app set --setting`) replaced. Unknown names
+// in the documents and `parley app set --setting`) replaced; rate_limits is
+// merged class by class (a class set to null goes back to its default). Unknown names
 // and values of the wrong type are refused; the result is validated.
 func (s Settings) Patch(patch map[string]json.RawMessage) (Settings, error) {
 	cur, _ := json.Marshal(s)
@@ -174,6 +178,13 @@ func (s Settings) Patch(patch map[string]json.RawMessage) (Settings, error) {
 	json.Unmarshal(cur, &m)
 	for k, v := range patch {
 		m[k] = v
+	}
+	if v, ok := patch["rate_limits"]; ok {
+		merged, err := mergeRateLimits(s.RateLimits, v)
+		if err != nil {
+			return s, err
+		}
+		m["rate_limits"] = merged
 	}
 	b, _ := json.Marshal(m)
 	dec := json.NewDecoder(bytes.NewReader(b))

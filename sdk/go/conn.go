@@ -60,7 +60,7 @@ func (r *reply) asError() error {
 	if err := r.decode(&e); err != nil {
 		return err
 	}
-	return &Error{Code: e.Code, Message: e.Message}
+	return &Error{Code: e.Code, Message: e.Message, RetryAfter: time.Duration(e.RetryAfterMS) * time.Millisecond}
 }
 
 // replyFunc receives a request's reply, or errConnClosed. It runs on the

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/parleyim/parley/protocol"
 )
@@ -19,6 +21,10 @@ import (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, on rate_limited, is how long the server asks to wait
+	// before retrying (a refused send stored nothing: resend it, with
+	// the same client_msg_id, after that long). Zero when not given.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -122,5 +128,9 @@ func responseError(resp *http.Response, what string, prefer ...protocol.ErrorKin
 	if json.Unmarshal(raw, &eb) != nil || eb.Error == "" {
 		return &Error{Code: fmt.Sprintf("http_%d", resp.StatusCode), Message: what + " failed: " + resp.Status}
 	}
-	return restError(resp.StatusCode, &eb, prefer...)
+	e := restError(resp.StatusCode, &eb, prefer...)
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	}
+	return e
 }

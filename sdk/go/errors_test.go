@@ -3,7 +3,11 @@ package parley
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyim/parley/protocol"
 )
@@ -93,5 +97,28 @@ func TestRestError_Prefer(t *testing.T) {
 		if e := restError(tt.status, &tt.body, tt.prefer...); e.Code != tt.want.ID {
 			t.Errorf("%s: %s, want %s", tt.name, e.Code, tt.want.ID)
 		}
+	}
+}
+
+// A 429 carries the server's Retry-After; a refused send its retry_after_ms.
+func TestError_RetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{{"7", 7 * time.Second}, {"", 0}, {"soon", 0}, {"-1", 0}} {
+		resp := &http.Response{StatusCode: 429, Header: http.Header{}, Status: "429 Too Many Requests",
+			Body: io.NopCloser(strings.NewReader(`{"error":"resource_limited","exception":"ResourceLimitedException","code":"rate_limited"}`))}
+		if tc.header != "" {
+			resp.Header.Set("Retry-After", tc.header)
+		}
+		e := responseError(resp, "test")
+		if e.Code != protocol.ErrRateLimited.ID || e.RetryAfter != tc.want {
+			t.Errorf("Retry-After %q: %+v, want rate_limited after %v", tc.header, e, tc.want)
+		}
+	}
+	r := &reply{T: protocol.FrameError, raw: []byte(`{"t":"error","id":"1","code":"rate_limited","message":"slow down","retry_after_ms":40}`)}
+	var e *Error
+	if !errors.As(r.asError(), &e) || e.RetryAfter != 40*time.Millisecond || e.Code != "rate_limited" {
+		t.Fatalf("error frame: %+v", e)
 	}
 }

@@ -44,6 +44,9 @@ func Config(t testing.TB, backend string) config.Config {
 	c.Auth.KDFMemoryKiB = 1024
 	c.SQLite.Synchronous = "normal"
 	c.Console.OwnerPassword = OwnerPassword
+	// Tests send requests as fast as they can; the rate limit tests turn
+	// limits on.
+	c.RateLimit.Enabled = false
 	if backend == "postgres" {
 		c.DB = testutil.PostgresURL(t)
 		c.Postgres.MaxConns = 8

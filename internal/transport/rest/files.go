@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/files"
+	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
 )
 
@@ -91,7 +92,7 @@ func (s *Server) unshareFile(c *call) (any, error) {
 func (s *Server) downloadShared(w http.ResponseWriter, r *http.Request) {
 	c := &call{r: r, start: startOf(r), reqID: w.Header().Get("X-Request-Id")}
 	var d *files.Download
-	_, err := s.run(c, func(c *call) (any, error) {
+	_, err := s.run(c, tenant.ClassDefault, func(c *call) (any, error) {
 		var err error
 		d, err = s.Groups.OpenShared(c.ctx(), c.p, r.PathValue("id"), r.PathValue("file"))
 		return nil, err

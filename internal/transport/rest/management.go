@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -56,6 +57,13 @@ func (s *Server) adminToken(c *mgmtCall) (any, error) {
 		Password  string `json:"password"`
 		TTL       int64  `json:"ttl"`
 	}
+	// Sign-ins are limited per client address (failures are also counted
+	// per username, by the admin service).
+	if s.Limits != nil && s.Limits.Enabled {
+		if err := s.Limits.SignInAttempt(s.Limits.ClientIP(c.r)); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.decodeBody(&c.call, &b); err != nil {
 		return nil, err
 	}
@@ -89,11 +97,17 @@ func (s *Server) createApp(c *mgmtCall) (any, error) {
 	var b struct {
 		Name             string `json:"name"`
 		OpenRegistration bool   `json:"open_registration"`
+		// Settings, optional: app settings by their JSON names.
+		Settings map[string]json.RawMessage `json:"settings"`
 	}
 	if err := s.decodeBody(&c.call, &b); err != nil {
 		return nil, err
 	}
-	created, err := s.Apps.Create(c.ctx(), c.r.PathValue("org"), b.Name, tenant.Settings{OpenRegistration: b.OpenRegistration})
+	set, err := tenant.Settings{OpenRegistration: b.OpenRegistration}.Patch(b.Settings)
+	if err != nil {
+		return nil, err
+	}
+	created, err := s.Apps.Create(c.ctx(), c.r.PathValue("org"), b.Name, set)
 	if err != nil {
 		return nil, err
 	}

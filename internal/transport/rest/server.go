@@ -32,6 +32,7 @@ import (
 	"github.com/parleyim/parley/internal/obs"
 	"github.com/parleyim/parley/internal/presence"
 	"github.com/parleyim/parley/internal/push"
+	"github.com/parleyim/parley/internal/ratelimit"
 	"github.com/parleyim/parley/internal/rooms"
 	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/tenant"
@@ -64,6 +65,9 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// CORS, if set, lets browser pages on other origins call the API.
 	CORS *CORS
+	// Limits, if set, rate-limits requests per app class, user and client
+	// address (docs/operations.md, "Rate limits").
+	Limits *ratelimit.Policy
 }
 
 // Server is the HTTP handler for the whole API.
@@ -149,9 +153,10 @@ type handlerFunc func(c *call) (any, error)
 // app registers an app-scoped route: it resolves /{org}/{app}, authenticates
 // the bearer token, runs fn and records metrics under the route pattern.
 func (s *Server) app(pattern string, fn handlerFunc) {
+	class := routeClass(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c := &call{r: r, start: startOf(r), reqID: w.Header().Get("X-Request-Id")}
-		body, err := s.run(c, fn)
+		body, err := s.run(c, class, fn)
 		if err != nil {
 			s.writeError(w, c, err)
 			return
@@ -160,12 +165,15 @@ func (s *Server) app(pattern string, fn handlerFunc) {
 	})
 }
 
-func (s *Server) run(c *call, fn handlerFunc) (any, error) {
+func (s *Server) run(c *call, class string, fn handlerFunc) (any, error) {
 	app, err := s.Apps.Resolve(c.ctx(), c.r.PathValue("org"), c.r.PathValue("app"))
 	if err != nil {
 		return nil, err
 	}
 	c.p, err = s.Identity.Authenticate(c.ctx(), app, c.r.Header.Get("Authorization"))
+	if lerr := s.limit(c, app, class, err); lerr != nil {
+		return nil, lerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +181,60 @@ func (s *Server) run(c *call, fn handlerFunc) (any, error) {
 		return nil, errs.New(protocol.ErrIllegalArgument, "malformed query string: %v", err)
 	}
 	return fn(c)
+}
+
+// limit spends the request's tokens: a token request, one of the client
+// address's sign-in budget and one of the app's token class; a request
+// without a valid token (authErr set, or anonymous), one of the address's
+// budget (not the app's: strangers cannot use up an app's budget); a user's
+// request, one of the user's budget and one of the app's class; an app
+// admin's, one of the app's class.
+func (s *Server) limit(c *call, app *tenant.App, class string, authErr error) error {
+	if s.Limits == nil || !s.Limits.Enabled {
+		return nil
+	}
+	anonymous := authErr != nil || c.p.Anonymous()
+	switch {
+	case class == tenant.ClassToken:
+		if anonymous {
+			if err := s.Limits.SignInAttempt(s.Limits.ClientIP(c.r)); err != nil {
+				return err
+			}
+		}
+	case anonymous:
+		return s.Limits.AnonymousRequest(s.Limits.ClientIP(c.r))
+	case !c.p.Admin:
+		if err := s.Limits.UserRequest(app.ID, c.p.UserID); err != nil {
+			return err
+		}
+	}
+	return s.Limits.App(app.ID, app.AppKey(), class, app.Settings.RateLimit(class))
+}
+
+// routeClass is the rate limit class of an app route pattern.
+func routeClass(pattern string) string {
+	method, path, _ := strings.Cut(pattern, " ")
+	path = strings.TrimPrefix(path, "/{org}/{app}")
+	switch {
+	case path == "/token":
+		return tenant.ClassToken
+	case method == "DELETE" && path == "/users":
+		return tenant.ClassUsersDelete
+	case strings.Contains(path, "/blocks/users") || strings.Contains(path, "/presence"):
+		return tenant.ClassSocial
+	case path == "/chatrooms" && (method == "POST" || method == "GET"):
+		return tenant.ClassRooms
+	case method == "POST" && (path == "/messages/chatgroups" || path == "/messages/chatgroups/import"):
+		return tenant.ClassGroupMessages
+	case method == "POST" && strings.HasPrefix(path, "/messages/") && !strings.Contains(path, "recall") &&
+		!strings.HasSuffix(path, "/broadcast"):
+		return tenant.ClassMessages
+	case strings.Contains(path, "/notification/template"):
+		return tenant.ClassPushTemplates
+	case strings.HasPrefix(path, "/chatmessages/"):
+		return tenant.ClassHistory
+	}
+	return tenant.ClassDefault
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -191,6 +253,10 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
 	var te *admin.ThrottledError
 	if errors.As(err, &te) {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((te.RetryAfter+time.Second-1)/time.Second), 10))
+	}
+	var le *ratelimit.Error
+	if errors.As(err, &le) {
+		w.Header().Set("Retry-After", strconv.FormatInt(le.RetrySeconds(), 10))
 	}
 	e, ok := errs.As(err)
 	if !ok {

@@ -22,6 +22,7 @@ import (
 	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/identity"
 	"github.com/parleyim/parley/internal/messaging"
+	"github.com/parleyim/parley/internal/ratelimit"
 	"github.com/parleyim/parley/internal/rooms"
 	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/store"
@@ -40,6 +41,9 @@ type Gateway struct {
 	Rooms    *rooms.Service
 	Cfg      config.WS
 	Log      *slog.Logger
+	// Limits, if set, limits connection attempts per client address and
+	// sends per connection (the app's ws_send rate limit).
+	Limits *ratelimit.Policy
 
 	upgrader websocket.Upgrader
 	wg       sync.WaitGroup
@@ -73,6 +77,11 @@ func (g *Gateway) Init() {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("v"); v != "" && v != "1" {
 		http.Error(w, "unsupported protocol version; this server speaks v=1", http.StatusBadRequest)
+		return
+	}
+	var limited *ratelimit.Error
+	if err := g.Limits.SignInAttempt(g.Limits.ClientIP(r)); errors.As(err, &limited) {
+		refuse(w, limited)
 		return
 	}
 	conn, err := g.upgrader.Upgrade(w, r, nil)
@@ -109,6 +118,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer done()
 		s.readLoop()
 	}()
+}
+
+// refuse answers a connection attempt over the limit with 429 in the REST
+// API's error shape and Retry-After, before any upgrade.
+func refuse(w http.ResponseWriter, err *ratelimit.Error) {
+	b, _ := json.Marshal(protocol.ErrorBody{Error: err.Err.Kind.Error, Exception: err.Err.Kind.Exception,
+		Timestamp: time.Now().UnixMilli(), ErrorDescription: err.Err.Description, Code: err.Err.Kind.ID})
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Retry-After", strconv.FormatInt(err.RetrySeconds(), 10))
+	w.WriteHeader(err.Err.Kind.Status)
+	w.Write(b)
 }
 
 // Shutdown closes every connection with 1001 and waits (up to ctx) for the
@@ -181,6 +201,9 @@ type session struct {
 	room chan struct{}
 	// background: the app said it is in the background (push as if away).
 	background atomic.Bool
+	// Sends are limited per connection (read by the reader only).
+	sendRate   ratelimit.Rate
+	sendBucket ratelimit.Bucket
 }
 
 var resourceRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
@@ -231,6 +254,10 @@ func (s *session) readLoop() {
 		}
 		g.Hub.metrics.WSFramesIn.WithLabelValues(req.T).Inc()
 		if req.T == protocol.FrameSend {
+			if wait := s.sendBucket.Take(s.sendRate, time.Now()); wait > 0 {
+				s.rateLimited(req.ID, wait)
+				continue
+			}
 			s.send(req)
 			continue
 		}
@@ -272,6 +299,16 @@ func (s *session) send(req *protocol.Request) {
 			<-s.sendSlots
 			s.sending.Done()
 		})
+}
+
+// rateLimited refuses a send over the connection's limit; the connection
+// stays open (a client that keeps sending only fills its own queue).
+func (s *session) rateLimited(id string, wait time.Duration) {
+	s.g.Hub.metrics.RateLimited.WithLabelValues(tenant.ClassWSSend).Inc()
+	b, _ := json.Marshal(protocol.Error{T: protocol.FrameError, ID: id, Code: protocol.ErrRateLimited.ID,
+		Message:      "send rate limit of this connection (" + s.sendRate.String() + ") exceeded; retry later",
+		RetryAfterMS: max(1, wait.Milliseconds())})
+	s.enqueue(b)
 }
 
 // readFailed maps a read error to the close the client sees.
@@ -383,6 +420,9 @@ func (s *session) authenticate() bool {
 	}
 	p.Resource = req.Resource
 	s.p = p
+	if g.Limits != nil && g.Limits.Enabled {
+		s.sendRate = app.Settings.RateLimit(tenant.ClassWSSend)
+	}
 	s.platform = truncate(req.Platform, 32)
 	s.deviceName = truncate(req.DeviceName, 128)
 	s.since = time.Now().UnixMilli()
