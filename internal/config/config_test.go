@@ -136,8 +136,8 @@ func TestSample_DocCurrent(t *testing.T) {
 
 func TestValidate_TLS(t *testing.T) {
 	dir := t.TempDir()
-	cert, key := testcert.New(t, "good").Write(t, dir)
-	otherCert, _ := testcert.New(t, "other").Write(t, dir)
+	cert, key := testcert.New(t, "good").Files(t, dir)
+	otherCert, _ := testcert.New(t, "other").Files(t, dir)
 	garbage := filepath.Join(dir, "garbage.pem")
 	os.WriteFile(garbage, []byte("not pem"), 0o600)
 	missing := filepath.Join(dir, "missing.pem")
@@ -193,7 +193,7 @@ func TestValidate_TLS(t *testing.T) {
 // The TLS settings load from flags and the environment like every other.
 func TestLoad_TLS(t *testing.T) {
 	dir := t.TempDir()
-	cert, key := testcert.New(t, "srv").Write(t, dir)
+	cert, key := testcert.New(t, "srv").Files(t, dir)
 	c, _, err := Load("parley", []string{"--tls-cert-file", cert, "--tls-require", "true"},
 		env(map[string]string{"PARLEY_TLS_KEY_FILE": key, "PARLEY_TLS_HSTS": "1h", "PARLEY_LISTEN": "0.0.0.0:8443"}))
 	if err != nil {

@@ -77,7 +77,11 @@ func Start(t testing.TB, cfg config.Config) *Server {
 			t.Error("server did not shut down")
 		}
 	})
-	return &Server{Server: s, URL: "http://" + s.Addr(), Cfg: cfg, Log: logs}
+	scheme := "http://"
+	if s.TLS() {
+		scheme = "https://" // clients must trust cfg.TLS.CertFile
+	}
+	return &Server{Server: s, URL: scheme + s.Addr(), Cfg: cfg, Log: logs}
 }
 
 // StartBackend is Start(t, Config(t, backend)).

@@ -75,19 +75,32 @@ func New(t testing.TB, name string) *Pair {
 	return p
 }
 
-// Write writes the pair as dir/NAME.crt and dir/NAME.key (NAME the
+// Files writes the pair as dir/NAME.crt and dir/NAME.key (NAME the
 // subject's common name) and returns their paths.
-func (p *Pair) Write(t testing.TB, dir string) (certFile, keyFile string) {
+func (p *Pair) Files(t testing.TB, dir string) (certFile, keyFile string) {
 	t.Helper()
 	certFile = filepath.Join(dir, p.Leaf.Subject.CommonName+".crt")
 	keyFile = filepath.Join(dir, p.Leaf.Subject.CommonName+".key")
-	if err := os.WriteFile(certFile, p.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, p.KeyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p.Write(t, certFile, keyFile)
 	return certFile, keyFile
+}
+
+// Write writes the pair to certFile and keyFile, each replaced at once
+// (written beside it, then renamed over it), as certificate tools do.
+func (p *Pair) Write(t testing.TB, certFile, keyFile string) {
+	t.Helper()
+	for _, f := range []struct {
+		path string
+		b    []byte
+	}{{certFile, p.CertPEM}, {keyFile, p.KeyPEM}} {
+		tmp := f.path + ".new"
+		if err := os.WriteFile(tmp, f.b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, f.path); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // ClientConfig is a client TLS configuration that trusts only p.
