@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/parleyim/parley/internal/console"
 	"github.com/parleyim/parley/internal/server/servertest"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/internal/testutil/testcert"
@@ -127,6 +128,16 @@ func TestServer_TLS(t *testing.T) {
 	}
 	if h := resp.Header.Get("Strict-Transport-Security"); h != "max-age=31536000" {
 		t.Fatalf("Strict-Transport-Security %q", h)
+	}
+	// So do the console's pages, with their strict policy.
+	resp, err = s.Client.Get(s.URL + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 || resp.Header.Get("Strict-Transport-Security") != "max-age=31536000" ||
+		resp.Header.Get("Content-Security-Policy") != console.PageCSP {
+		t.Fatalf("console over TLS: %s %d %v", resp.Proto, resp.StatusCode, resp.Header)
 	}
 	token := func(user string) string {
 		r := s.Do(t, "POST", "/acme/chat/token", "", map[string]string{"grant_type": "password", "username": user, "password": "pw"})
