@@ -341,7 +341,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("parley serving", "version", Version, "addr", s.Addr(), "tls", s.certs != nil, "tls_required", s.cfg.TLS.Require,
 		"storage", s.store.Backend(), "data", s.cfg.DataDir, "node_id", s.node.ID(), "cluster", s.node.Clustered())
 	if s.certs != nil {
-		s.log.Info("tls certificate loaded", certAttrs(s.certs.cert)...)
+		s.log.Info("tls certificate loaded", certAttrs(s.certs.cert.Load())...)
 	}
 	if s.cfg.Debug.Listen != "" {
 		dbg := &http.Server{Addr: s.cfg.Debug.Listen, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyim/parley/internal/config"
@@ -35,11 +36,12 @@ type certReloader struct {
 	log               *slog.Logger
 	now               func() time.Time
 
-	mu        sync.Mutex
-	cert      *tls.Certificate
-	certStamp fileStamp // of the files the last attempt read
+	cert    atomic.Pointer[tls.Certificate] // served
+	checked atomic.Int64                    // UnixNano of the last look
+
+	mu        sync.Mutex // held by the one handshake that looks at the files
+	certStamp fileStamp  // of the files the last attempt read
 	keyStamp  fileStamp
-	checked   time.Time
 	// unreadable is set while the files cannot be stat'ed (logged once).
 	unreadable bool
 }
@@ -74,7 +76,9 @@ func newCertReloader(certFile, keyFile string, log *slog.Logger) (*certReloader,
 	if err != nil {
 		return nil, err
 	}
-	r.cert, r.certStamp, r.keyStamp, r.checked = cert, cs, ks, r.now()
+	r.cert.Store(cert)
+	r.certStamp, r.keyStamp = cs, ks
+	r.checked.Store(r.now().UnixNano())
 	return r, nil
 }
 
@@ -97,20 +101,27 @@ func loadPair(certFile, keyFile string) (*tls.Certificate, error) {
 	return &cert, nil
 }
 
-// GetCertificate is the tls.Config hook: the current certificate, after
-// looking for new files if the last look is certRecheck old.
+// GetCertificate is the tls.Config hook: the current certificate. If the
+// last look at the files is certRecheck old, this handshake looks again
+// first; handshakes meanwhile are served the current certificate without
+// waiting.
 func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now := r.now(); now.Sub(r.checked) >= certRecheck {
-		r.checked = now
-		r.reload()
+	if r.due() && r.mu.TryLock() {
+		if r.due() {
+			r.checked.Store(r.now().UnixNano())
+			r.reload()
+		}
+		r.mu.Unlock()
 	}
-	return r.cert, nil
+	return r.cert.Load(), nil
 }
 
-// reload loads the files if they changed since the last attempt. r.mu is
-// held.
+func (r *certReloader) due() bool {
+	return r.now().Sub(time.Unix(0, r.checked.Load())) >= certRecheck
+}
+
+// reload loads the files if they changed since the last attempt; r.mu
+// is held.
 func (r *certReloader) reload() {
 	cs, ks, err := r.stamps()
 	if err != nil {
@@ -131,7 +142,7 @@ func (r *certReloader) reload() {
 		r.log.Error("new tls certificate files do not load; keeping the current certificate", "err", err)
 		return
 	}
-	r.cert = cert
+	r.cert.Store(cert)
 	r.log.Info("tls certificate reloaded", certAttrs(cert)...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,5 +211,47 @@ func TestTransportGuard_NoHSTS(t *testing.T) {
 	g.ServeHTTP(w, r)
 	if h := w.Header().Get("Strict-Transport-Security"); h != "" {
 		t.Fatalf("got %q", h)
+	}
+}
+
+// Handshakes racing with reloads always get a whole certificate, one of
+// the pairs written, never nil (run with -race).
+func TestCertReloader_Concurrent(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	pairs := []*testcert.Pair{testcert.New(t, "a"), testcert.New(t, "b")}
+	pairs[0].Write(t, certFile, keyFile)
+	r, err := newCertReloader(certFile, keyFile, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	r.now = func() time.Time { return time.Unix(0, clock.Add(int64(certRecheck/4))) }
+	known := map[string]bool{pairs[0].Leaf.SerialNumber.String(): true, pairs[1].Leaf.SerialNumber.String(): true}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				c, err := r.GetCertificate(&tls.ClientHelloInfo{})
+				if err != nil || c == nil {
+					errs <- fmt.Sprint("no certificate: ", err)
+					return
+				}
+				if leaf, err := parseLeaf(c); err != nil || !known[leaf.SerialNumber.String()] {
+					errs <- fmt.Sprint("unknown certificate: ", err)
+					return
+				}
+			}
+		})
+	}
+	for i := range 20 {
+		pairs[i%2].Write(t, certFile, keyFile)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }
