@@ -309,7 +309,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Handler:           newTransportGuard(root, cfg.TLS, trusted),
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+		ErrorLog:          newHTTPErrorLog(log.With("component", "http")),
 	}
 	if s.certs != nil {
 		s.http.TLSConfig = tlsConfig(s.certs)

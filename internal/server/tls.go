@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -266,4 +268,21 @@ func writeTLSRequired(w http.ResponseWriter) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(k.Status)
 	w.Write(b)
+}
+
+// httpErrorLog takes net/http's own log lines: warnings, except failed TLS
+// handshakes (port scanners, clients that do not trust the certificate or
+// speak only old versions), which the internet sends all day: debug.
+type httpErrorLog struct{ log *slog.Logger }
+
+func newHTTPErrorLog(l *slog.Logger) *stdlog.Logger { return stdlog.New(httpErrorLog{l}, "", 0) }
+
+func (h httpErrorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	h.log.Log(context.Background(), level, msg)
+	return len(p), nil
 }

@@ -222,6 +222,12 @@ func TestServer_TLS(t *testing.T) {
 			t.Errorf("%s: handshake succeeded", tc.name)
 		}
 	}
+	// Failed handshakes are logged at debug level only (the internet
+	// sends them all day).
+	waitLog(t, s, `"level":"DEBUG","msg":"http: TLS handshake error`)
+	if strings.Contains(s.Log.String(), `"level":"WARN","msg":"http: TLS handshake error`) {
+		t.Fatal("a failed handshake was logged as a warning")
+	}
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: both, MinVersion: v, MaxVersion: v})
 		if err != nil {
@@ -296,5 +302,18 @@ func TestServer_TLSRequireBehindProxy(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.URL, "http")+"/ws?v=1", nil)
 	if err == nil || resp == nil || resp.StatusCode != 403 {
 		t.Fatalf("plain ws: %v %v", err, resp)
+	}
+}
+
+// waitLog waits until the server's log has want (the server logs a failed
+// handshake after the client has given up).
+func waitLog(t *testing.T, s *servertest.Server, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.Log.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %s", want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
