@@ -45,6 +45,8 @@ var (
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "Console and management API: the account's role, or its app scope, does not allow the request (a viewer changing anything, an app_admin outside its apps, anyone but an owner managing apps, admins or the audit log)."}
 	ErrCSRF = ErrorKind{"csrf", "csrf", 403,
 		"com.easemob.server.api.exception.EasemobForbiddenOpException", "Console: a request other than GET/HEAD without the session's X-CSRF-Token, or a cross-site request (an Origin of another site, or Sec-Fetch-Site: cross-site)."}
+	ErrTLSRequired = ErrorKind{"tls_required", "forbidden_op", 403,
+		"com.easemob.server.api.exception.EasemobForbiddenOpException", "The server requires TLS (tls.require) and the request came over plain HTTP, neither from this host nor marked X-Forwarded-Proto: https by a trusted proxy. Nothing was done; use https:// (wss:// for the WebSocket)."}
 	ErrAppNotFound = ErrorKind{"app_not_found", "organization_application_not_found", 404,
 		usergridExc + "OrganizationApplicationNotFoundException", "No app with this org_name/app_name."}
 	ErrUserNotFound = ErrorKind{"user_not_found", "service_resource_not_found", 404,
@@ -142,7 +144,7 @@ var (
 // Registry lists every error kind, in the order of docs/errors.md.
 var Registry = []ErrorKind{
 	ErrIllegalArgument, ErrInvalidBody, ErrDuplicateUser, ErrInvalidGrant, ErrGrantUserNotFound,
-	ErrUnauthorized, ErrBadAccessToken, ErrForbidden, ErrRoleForbidden, ErrCSRF, ErrAppNotFound, ErrUserNotFound, ErrNotFound,
+	ErrUnauthorized, ErrBadAccessToken, ErrForbidden, ErrRoleForbidden, ErrCSRF, ErrTLSRequired, ErrAppNotFound, ErrUserNotFound, ErrNotFound,
 	ErrMethodNotAllowed, ErrConflict, ErrUnsupportedMedia, ErrRateLimited, ErrInternal, ErrUnavailable,
 	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrContentRejected, ErrMessageRejected, ErrPreSendUnavailable, ErrMessageNotFound,
 	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrEditNotAllowed, ErrEditLimit, ErrTooManyDevices,

@@ -3,11 +3,14 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"strings"
 	"sync"
@@ -21,13 +24,16 @@ import (
 // chatOptions are the flags of parley chat.
 type chatOptions struct {
 	url, org, app, user, password, to, resource string
+	// caFile holds PEM certificates to trust instead of the system's roots.
+	caFile string
 }
 
 func parseChatFlags(args []string, stderr io.Writer, getenv func(string) string) (chatOptions, error) {
 	var o chatOptions
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "server base URL")
+	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "server base URL (http:// or https://)")
+	fs.StringVar(&o.caFile, "ca-file", "", "PEM file of the CA (or self-signed certificate) to trust for an https:// server, instead of the system's roots")
 	fs.StringVar(&o.org, "org", "", "org name")
 	fs.StringVar(&o.app, "app", "", "app name")
 	fs.StringVar(&o.user, "user", "", "username")
@@ -68,9 +74,21 @@ func chat(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 }
 
 func runChat(ctx context.Context, o chatOptions, stdin io.Reader, stdout io.Writer) error {
+	var tlsCfg *tls.Config
+	if o.caFile != "" {
+		pem, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return fmt.Errorf("--ca-file: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--ca-file %s: no PEM certificate in it", o.caFile)
+		}
+		tlsCfg = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	c, err := parley.Dial(dctx, parley.Config{BaseURL: o.url, Org: o.org, App: o.app, Username: o.user,
-		Password: o.password, Resource: o.resource, Platform: "cli", DeviceName: "parley chat"})
+		Password: o.password, Resource: o.resource, Platform: "cli", DeviceName: "parley chat", TLSConfig: tlsCfg})
 	cancel()
 	if err != nil {
 		return err

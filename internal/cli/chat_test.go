@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/parleyim/parley/internal/server/servertest"
 	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/testutil/testcert"
 	"github.com/parleyim/parley/protocol"
 	parley "github.com/parleyim/parley/sdk/go"
 )
@@ -30,6 +33,8 @@ func TestParseChatFlags(t *testing.T) {
 			nil, chatOptions{url: "http://h:1", org: "o", app: "a", user: "u", password: "p", to: "Bob"}, ""},
 		{"password from the environment", []string{"--org", "o", "--app", "a", "--user", "u"},
 			map[string]string{"PARLEY_PASSWORD": "p"}, chatOptions{url: "http://127.0.0.1:8080", org: "o", app: "a", user: "u", password: "p"}, ""},
+		{"ca file", []string{"--url", "https://h", "--ca-file", "ca.pem", "--org", "o", "--app", "a", "--user", "u", "--password", "p"},
+			nil, chatOptions{url: "https://h", caFile: "ca.pem", org: "o", app: "a", user: "u", password: "p"}, ""},
 		{"missing", []string{"--org", "o"}, nil, chatOptions{}, "missing --app, --user, --password"},
 		{"extra arguments", []string{"--org", "o", "x"}, nil, chatOptions{}, "unexpected arguments"},
 		{"unknown flag", []string{"--nope"}, nil, chatOptions{}, "not defined"},
@@ -209,4 +214,46 @@ func TestChat_EndToEnd(t *testing.T) {
 		t.Fatal("chat did not quit")
 	}
 	typing.Close()
+}
+
+// parley chat against a server on TLS with a self-signed certificate:
+// --ca-file trusts it; without it, or with a file that holds no
+// certificate, the client refuses to start.
+func TestChat_TLS(t *testing.T) {
+	dir := t.TempDir()
+	pair := testcert.New(t, "parley")
+	cfg := servertest.Config(t, "sqlite")
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = pair.Files(t, dir)
+	s := servertest.Start(t, cfg)
+	created := s.App(t, "acme", "chat", tenant.Settings{})
+	if r := s.Do(t, "POST", "/acme/chat/users", s.AppToken(t, created), map[string]string{"username": "alice", "password": "pw-alice"}); r.Status != 200 {
+		t.Fatalf("register: %d %s", r.Status, r.Raw)
+	}
+	notPEM := filepath.Join(dir, "not.pem")
+	os.WriteFile(notPEM, []byte("hello"), 0o600)
+	opts := chatOptions{url: s.URL, org: "acme", app: "chat", user: "alice", password: "pw-alice"}
+	for _, tc := range []struct{ name, caFile, want string }{
+		{"system roots", "", "certificate"},
+		{"not PEM", notPEM, "no PEM certificate"},
+		{"missing file", filepath.Join(dir, "none.pem"), "--ca-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := opts
+			o.caFile = tc.caFile
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := runChat(ctx, o, strings.NewReader(""), io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+	o := opts
+	o.caFile = cfg.TLS.CertFile
+	out := &syncBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := runChat(ctx, o, strings.NewReader("/quit\n"), out); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, `signed in as alice`)
 }

@@ -6,11 +6,13 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -29,6 +31,7 @@ type Config struct {
 
 	Log      Log      `toml:"log"`
 	HTTP     HTTP     `toml:"http"`
+	TLS      TLS      `toml:"tls"`
 	WS       WS       `toml:"ws"`
 	Auth     Auth     `toml:"auth"`
 	Console  Console  `toml:"console"`
@@ -80,6 +83,17 @@ type HTTP struct {
 	CORSOrigins       string   `toml:"cors_origins" doc:"Web origins allowed to call the REST API from a browser (CORS), comma-separated (https://chat.example.com,http://localhost:5173), or * for any. Tokens travel in the Authorization header, never in cookies, so no credentials mode is needed. Empty: none (same-origin pages such as /demo need nothing). The console never answers cross-origin requests."`
 	TrustedProxies    string   `toml:"trusted_proxies" doc:"Reverse proxies in front of Parley, comma-separated IPs or CIDRs (10.0.0.0/8,127.0.0.1). For requests from them the client's address is taken from X-Forwarded-For and TLS from X-Forwarded-Proto: console sign-in throttling, the audit log's IPs, Secure cookies. Empty: none; the connection's address is the client's."`
 }
+
+// TLS configures transport security of the HTTP listener.
+type TLS struct {
+	CertFile string   `toml:"cert_file" doc:"PEM certificate (the server's first, then any intermediates) to serve HTTPS and WSS on listen. Empty (with key_file): plain HTTP. Replaced files are picked up within a second, without a restart."`
+	KeyFile  string   `toml:"key_file" doc:"PEM private key of cert_file."`
+	Require  bool     `toml:"require" doc:"Refuse plain HTTP. Without cert_file the server only starts on a loopback listen address or with http.trusted_proxies set, and then serves a request only if a trusted proxy marks it X-Forwarded-Proto: https or it comes from this host (loopback); others get 403 tls_required. /healthz, /readyz and /metrics are always served."`
+	HSTS     Duration `toml:"hsts" doc:"max-age of the Strict-Transport-Security header sent on responses over TLS (direct, or from a trusted proxy with X-Forwarded-Proto: https), so browsers use https only. 0: no header."`
+}
+
+// Enabled reports whether the listener serves TLS itself.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 // WS configures the WebSocket gateway.
 type WS struct {
@@ -150,6 +164,7 @@ func Default() Config {
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			ShutdownTimeout:   Duration(15 * time.Second),
 		},
+		TLS: TLS{HSTS: Duration(365 * 24 * time.Hour)},
 		WS: WS{
 			Heartbeat:    Duration(30 * time.Second),
 			AuthTimeout:  Duration(10 * time.Second),
@@ -230,6 +245,7 @@ func (c *Config) Validate() error {
 			bad("http.cors_origins", "want scheme://host[:port] origins or *, got %q", o)
 		}
 	}
+	c.validateTLS(bad)
 	if c.WS.SendQueue < 16 {
 		bad("ws.send_queue", "must be at least 16")
 	}
@@ -308,6 +324,54 @@ func (c *Config) Validate() error {
 		bad("blob.driver", "want local or s3, got %q", c.Blob.Driver)
 	}
 	return errors.Join(errs...)
+}
+
+// validateTLS checks the tls settings: both files or neither, each
+// readable, together a parseable certificate and matching key; and that
+// tls.require without them has a proxy or loopback to rely on.
+func (c *Config) validateTLS(bad func(key, format string, args ...any)) {
+	t := c.TLS
+	if t.HSTS < 0 {
+		bad("tls.hsts", "must not be negative (0: no header)")
+	}
+	switch {
+	case t.CertFile != "" && t.KeyFile != "":
+		certPEM, errC := os.ReadFile(t.CertFile)
+		if errC != nil {
+			bad("tls.cert_file", "%v", errC)
+		}
+		keyPEM, errK := os.ReadFile(t.KeyFile)
+		if errK != nil {
+			bad("tls.key_file", "%v", errK)
+		}
+		if errC == nil && errK == nil {
+			if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+				bad("tls", "cert_file %s and key_file %s are not a usable PEM certificate and matching key: %v", t.CertFile, t.KeyFile, err)
+			}
+		}
+	case t.CertFile != "" || t.KeyFile != "":
+		bad("tls", "set both cert_file and key_file, or neither")
+	case t.Require:
+		prefixes, _ := c.TrustedProxyPrefixes()
+		if len(prefixes) == 0 && !loopbackListen(c.Listen) {
+			bad("tls.require", "plain HTTP on %s, which is not a loopback address: set tls.cert_file and tls.key_file, "+
+				"or http.trusted_proxies for the TLS-terminating proxy in front, or listen on 127.0.0.1", c.Listen)
+		}
+	}
+}
+
+// loopbackListen reports whether a listen address binds loopback only
+// (127.0.0.0/8, ::1 or localhost; an empty host binds every interface).
+func loopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 func oneOf(v string, set ...string) bool {

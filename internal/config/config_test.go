@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleyim/parley/internal/testutil/testcert"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -129,5 +131,75 @@ func TestSample_DocCurrent(t *testing.T) {
 	got, err := os.ReadFile("../../docs/parley.sample.toml")
 	if err != nil || string(got) != Sample(Default()) {
 		t.Fatal("docs/parley.sample.toml is stale: run go run ./cmd/parley config > docs/parley.sample.toml")
+	}
+}
+
+func TestValidate_TLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := testcert.New(t, "good").Files(t, dir)
+	otherCert, _ := testcert.New(t, "other").Files(t, dir)
+	garbage := filepath.Join(dir, "garbage.pem")
+	os.WriteFile(garbage, []byte("not pem"), 0o600)
+	missing := filepath.Join(dir, "missing.pem")
+	tests := []struct {
+		name string
+		set  func(c *Config)
+		want []string // empty: valid
+	}{
+		{"off", func(c *Config) {}, nil},
+		{"both files", func(c *Config) { c.TLS.CertFile, c.TLS.KeyFile = cert, key }, nil},
+		{"require with files on every interface", func(c *Config) {
+			c.TLS.CertFile, c.TLS.KeyFile, c.TLS.Require, c.Listen = cert, key, true, ":8443"
+		}, nil},
+		{"cert only", func(c *Config) { c.TLS.CertFile = cert }, []string{"tls: set both cert_file and key_file"}},
+		{"key only", func(c *Config) { c.TLS.KeyFile = key }, []string{"tls: set both cert_file and key_file"}},
+		{"unreadable cert", func(c *Config) { c.TLS.CertFile, c.TLS.KeyFile = missing, key }, []string{"tls.cert_file", "missing.pem"}},
+		{"unreadable key", func(c *Config) { c.TLS.CertFile, c.TLS.KeyFile = cert, missing }, []string{"tls.key_file"}},
+		{"not PEM", func(c *Config) { c.TLS.CertFile, c.TLS.KeyFile = garbage, key }, []string{"tls: cert_file", "not a usable PEM"}},
+		{"key of another cert", func(c *Config) { c.TLS.CertFile, c.TLS.KeyFile = otherCert, key }, []string{"not a usable PEM", "private key does not match"}},
+		{"require, plain, loopback", func(c *Config) { c.TLS.Require, c.Listen = true, "127.0.0.1:8080" }, nil},
+		{"require, plain, localhost", func(c *Config) { c.TLS.Require, c.Listen = true, "localhost:8080" }, nil},
+		{"require, plain, ::1", func(c *Config) { c.TLS.Require, c.Listen = true, "[::1]:8080" }, nil},
+		{"require, plain, behind a proxy", func(c *Config) {
+			c.TLS.Require, c.Listen, c.HTTP.TrustedProxies = true, "0.0.0.0:8080", "10.0.0.0/8"
+		}, nil},
+		{"require, plain, every interface", func(c *Config) { c.TLS.Require, c.Listen = true, ":8080" }, []string{"tls.require: plain HTTP on :8080"}},
+		{"require, plain, public address", func(c *Config) { c.TLS.Require, c.Listen = true, "192.0.2.1:80" }, []string{"tls.require"}},
+		{"negative hsts", func(c *Config) { c.TLS.HSTS = Duration(-time.Second) }, []string{"tls.hsts"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.set(&c)
+			err := c.Validate()
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// The TLS settings load from flags and the environment like every other.
+func TestLoad_TLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := testcert.New(t, "srv").Files(t, dir)
+	c, _, err := Load("parley", []string{"--tls-cert-file", cert, "--tls-require", "true"},
+		env(map[string]string{"PARLEY_TLS_KEY_FILE": key, "PARLEY_TLS_HSTS": "1h", "PARLEY_LISTEN": "0.0.0.0:8443"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS != (TLS{CertFile: cert, KeyFile: key, Require: true, HSTS: Duration(time.Hour)}) || !c.TLS.Enabled() {
+		t.Fatalf("got %+v", c.TLS)
 	}
 }

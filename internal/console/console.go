@@ -57,6 +57,20 @@ const (
 	CSRFHeader = "X-CSRF-Token"
 )
 
+// PageCSP is the Content-Security-Policy of the console's files: its own
+// scripts and styles only (no inline code, no eval), connections to its own
+// origin (the API, the stats stream), images and media of messages from
+// wherever their files are (thumbnails may be on another host), no plugins,
+// frames or <base>, and never inside another site's frame. index.html
+// repeats it (but frame-ancestors, which a meta tag cannot set) for a page
+// saved to disk; a test keeps the two equal.
+const PageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; " +
+	"media-src 'self' http: https:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; " +
+	"form-action 'self'; frame-src 'none'; frame-ancestors 'none'"
+
+// apiCSP is the policy of API answers (JSON, never a document to render).
+const apiCSP = "default-src 'none'; frame-ancestors 'none'"
+
 // Page sizes of lists (docs/console.md).
 const (
 	DefaultLimit = 50
@@ -407,7 +421,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if !api {
 		route = "GET /console/"
-		hdr.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		hdr.Set("Content-Security-Policy", PageCSP)
 		hdr.Set("Cache-Control", "no-cache")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			hdr.Set("Allow", "GET, HEAD")
@@ -424,6 +438,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Content-Security-Policy", apiCSP)
 	if err := crossSite(r); err != nil {
 		log.Warn("cross-site console request refused", "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		h.writeError(sw, &call{r: r, start: start, reqID: id}, err)

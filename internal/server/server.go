@@ -90,6 +90,8 @@ type Server struct {
 	presence *presence.Replica
 	http     *http.Server
 	ln       net.Listener
+	// certs serves the TLS certificate (nil: plain HTTP).
+	certs *certReloader
 
 	Apps     *tenant.Service
 	Users    *users.Service
@@ -304,11 +306,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	root.Handle(console.Prefix, s.console)
 	root.Handle(demo.Prefix, demo.New()) // the demo web chat (/demo/), on the TypeScript SDK
 	root.Handle("/", s.api)
+	if cfg.TLS.Enabled() {
+		s.certs, err = newCertReloader(cfg.TLS.CertFile, cfg.TLS.KeyFile, log.With("component", "tls"))
+		if err != nil {
+			blobs.Close()
+			st.Close()
+			return nil, err
+		}
+	}
 	s.http = &http.Server{
-		Handler:           root,
+		Handler:           newTransportGuard(root, cfg.TLS, trusted),
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+		ErrorLog:          newHTTPErrorLog(log.With("component", "http")),
+	}
+	if s.certs != nil {
+		s.http.TLSConfig = tlsConfig(s.certs)
 	}
 	s.http.RegisterOnShutdown(s.console.Close) // the stats streams would hold Shutdown up
 	s.ln, err = net.Listen("tcp", cfg.Listen)
@@ -323,6 +336,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 // Addr is the bound listen address (useful with port 0).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// TLS reports whether the listener serves TLS (https://, wss://).
+func (s *Server) TLS() bool { return s.certs != nil }
+
 // Handler exposes the HTTP handler (for in-process tests and benchmarks):
 // the REST API, the console and the WebSocket endpoint.
 func (s *Server) Handler() http.Handler { return s.http.Handler }
@@ -331,8 +347,11 @@ func (s *Server) Handler() http.Handler { return s.http.Handler }
 // listener closes, in-flight requests get shutdown_timeout to finish, and
 // storage closes last.
 func (s *Server) Run(ctx context.Context) error {
-	s.log.Info("parley serving", "version", Version, "addr", s.Addr(), "storage", s.store.Backend(), "data", s.cfg.DataDir,
-		"node_id", s.node.ID(), "cluster", s.node.Clustered())
+	s.log.Info("parley serving", "version", Version, "addr", s.Addr(), "tls", s.certs != nil, "tls_required", s.cfg.TLS.Require,
+		"storage", s.store.Backend(), "data", s.cfg.DataDir, "node_id", s.node.ID(), "cluster", s.node.Clustered())
+	if s.certs != nil {
+		s.log.Info("tls certificate loaded", certAttrs(s.certs.cert.Load())...)
+	}
 	if s.cfg.Debug.Listen != "" {
 		dbg := &http.Server{Addr: s.cfg.Debug.Listen, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
@@ -366,7 +385,15 @@ func (s *Server) Run(ctx context.Context) error {
 	callbacksDone := make(chan struct{})
 	go func() { defer close(callbacksDone); s.Callbacks.Run(jobs) }()
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	go func() {
+		if s.certs != nil {
+			// The certificate comes from TLSConfig.GetCertificate; ServeTLS
+			// also sets up HTTP/2.
+			errc <- s.http.ServeTLS(s.ln, "", "")
+			return
+		}
+		errc <- s.http.Serve(s.ln)
+	}()
 	var serveErr error
 	select {
 	case <-ctx.Done():

@@ -1,6 +1,7 @@
 package parley
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,8 +79,16 @@ type Config struct {
 	// HTTPClient fetches tokens, uploads and downloads files, and makes
 	// the push calls (BindPushDevice, SetPeerNotification, ...). A Timeout
 	// on it also bounds large transfers; contexts bound each call. Nil:
-	// http.DefaultClient.
+	// http.DefaultClient, or one using TLSConfig if that is set.
 	HTTPClient *http.Client
+
+	// TLSConfig configures https:// and wss:// connections: RootCAs to
+	// trust a private CA or a self-signed server, Certificates for a client
+	// certificate. Nil: the system's roots, or, for the WebSocket, the
+	// TLSClientConfig of HTTPClient's *http.Transport if it has one (so one
+	// HTTPClient set up for a private CA serves both). The WebSocket always
+	// negotiates HTTP/1.1 by ALPN, whatever NextProtos says.
+	TLSConfig *tls.Config
 }
 
 const (
@@ -131,11 +140,34 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = http.DefaultClient
+		if c.TLSConfig != nil {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.TLSClientConfig = c.TLSConfig.Clone()
+			tr.ForceAttemptHTTP2 = true
+			c.HTTPClient = &http.Client{Transport: tr}
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
+}
+
+// wsTLSConfig is the TLS configuration of WebSocket dials: TLSConfig, or
+// HTTPClient's, limited to HTTP/1.1 (nil: gorilla's default).
+func (c *Config) wsTLSConfig() *tls.Config {
+	base := c.TLSConfig
+	if base == nil && c.HTTPClient != nil {
+		if tr, ok := c.HTTPClient.Transport.(*http.Transport); ok {
+			base = tr.TLSClientConfig
+		}
+	}
+	if base == nil {
+		return nil
+	}
+	cfg := base.Clone()
+	cfg.NextProtos = []string{"http/1.1"}
+	return cfg
 }
 
 // endpoints lists BaseURL and Endpoints without repeats.

@@ -140,7 +140,7 @@ func (c *Client) open(ctx context.Context, base, token string) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: connectTimeout}
+	d := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: connectTimeout, TLSClientConfig: c.cfg.wsTLSConfig()}
 	ws, resp, err := d.DialContext(ctx, u, nil)
 	if err != nil {
 		if resp != nil {

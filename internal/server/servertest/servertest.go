@@ -5,10 +5,13 @@ package servertest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -27,8 +30,12 @@ var Backends = []string{"sqlite", "postgres"}
 type Server struct {
 	*server.Server
 	URL string
-	Cfg config.Config
-	Log *LogBuffer
+	// Client is the HTTP client of Do: http.DefaultClient, or on a TLS
+	// server one that trusts the certificate in cfg.TLS.CertFile (and
+	// negotiates HTTP/2).
+	Client *http.Client
+	Cfg    config.Config
+	Log    *LogBuffer
 }
 
 // OwnerPassword is the console owner's password in test servers.
@@ -80,7 +87,11 @@ func Start(t testing.TB, cfg config.Config) *Server {
 			t.Error("server did not shut down")
 		}
 	})
-	return &Server{Server: s, URL: "http://" + s.Addr(), Cfg: cfg, Log: logs}
+	scheme, client := "http://", http.DefaultClient
+	if s.TLS() {
+		scheme, client = "https://", TLSClient(t, cfg.TLS.CertFile)
+	}
+	return &Server{Server: s, URL: scheme + s.Addr(), Client: client, Cfg: cfg, Log: logs}
 }
 
 // StartBackend is Start(t, Config(t, backend)).
@@ -122,11 +133,35 @@ func (r *Response) Entities() []map[string]any {
 // (sent as JSON). token may be empty.
 func (s *Server) Do(t testing.TB, method, path, token string, body any) *Response {
 	t.Helper()
-	return Call(t, s.URL, method, path, token, body)
+	return call(t, s.Client, s.URL, method, path, token, body)
 }
 
 // Call is Do against any server's base URL (a server in another process).
 func Call(t testing.TB, baseURL, method, path, token string, body any) *Response {
+	t.Helper()
+	return call(t, http.DefaultClient, baseURL, method, path, token, body)
+}
+
+// TLSClient is an HTTP client (HTTP/2 when the server offers it) that
+// trusts only the certificates in the PEM file caFile.
+func TLSClient(t testing.TB, caFile string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("no certificate in %s", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr.ForceAttemptHTTP2 = true
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+func call(t testing.TB, client *http.Client, baseURL, method, path, token string, body any) *Response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -152,7 +187,7 @@ func Call(t testing.TB, baseURL, method, path, token string, body any) *Response
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
