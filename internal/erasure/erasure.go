@@ -1,0 +1,163 @@
+// Package erasure erases a user completely (a privacy request): it ends
+// their group and room memberships through those services (so members see
+// notices and counts stay right), dissolves the groups and deletes the
+// rooms they own (as Easemob does when it deletes a user), then removes
+// the account and what the database holds about them in one transaction
+// (store.UserStore.Erase) and finally deletes the bytes of the files they
+// uploaded. It is idempotent up to the account's removal: a failure before
+// it leaves the user deactivated, and the call can be repeated.
+package erasure
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/parleyim/parley/internal/errs"
+	"github.com/parleyim/parley/internal/files"
+	"github.com/parleyim/parley/internal/groups"
+	"github.com/parleyim/parley/internal/rooms"
+	"github.com/parleyim/parley/internal/store"
+	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/users"
+	"github.com/parleyim/parley/protocol"
+)
+
+// Service erases users.
+type Service struct {
+	st     store.Store
+	users  *users.Service
+	groups *groups.Service
+	rooms  *rooms.Service
+	files  *files.Service
+	log    *slog.Logger
+}
+
+// New builds the service.
+func New(st store.Store, u *users.Service, g *groups.Service, r *rooms.Service, f *files.Service, log *slog.Logger) *Service {
+	return &Service{st: st, users: u, groups: g, rooms: r, files: f, log: log}
+}
+
+// Result says what an erasure removed.
+type Result struct {
+	// User is the erased account as it was.
+	User store.User
+	// Messages counts the messages (and edits) turned into tombstones.
+	Messages int64
+	// Files counts the uploaded files deleted.
+	Files int
+	// GroupsDissolved and RoomsDeleted are the IDs of those the user owned.
+	GroupsDissolved []string
+	RoomsDeleted    []string
+	// GroupsLeft and RoomsLeft count the memberships ended in others'.
+	GroupsLeft, RoomsLeft int
+}
+
+// pageSize is how many groups or rooms are read at a time.
+const pageSize = 100
+
+// Erase erases one user (app token only). Not found: ErrUserNotFound.
+func (s *Service) Erase(ctx context.Context, p *tenant.Principal, username string) (*Result, error) {
+	if err := p.RequireAdmin(); err != nil {
+		return nil, err
+	}
+	u, err := s.users.Get(ctx, p, username)
+	if err != nil {
+		return nil, err
+	}
+	// Stop them first: no new token verifies, their connections close, so
+	// nothing they send lands after their messages are tombstoned.
+	if _, err := s.users.SetActivated(ctx, p, u.Username, false); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if err := s.endGroups(ctx, p, u, res); err != nil {
+		return nil, err
+	}
+	if err := s.endRooms(ctx, p, u, res); err != nil {
+		return nil, err
+	}
+	er, err := s.users.Erase(ctx, p, u.Username)
+	if err != nil {
+		return nil, err
+	}
+	s.files.Erased(ctx, er.Files, er.Released)
+	res.User, res.Messages, res.Files = er.User, er.Messages, len(er.Files)
+	s.log.Info("user erased", "app", p.App.ID, "user", er.User.ID, "messages", res.Messages, "files", res.Files,
+		"groups_dissolved", len(res.GroupsDissolved), "rooms_deleted", len(res.RoomsDeleted))
+	return res, nil
+}
+
+// endGroups dissolves the groups the user owns and removes them from the
+// others.
+func (s *Service) endGroups(ctx context.Context, p *tenant.Principal, u *store.User, res *Result) error {
+	var all []store.Group
+	for off := 0; ; off += pageSize {
+		list, _, err := s.st.Groups().OfUser(ctx, p.App.ID, u.ID, off, pageSize)
+		if err != nil {
+			return err
+		}
+		all = append(all, list...)
+		if len(list) < pageSize {
+			break
+		}
+	}
+	for _, g := range all {
+		id := strconv.FormatInt(g.ID, 10)
+		var err error
+		if g.Owner == u.ID {
+			if err = s.groups.Dissolve(ctx, p, id); err == nil {
+				res.GroupsDissolved = append(res.GroupsDissolved, id)
+			}
+		} else if _, err = s.groups.RemoveMembers(ctx, p, id, []string{u.Username}); err == nil {
+			res.GroupsLeft++
+		}
+		if err != nil && !gone(err, protocol.ErrGroupNotFound, protocol.ErrNotGroupMember) {
+			return fmt.Errorf("group %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// endRooms deletes the rooms the user owns and removes them from the
+// others.
+func (s *Service) endRooms(ctx context.Context, p *tenant.Principal, u *store.User, res *Result) error {
+	var all []store.Room
+	for off := 0; ; off += pageSize {
+		list, err := s.st.Rooms().OfUser(ctx, p.App.ID, u.ID, off, pageSize)
+		if err != nil {
+			return err
+		}
+		all = append(all, list...)
+		if len(list) < pageSize {
+			break
+		}
+	}
+	for _, r := range all {
+		id := strconv.FormatInt(r.ID, 10)
+		var err error
+		if r.Owner == u.ID {
+			if err = s.rooms.Delete(ctx, p, id); err == nil {
+				res.RoomsDeleted = append(res.RoomsDeleted, id)
+			}
+		} else if _, err = s.rooms.RemoveMembers(ctx, p, id, []string{u.Username}); err == nil {
+			res.RoomsLeft++
+		}
+		if err != nil && !gone(err, protocol.ErrRoomNotFound, protocol.ErrNotRoomMember) {
+			return fmt.Errorf("room %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// gone reports whether err says the group or room, or the membership, went
+// away meanwhile.
+func gone(err error, kinds ...protocol.ErrorKind) bool {
+	for _, k := range kinds {
+		if errs.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}
