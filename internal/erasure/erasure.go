@@ -82,6 +82,9 @@ func (s *Service) Erase(ctx context.Context, p *tenant.Principal, username strin
 	if err != nil {
 		return nil, err
 	}
+	// Room messages are not stored, but every node keeps each room's
+	// last ones for joiners.
+	s.rooms.ForgetSender(p.App.ID, er.User.Username)
 	s.files.Erased(ctx, er.Files, er.Released)
 	res.User, res.Messages, res.Files = er.User, er.Messages, len(er.Files)
 	s.log.Info("user erased", "app", p.App.ID, "user", er.User.ID, "messages", res.Messages, "files", res.Files,

@@ -44,7 +44,7 @@ func grepData(t *testing.T, dir string, marker []byte) []string {
 // others, their contacts are gone, no copy of their text is left in the
 // data directory (SQLite), and the username registers as a new user.
 func testErase(t *testing.T, s *servertest.Server) {
-	a := newApp(t, s, tenant.Settings{}, "alice", "bob")
+	a := newApp(t, s, tenant.Settings{}, "alice", "bob", "carol")
 	marker := fmt.Sprintf("erase-marker-%d", time.Now().UnixNano())
 	ctx := ctxT(t)
 	app, err := s.Apps.Resolve(ctx, a.org, a.name)
@@ -53,23 +53,6 @@ func testErase(t *testing.T, s *servertest.Server) {
 	}
 	admin := tenant.AdminOf(app)
 
-	alice, al := a.dial(t, "alice", "a1")
-	bob, _ := a.dial(t, "bob", "b1")
-	var acks []*protocol.Ack
-	for i := range 2 {
-		ack, err := alice.SendText(ctx, "bob", fmt.Sprintf("%s text %d", marker, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		acks = append(acks, ack)
-	}
-	if _, err := bob.SendText(ctx, "alice", "bob keeps this"); err != nil {
-		t.Fatal(err)
-	}
-	f := upload(t, alice, []byte(marker+" file contents"), parley.UploadOptions{Filename: "notes.txt"})
-	if _, err := alice.SendFile(ctx, "bob", f); err != nil {
-		t.Fatal(err)
-	}
 	name := func(s string) *string { return &s }
 	owned, err := s.Groups.Create(ctx, admin, "alice", []string{"bob"}, groups.Settings{Name: name("alice's")})
 	if err != nil {
@@ -85,6 +68,29 @@ func testErase(t *testing.T, s *servertest.Server) {
 	}
 	joinedRoom, err := s.Rooms.Create(ctx, admin, "bob", []string{"alice"}, rooms.Settings{Name: name("bob's room")})
 	if err != nil {
+		t.Fatal(err)
+	}
+	alice, al := a.dial(t, "alice", "a1")
+	bob, _ := a.dial(t, "bob", "b1")
+	var acks []*protocol.Ack
+	for i := range 2 {
+		ack, err := alice.SendText(ctx, "bob", fmt.Sprintf("%s text %d", marker, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acks = append(acks, ack)
+	}
+	if _, err := bob.SendText(ctx, "alice", "bob keeps this"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.SendRoomText(ctx, joinedRoom.ID, marker+" in a room"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.SendRoomText(ctx, joinedRoom.ID, "bob in a room"); err != nil {
+		t.Fatal(err)
+	}
+	f := upload(t, alice, []byte(marker+" file contents"), parley.UploadOptions{Filename: "notes.txt"})
+	if _, err := alice.SendFile(ctx, "bob", f); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []*servertest.Response{
@@ -174,6 +180,10 @@ func testErase(t *testing.T, s *servertest.Server) {
 	}
 	if found, _, err := s.Rooms.Details(ctx, admin, []string{joinedRoom.ID}); err != nil || len(found) != 1 || found[0].Count != 1 {
 		t.Fatalf("bob's room: %v %+v", err, found)
+	}
+	carol, _ := a.dial(t, "carol", "c1")
+	if _, recent, err := carol.JoinRoom(ctx, joinedRoom.ID); err != nil || len(recent) != 1 || recent[0].From != "bob" {
+		t.Fatalf("a joiner's recent room messages: %v %+v", err, recent)
 	}
 	if r := s.Do(t, "GET", a.path("/users/bob/contacts/users"), a.token, nil); strings.Contains(string(r.Raw), "alice") {
 		t.Fatalf("bob's contacts: %s", r.Raw)
