@@ -293,16 +293,11 @@ func Restore(ctx context.Context, from string, p Paths, force bool) (*Manifest, 
 	if err := os.MkdirAll(p.DataDir, 0o750); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(from)
+	tr, closer, err := openArchive(from)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, err
-	}
-	tr := tar.NewReader(gz)
+	defer closer.Close()
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -374,18 +369,27 @@ func extract(r io.Reader, dst string, h *tar.Header) error {
 	return f.Close()
 }
 
+// openArchive opens a tar.gz for reading.
+func openArchive(from string) (*tar.Reader, io.Closer, error) {
+	f, err := os.Open(from)
+	if err != nil {
+		return nil, nil, err
+	}
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: not a parley backup: %w", from, err)
+	}
+	return tar.NewReader(gz), f, nil
+}
+
 // readManifest finds the manifest (the archive's last entry).
 func readManifest(from string) (*Manifest, error) {
-	f, err := os.Open(from)
+	tr, closer, err := openArchive(from)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a parley backup: %w", from, err)
-	}
-	tr := tar.NewReader(gz)
+	defer closer.Close()
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {

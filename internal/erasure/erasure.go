@@ -92,66 +92,100 @@ func (s *Service) Erase(ctx context.Context, p *tenant.Principal, username strin
 	return res, nil
 }
 
-// endGroups dissolves the groups the user owns and removes them from the
-// others.
-func (s *Service) endGroups(ctx context.Context, p *tenant.Principal, u *store.User, res *Result) error {
-	var all []store.Group
+// place is a group or room the user belongs to.
+type place struct {
+	id    int64
+	owner int64
+}
+
+// ends says how to end the user's memberships of one kind of place.
+type ends struct {
+	kind string // for errors: "group", "room"
+	// page lists the user's places from an offset.
+	page func(off int) ([]place, error)
+	// dissolve ends a place the user owns; leave removes them from another.
+	dissolve func(id string) error
+	leave    func(id string) error
+	// gone are the errors that say the place or membership went away
+	// meanwhile.
+	gone []protocol.ErrorKind
+}
+
+// end dissolves the places the user owns and removes them from the
+// others; it returns the IDs dissolved and how many were left.
+func end(u *store.User, e ends) (dissolved []string, left int, err error) {
+	var all []place
 	for off := 0; ; off += pageSize {
-		list, _, err := s.st.Groups().OfUser(ctx, p.App.ID, u.ID, off, pageSize)
+		list, err := e.page(off)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		all = append(all, list...)
 		if len(list) < pageSize {
 			break
 		}
 	}
-	for _, g := range all {
-		id := strconv.FormatInt(g.ID, 10)
+	for _, pl := range all {
+		id := strconv.FormatInt(pl.id, 10)
 		var err error
-		if g.Owner == u.ID {
-			if err = s.groups.Dissolve(ctx, p, id); err == nil {
-				res.GroupsDissolved = append(res.GroupsDissolved, id)
+		if pl.owner == u.ID {
+			if err = e.dissolve(id); err == nil {
+				dissolved = append(dissolved, id)
 			}
-		} else if _, err = s.groups.RemoveMembers(ctx, p, id, []string{u.Username}); err == nil {
-			res.GroupsLeft++
+		} else if err = e.leave(id); err == nil {
+			left++
 		}
-		if err != nil && !gone(err, protocol.ErrGroupNotFound, protocol.ErrNotGroupMember) {
-			return fmt.Errorf("group %s: %w", id, err)
+		if err != nil && !gone(err, e.gone...) {
+			return nil, 0, fmt.Errorf("%s %s: %w", e.kind, id, err)
 		}
 	}
-	return nil
+	return dissolved, left, nil
+}
+
+// endGroups dissolves the groups the user owns and removes them from the
+// others.
+func (s *Service) endGroups(ctx context.Context, p *tenant.Principal, u *store.User, res *Result) (err error) {
+	res.GroupsDissolved, res.GroupsLeft, err = end(u, ends{
+		kind: "group",
+		page: func(off int) ([]place, error) {
+			list, _, err := s.st.Groups().OfUser(ctx, p.App.ID, u.ID, off, pageSize)
+			out := make([]place, len(list))
+			for i, g := range list {
+				out[i] = place{g.ID, g.Owner}
+			}
+			return out, err
+		},
+		dissolve: func(id string) error { return s.groups.Dissolve(ctx, p, id) },
+		leave: func(id string) error {
+			_, err := s.groups.RemoveMembers(ctx, p, id, []string{u.Username})
+			return err
+		},
+		gone: []protocol.ErrorKind{protocol.ErrGroupNotFound, protocol.ErrNotGroupMember},
+	})
+	return err
 }
 
 // endRooms deletes the rooms the user owns and removes them from the
 // others.
-func (s *Service) endRooms(ctx context.Context, p *tenant.Principal, u *store.User, res *Result) error {
-	var all []store.Room
-	for off := 0; ; off += pageSize {
-		list, err := s.st.Rooms().OfUser(ctx, p.App.ID, u.ID, off, pageSize)
-		if err != nil {
-			return err
-		}
-		all = append(all, list...)
-		if len(list) < pageSize {
-			break
-		}
-	}
-	for _, r := range all {
-		id := strconv.FormatInt(r.ID, 10)
-		var err error
-		if r.Owner == u.ID {
-			if err = s.rooms.Delete(ctx, p, id); err == nil {
-				res.RoomsDeleted = append(res.RoomsDeleted, id)
+func (s *Service) endRooms(ctx context.Context, p *tenant.Principal, u *store.User, res *Result) (err error) {
+	res.RoomsDeleted, res.RoomsLeft, err = end(u, ends{
+		kind: "room",
+		page: func(off int) ([]place, error) {
+			list, err := s.st.Rooms().OfUser(ctx, p.App.ID, u.ID, off, pageSize)
+			out := make([]place, len(list))
+			for i, r := range list {
+				out[i] = place{r.ID, r.Owner}
 			}
-		} else if _, err = s.rooms.RemoveMembers(ctx, p, id, []string{u.Username}); err == nil {
-			res.RoomsLeft++
-		}
-		if err != nil && !gone(err, protocol.ErrRoomNotFound, protocol.ErrNotRoomMember) {
-			return fmt.Errorf("room %s: %w", id, err)
-		}
-	}
-	return nil
+			return out, err
+		},
+		dissolve: func(id string) error { return s.rooms.Delete(ctx, p, id) },
+		leave: func(id string) error {
+			_, err := s.rooms.RemoveMembers(ctx, p, id, []string{u.Username})
+			return err
+		},
+		gone: []protocol.ErrorKind{protocol.ErrRoomNotFound, protocol.ErrNotRoomMember},
+	})
+	return err
 }
 
 // gone reports whether err says the group or room, or the membership, went
