@@ -47,6 +47,11 @@ func testUsersErase(t *testing.T, s store.Store) {
 	m3 := msgOp(a.ID, alice, bob, "a2")
 	m3.Files = []int64{theirs.ID}
 	m4 := msgOp(a.ID, carol, bob, "c1") // a conversation without alice
+	// Queued work: a push and a callback of alice's message, a push of
+	// bob's (kept).
+	m1.Push = &store.PushJob{AppID: a.ID, Kind: "msg", NextAt: 1, Created: 1}
+	m1.Callback = &store.CallbackJob{AppID: a.ID, Event: "chat", NextAt: 1, Created: 1}
+	m2.Push = &store.PushJob{AppID: a.ID, Kind: "msg", NextAt: 1, Created: 1}
 	appendOK(t, s, m1, m2, m3, m4)
 	edit := &store.EditOp{AppID: a.ID, TargetID: m3.Item.ID, EditID: nextID.Add(1), Body: []byte(`{"msg":"edited"}`), Created: 5}
 	if err := s.Messages().Edit(ctx, edit); err != nil {
@@ -72,6 +77,18 @@ func testUsersErase(t *testing.T, s store.Store) {
 	}
 	if err := s.Push().PutBinding(ctx, &store.Binding{UserID: alice, AppID: a.ID, DeviceID: "d1", Notifier: "n", Token: "tok", Updated: 1}); err != nil {
 		t.Fatal(err)
+	}
+	for _, err := range []error{
+		s.Push().PutSetting(ctx, &store.PushSetting{UserID: alice, Scope: "app", AppID: a.ID, Mode: "NONE", Updated: 1}),
+		s.Push().PutPrefs(ctx, &store.PushPrefs{UserID: alice, AppID: a.ID, Language: "no", Updated: 1}),
+		s.Social().PutRequest(ctx, store.ContactRequest{AppID: a.ID, From: carol, To: alice, Reason: "hi", Created: 1}, nil),
+		s.Social().PutRequest(ctx, store.ContactRequest{AppID: a.ID, From: carol, To: bob, Reason: "hi", Created: 1}, nil),
+		s.Social().Subscribe(ctx, a.ID, bob, []int64{alice, carol}, 1<<50),
+		s.Social().SetMute(ctx, store.Mute{UserID: alice, AppID: a.ID, ChatUntil: 1 << 50, Updated: 1}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, r := range []store.ModerationRecord{{From: "alice", Content: "secret"}, {From: "bob", Reporter: "alice"}, {From: "bob", Content: "kept"}} {
 		r.ID, r.AppID, r.Kind, r.Created = nextID.Add(1), a.ID, store.RecordReport, 1
@@ -153,6 +170,32 @@ func testUsersErase(t *testing.T, s store.Store) {
 	recs, err := s.Moderation().Records(ctx, a.ID, store.RecordReport, 0, 10)
 	if err != nil || len(recs) != 1 || recs[0].Content != "kept" {
 		t.Fatalf("moderation records: %v %+v", err, recs)
+	}
+
+	if set, err := s.Push().Settings(ctx, alice); err != nil || len(set) != 0 {
+		t.Fatalf("push settings: %v %+v", err, set)
+	}
+	if prefs, err := s.Push().Prefs(ctx, alice); err == nil && prefs != nil && prefs.Language != "" {
+		t.Fatalf("push prefs: %+v", prefs)
+	}
+	if reqs, err := s.Social().Requests(ctx, alice); err != nil || len(reqs) != 0 {
+		t.Fatalf("requests to alice: %v %+v", err, reqs)
+	}
+	if reqs, err := s.Social().Requests(ctx, bob); err != nil || len(reqs) != 1 {
+		t.Fatalf("carol's request to bob: %v %+v", err, reqs)
+	}
+	if subs, _, err := s.Social().Subscriptions(ctx, bob, 0, 0, 10); err != nil || len(subs) != 1 || subs[0].Target != carol {
+		t.Fatalf("bob's subscriptions: %v %+v", err, subs)
+	}
+	if m, err := s.Social().Mute(ctx, alice); err == nil && m != nil && m.ChatUntil != 0 {
+		t.Fatalf("alice's mute: %+v", m)
+	}
+	jobs, err := s.Push().Claim(ctx, 1, 2, 100, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].ItemID != m2.Item.ID {
+		t.Fatalf("push jobs left: %v %+v", err, jobs)
+	}
+	if cb, err := s.Callbacks().Claim(ctx, 1, 2, 100, 10); err != nil || len(cb) != 0 {
+		t.Fatalf("callback jobs left: %v %+v", err, cb)
 	}
 
 	// The username registers again, as a new user.
