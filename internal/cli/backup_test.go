@@ -223,3 +223,35 @@ func TestBackup_WhileServing(t *testing.T) {
 		}
 	}
 }
+
+// What backup and restore refuse, each without writing anything.
+func TestBackup_Refusals(t *testing.T) {
+	dir := t.TempDir()
+	notArchive := filepath.Join(dir, "plain.tar.gz")
+	os.WriteFile(notArchive, []byte("not gzip"), 0o600)
+	empty := filepath.Join(dir, "empty-data")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"backup on PostgreSQL", []string{"backup", "--db", "postgres://u@127.0.0.1:1/x", filepath.Join(dir, "a.tar.gz")}, "pg_dump"},
+		{"backup without a file", []string{"backup", "--data", empty}, "want one argument"},
+		{"backup without a database", []string{"backup", "--data", empty, filepath.Join(dir, "b.tar.gz")}, "no database"},
+		{"restore without a file", []string{"restore", "--data", empty}, "want one argument"},
+		{"restore of a non-archive", []string{"restore", "--data", empty, notArchive}, "not a parley backup"},
+		{"restore on PostgreSQL", []string{"restore", "--db", "postgres://u@127.0.0.1:1/x", notArchive}, "pg_dump"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := run(tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 1 {
+				t.Fatalf("the refusal wrote: %v", entries)
+			}
+		})
+	}
+}
