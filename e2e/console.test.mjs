@@ -282,6 +282,19 @@ describe('web console', () => {
     assert.equal(rows.length, 1, `only carol starts with "ca": ${rows}`);
   });
 
+  it('erases a user after a confirmation', async () => {
+    await rest.call('POST', '/users', { username: 'dave', password: 'dave-pw' });
+    await rest.call('POST', '/messages/users', { from: 'dave', to: ['bob'], type: 'txt', body: { msg: 'from dave' } });
+    await go('users/dave');
+    await page.getByRole('button', { name: T('users.erase'), exact: true }).click();
+    await dialog().getByText(T('users.erase_confirm', { user: 'dave' })).waitFor();
+    await checkTranslated('the erase dialog');
+    await dialog().getByRole('button', { name: T('users.erase'), exact: true }).click();
+    await toast(T('users.erased_done', { user: 'dave' })).waitFor();
+    await page.waitForURL(/#\/users$/);
+    assert.equal((await rest.call('GET', '/users/dave', undefined, { raw: true })).status, 404, 'erased on the server');
+  });
+
   it('looks up a conversation, shows the image, recalls a message', async () => {
     await go('messages?user=alice&peer=bob');
     const row = page.locator('table.data tbody tr', { hasText: 'hello bob' });

@@ -32,10 +32,14 @@ Usage:
   parley app set [flags] ORG APP --open-registration=true|false --setting KEY=VALUE ...
   parley chat [flags]                   terminal chat client: --url --org --app --user --password
   parley bench SCENARIO [flags]         load-test: throughput, latency, idle, sync, group-big, group-fanout, room-big, room-overload, all
+  parley backup [flags] FILE.tar.gz     embedded mode: copy the database (a consistent snapshot, also
+                                        while the server runs), local files and key file into an archive
+  parley restore [--force] [flags] FILE.tar.gz
+                                        unpack a backup into an empty data dir (--force: replace what is there)
   parley config                         print every setting with its default, env var and flag
   parley version
 
-Storage flags shared by serve and app: --data DIR (SQLite in DIR), --db postgres://...,
+Storage flags shared by serve, app, backup and restore: --data DIR (SQLite in DIR), --db postgres://...,
 --config FILE. Environment: PARLEY_DATA, PARLEY_DB, PARLEY_CONFIG, ...
 `
 
@@ -57,6 +61,10 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		err = benchCmd(args[1:], stdout, stderr, getenv)
 	case "bench-worker": // hidden: a child of parley bench
 		err = benchWorker(stdout)
+	case "backup":
+		err = backupCmd(args[1:], stdout, stderr, getenv)
+	case "restore":
+		err = restoreCmd(args[1:], stdout, stderr, getenv)
 	case "config":
 		fmt.Fprint(stdout, config.Sample(config.Default()))
 	case "version", "--version":

@@ -60,6 +60,7 @@ var routes = []route{
 	{"POST", "/apps/{app}/users/alice/ban", nil, aChange},
 	{"POST", "/apps/{app}/users/bob/unban", nil, aChange},
 	{"POST", "/apps/{app}/users/alice/logout", map[string]string{}, aChange},
+	{"POST", "/apps/{app}/users/alice/erase", nil, aChange},
 	{"GET", "/apps/{app}/users/alice/friends", nil, aRead},
 	{"GET", "/apps/{app}/groups", nil, aRead},
 	{"GET", "/apps/{app}/groups/{group}", nil, aRead},

@@ -29,6 +29,7 @@ import (
 
 	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/callback"
+	"github.com/parleyim/parley/internal/erasure"
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/messaging"
@@ -91,6 +92,8 @@ type Deps struct {
 	Moderation *moderation.Service
 	// Callbacks, if set, serves failed callback deliveries.
 	Callbacks *callback.Service
+	// Erasure, if set, serves a user's full erasure.
+	Erasure *erasure.Service
 	// Presence answers who is online; if it is also a presence.Counter
 	// (the gateway's hub, the cluster replica) it feeds the stats.
 	Presence presence.Directory

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/social"
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/users"
@@ -17,6 +18,7 @@ func (h *Handler) userRoutes() {
 	h.handle("POST "+u+"/ban", appChange, "user.ban", h.setActivated(false))
 	h.handle("POST "+u+"/unban", appChange, "user.unban", h.setActivated(true))
 	h.handle("POST "+u+"/logout", appChange, "user.logout", h.logoutUser)
+	h.handle("POST "+u+"/erase", appChange, "user.erase", h.eraseUser)
 	h.handle("GET "+u+"/friends", appRead, "", h.listFriends)
 }
 
@@ -218,6 +220,21 @@ func (h *Handler) setActivated(activate bool) handlerFunc {
 		c.target = u.Username
 		return viewUser(u), nil
 	}
+}
+
+// POST .../erase: erase the user completely (package erasure): messages
+// become tombstones, files are deleted, owned groups and rooms go.
+func (h *Handler) eraseUser(c *call) (any, error) {
+	if h.Erasure == nil {
+		return nil, errs.New(protocol.ErrIllegalArgument, "erasure is not available on this server")
+	}
+	res, err := h.Erasure.Erase(c.ctx(), c.p, c.r.PathValue("u"))
+	if err != nil {
+		return nil, err
+	}
+	c.target = res.User.Username
+	return map[string]any{"username": res.User.Username, "messages": res.Messages, "files": res.Files,
+		"groups_dissolved": len(res.GroupsDissolved), "rooms_deleted": len(res.RoomsDeleted)}, nil
 }
 
 // POST .../logout {resource?}: close the user's connections (one device,

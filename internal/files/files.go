@@ -314,6 +314,16 @@ func (s *Service) Release(ctx context.Context, ids []int64) {
 	}
 }
 
+// Erased finishes a user's erasure: it deletes the bytes of the files they
+// uploaded (their rows are gone already) and releases the files of others
+// their messages referenced.
+func (s *Service) Erased(ctx context.Context, uploaded []store.File, referenced []int64) {
+	for i := range uploaded {
+		s.deleteBlobs(ctx, &uploaded[i])
+	}
+	s.Release(ctx, referenced)
+}
+
 func (s *Service) deleteBlobs(ctx context.Context, f *store.File) {
 	key := Key(f.AppID, f.UUID)
 	for _, k := range []string{key, key + ".thumb"} {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/parleyim/parley/internal/errs"
@@ -15,6 +16,7 @@ import (
 
 // ring keeps a room's last messages (encoded item frames).
 type ring struct {
+	app    int64
 	frames [][]byte
 	next   int
 	full   bool
@@ -58,11 +60,43 @@ func (s *Service) remember(data []byte) {
 		if len(s.recent) > 100_000 {
 			s.recent = map[int64]*ring{}
 		}
-		r = &ring{}
+		r = &ring{app: d.AppID}
 		s.recent[d.RoomID] = r
 	}
 	r.add(d.Frame)
 	s.mu.Unlock()
+}
+
+// ForgetSender drops a user's messages from every room's recent messages,
+// on this node and (through the invalidator) the others: an erased user's
+// messages must not reach later joiners.
+func (s *Service) ForgetSender(appID int64, username string) {
+	s.forgetSenderLocal(appID, username)
+	if s.inv != nil {
+		s.inv.Publish("roomsender", strconv.FormatInt(appID, 10)+":"+username)
+	}
+}
+
+func (s *Service) forgetSenderLocal(appID int64, username string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.recent {
+		if r.app != appID {
+			continue
+		}
+		all := r.last(maxRecent)
+		kept := all[:0]
+		for _, f := range all {
+			var fr protocol.ItemFrame
+			if json.Unmarshal(f, &fr) == nil && fr.Item != nil && fr.Item.From == username {
+				continue
+			}
+			kept = append(kept, f)
+		}
+		if len(kept) != len(all) {
+			r.frames, r.next, r.full = kept, 0, false
+		}
+	}
 }
 
 // recentItems decodes a room's last n messages.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"maps"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -224,6 +225,12 @@ func (s *Service) UseInvalidator(iv *bus.Invalidator) {
 	iv.On("room", func(key string) {
 		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
 			s.forgetLocal(id)
+		}
+	})
+	iv.On("roomsender", func(key string) {
+		app, name, ok := strings.Cut(key, ":")
+		if id, err := strconv.ParseInt(app, 10, 64); ok && err == nil {
+			s.forgetSenderLocal(id, name)
 		}
 	})
 	iv.On("roommembers", func(key string) {

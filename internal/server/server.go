@@ -27,6 +27,7 @@ import (
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/console"
 	"github.com/parleyim/parley/internal/demo"
+	"github.com/parleyim/parley/internal/erasure"
 	"github.com/parleyim/parley/internal/files"
 	"github.com/parleyim/parley/internal/groups"
 	"github.com/parleyim/parley/internal/identity"
@@ -106,6 +107,8 @@ type Server struct {
 	Callbacks *callback.Service
 	// Moderation checks messages and nicknames against keyword lists.
 	Moderation *moderation.Service
+	// Erasure erases users completely (privacy requests).
+	Erasure *erasure.Service
 }
 
 // New builds a node: opens storage (applying migrations), creates the owner
@@ -288,14 +291,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		st.Close()
 		return nil, err
 	}
+	s.Erasure = erasure.New(st, s.Users, s.Groups, s.Rooms, s.Files, log.With("component", "erasure"))
 	s.console = console.New(console.Deps{Admins: s.Admins, Apps: s.Apps, Users: s.Users, Social: s.Social, Groups: s.Groups,
 		Rooms: s.Rooms, Messages: s.Messages, Push: s.Push, Callbacks: s.Callbacks, Presence: dir, Metrics: metrics, Log: log.With("component", "console"),
-		Moderation: s.Moderation, NodeID: s.node.ID(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: trusted, Limits: limits})
+		Moderation: s.Moderation, Erasure: s.Erasure, NodeID: s.node.ID(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: trusted, Limits: limits})
 	s.Messages.Sent = func(chatType, msgType string) { metrics.Messages.WithLabelValues(chatType, msgType).Inc() }
 	s.api = rest.New(rest.Deps{
 		Apps: s.Apps, Identity: ident, Users: s.Users, Admins: s.Admins,
 		Messages: s.Messages, Files: s.Files, Social: s.Social, Groups: s.Groups, Rooms: s.Rooms, Push: s.Push, Presence: dir,
-		Moderation: s.Moderation, Callbacks: s.Callbacks, Log: log.With("component", "http"), Metrics: metrics,
+		Moderation: s.Moderation, Callbacks: s.Callbacks, Erasure: s.Erasure, Log: log.With("component", "http"), Metrics: metrics,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Ready:        ready,
 		CORS:         corsOf(&cfg),

@@ -140,6 +140,22 @@ type UserStore interface {
 	Delete(ctx context.Context, appID int64, username string) (*User, error)
 	// DeleteOldest removes up to limit users with the lowest IDs and returns them.
 	DeleteOldest(ctx context.Context, appID int64, limit int) ([]User, error)
+	// Erase removes one user and what the database holds about them, in
+	// one transaction: the account (so its tokens stop verifying);
+	// profile, attributes, mutes, presence subscriptions, per-user events;
+	// contacts, friend requests and block lists in both directions;
+	// conversation read marks; push bindings, settings and queued pushes
+	// to them; group and room list entries, requests, acks and room
+	// attributes they own; the moderation records naming them. Messages
+	// they sent stay in their streams as tombstones (recalled, body, ext
+	// and client message ID cleared; edits they made lose their body), so
+	// sequence numbers stay gap-free, and queued pushes and callbacks of
+	// those messages are dropped. Files they uploaded are deleted (rows,
+	// references, group shares) and returned for their bytes. Group and
+	// room memberships are not touched: the caller ends them first through
+	// their services (notices, counts, caches). ErrNotFound if there is no
+	// such user.
+	Erase(ctx context.Context, appID int64, username string) (*Erasure, error)
 }
 
 // Admin is a console account.

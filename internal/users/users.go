@@ -386,6 +386,27 @@ func (s *Service) Delete(ctx context.Context, p *tenant.Principal, username stri
 	return u, err
 }
 
+// Erase removes one user and what the database holds about them
+// (store.UserStore.Erase; app token only). It is the last step of a full
+// erasure (package erasure), which ends group and room memberships first
+// and deletes the returned files' bytes after.
+func (s *Service) Erase(ctx context.Context, p *tenant.Principal, username string) (*store.Erasure, error) {
+	name, err := canonical(p, username, false)
+	if err != nil {
+		return nil, err
+	}
+	er, err := s.st.Users().Erase(ctx, p.App.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.forget(p.App.ID, er.User.Username)
+	s.revoked(ctx, p.App.ID, er.User.ID)
+	return er, nil
+}
+
 // DeleteOldest removes the limit oldest users (app token only), as Easemob's
 // DELETE /users does. The cursor says whether users remain.
 func (s *Service) DeleteOldest(ctx context.Context, p *tenant.Principal, limit int) (*Page, error) {

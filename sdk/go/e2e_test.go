@@ -68,6 +68,7 @@ func TestE2E(t *testing.T) {
 		{"RoomCreate", testRoomCreate},
 		{"RoomRefusals", testRoomRefusals},
 		{"Broadcasts", testBroadcasts},
+		{"Erase", testErase},
 	}
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {

@@ -61,7 +61,10 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	// secure_delete: what the writer deletes or overwrites is zeroed in
+	// the file, not left in free space (a user's erasure must not leave
+	// their messages readable in the database file).
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "secure_delete(1)"))
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +85,13 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		Writers:    1,
 		IsUnique:   isUnique,
 		Migrations: sub,
+		// The WAL keeps old page images (an erased user's rows) until it
+		// is overwritten: truncate it after an erasure. Best effort: a
+		// reader in the middle of a long query makes it wait, then give up
+		// (the next checkpoints overwrite those frames).
+		AfterErase: func(ctx context.Context, w *sql.DB) {
+			_, _ = w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+		},
 	}, w, r)
 	if err != nil {
 		w.Close()

@@ -40,6 +40,10 @@ type Dialect struct {
 	// Lock, if set, serialises migrations across processes (PostgreSQL
 	// advisory lock). It is called inside the migration transaction.
 	Lock func(ctx context.Context, tx *sql.Tx) error
+	// AfterErase, if set, runs on the writer after a user's erasure has
+	// committed (SQLite: truncate the WAL, which still holds the erased
+	// rows' old pages).
+	AfterErase func(ctx context.Context, w *sql.DB)
 }
 
 // DB is the generic store.

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"Users_Update", testUsersUpdate},
 		{"Users_Activation", testUsersActivation},
 		{"Users_Delete", testUsersDelete},
+		{"Users_Erase", testUsersErase},
 		{"Users_Names", testUsersNames},
 		{"Users_ConcurrentCreate", testUsersConcurrentCreate},
 		{"Admins", testAdmins},

@@ -23,6 +23,7 @@ import (
 
 	"github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/callback"
+	"github.com/parleyim/parley/internal/erasure"
 	"github.com/parleyim/parley/internal/errs"
 	"github.com/parleyim/parley/internal/files"
 	"github.com/parleyim/parley/internal/groups"
@@ -57,8 +58,10 @@ type Deps struct {
 	Callbacks *callback.Service
 	// Moderation, if set, serves keyword lists, reports and records.
 	Moderation *moderation.Service
-	Log        *slog.Logger
-	Metrics    *obs.Metrics
+	// Erasure, if set, serves DELETE /users/{username}?erase=true.
+	Erasure *erasure.Service
+	Log     *slog.Logger
+	Metrics *obs.Metrics
 	// MaxBodyBytes bounds JSON request bodies.
 	MaxBodyBytes int64
 	// Ready reports whether the server takes traffic (/readyz).

@@ -203,7 +203,41 @@ func (s *Server) updateUser(c *call) (any, error) {
 	return e, nil
 }
 
+// erasureData is the data of DELETE /users/{username}?erase=true.
+type erasureData struct {
+	Erased          bool     `json:"erased"`
+	Messages        int64    `json:"messages"`
+	Files           int      `json:"files"`
+	GroupsDissolved []string `json:"groups_dissolved"`
+	GroupsLeft      int      `json:"groups_left"`
+	RoomsDeleted    []string `json:"rooms_deleted"`
+	RoomsLeft       int      `json:"rooms_left"`
+}
+
+// DELETE /{org}/{app}/users/{username}: Easemob's delete (the account
+// only), or with ?erase=true a full erasure (package erasure).
 func (s *Server) deleteUser(c *call) (any, error) {
+	erase := false
+	if v := c.r.URL.Query().Get("erase"); v != "" {
+		var err error
+		if erase, err = strconv.ParseBool(v); err != nil {
+			return nil, errs.New(protocol.ErrIllegalArgument, "erase must be true or false, got %q", v)
+		}
+	}
+	if erase {
+		if s.Erasure == nil {
+			return nil, errs.New(protocol.ErrIllegalArgument, "erasure is not available on this server")
+		}
+		res, err := s.Erasure.Erase(c.ctx(), c.p, c.r.PathValue("username"))
+		if err != nil {
+			return nil, err
+		}
+		e := c.env("delete", "/users")
+		e.Entities = []any{entity(&res.User)}
+		e.Data = erasureData{Erased: true, Messages: res.Messages, Files: res.Files, GroupsDissolved: nonNil(res.GroupsDissolved),
+			GroupsLeft: res.GroupsLeft, RoomsDeleted: nonNil(res.RoomsDeleted), RoomsLeft: res.RoomsLeft}
+		return e, nil
+	}
 	u, err := s.Users.Delete(c.ctx(), c.p, c.r.PathValue("username"))
 	if err != nil {
 		return nil, err
@@ -244,4 +278,11 @@ func (s *Server) activateUser(c *call) (any, error) {
 		return nil, err
 	}
 	return c.short("activate user"), nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

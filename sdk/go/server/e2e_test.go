@@ -147,6 +147,13 @@ func testUsers(t *testing.T, s *servertest.Server) {
 	if d := try(c.DeleteUser(ctx, "carol")).must(t); d.Username != "carol" {
 		t.Fatalf("deleted %+v", d)
 	}
+	try(c.RegisterUser(ctx, ps.NewUser{Username: "dave", Password: "pw"})).must(t)
+	if er := try(c.EraseUser(ctx, "dave")).must(t); er.User.Username != "dave" || er.Messages != 0 || er.GroupsDissolved == nil {
+		t.Fatalf("erased %+v", er)
+	}
+	if _, err := c.EraseUser(ctx, "dave"); !errors.As(err, &e) || e.Status != 404 {
+		t.Fatalf("erasing an erased user: %v", err)
+	}
 	gone := try(c.DeleteOldestUsers(ctx, 1)).must(t)
 	if len(gone.Users) != 1 || gone.Users[0].Username != "alice" {
 		t.Fatalf("deleted oldest %+v", gone)

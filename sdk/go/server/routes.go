@@ -18,7 +18,7 @@ var routeTable = map[string][]string{
 	"DELETE /{org}/{app}/users":                                  {"Client.DeleteOldestUsers"},
 	"GET /{org}/{app}/users/{username}":                          {"Client.GetUser"},
 	"PUT /{org}/{app}/users/{username}":                          {"Client.UpdateUser"},
-	"DELETE /{org}/{app}/users/{username}":                       {"Client.DeleteUser"},
+	"DELETE /{org}/{app}/users/{username}":                       {"Client.DeleteUser", "Client.EraseUser"},
 	"PUT /{org}/{app}/users/{username}/password":                 {"Client.SetPassword"},
 	"POST /{org}/{app}/users/{username}/password":                {"Client.SetPassword (alias)"},
 	"POST /{org}/{app}/users/{username}/deactivate":              {"Client.DeactivateUser"},

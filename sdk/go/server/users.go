@@ -3,6 +3,7 @@ package parleyserver
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -189,6 +190,46 @@ func (c *Client) DeleteUser(ctx context.Context, username string) (*User, error)
 		return nil, err
 	}
 	return firstUser(e)
+}
+
+// Erasure is what EraseUser removed (Parley addition).
+type Erasure struct {
+	// User is the erased user as it was.
+	User *User `json:"-"`
+	// Messages counts the messages (and edits) turned into tombstones.
+	Messages int64 `json:"messages"`
+	// Files counts the uploaded files deleted.
+	Files int `json:"files"`
+	// GroupsDissolved and RoomsDeleted are the IDs of those the user owned.
+	GroupsDissolved []string `json:"groups_dissolved"`
+	RoomsDeleted    []string `json:"rooms_deleted"`
+	// GroupsLeft and RoomsLeft count the memberships ended in others'.
+	GroupsLeft int `json:"groups_left"`
+	RoomsLeft  int `json:"rooms_left"`
+}
+
+// EraseUser erases a user completely (DELETE /users/{username}?erase=true,
+// a Parley addition for privacy requests): their messages become
+// tombstones, their files, contacts, attributes, devices and push
+// bindings are deleted, the groups and rooms they own are dissolved. It
+// cannot be undone; a failed call may be repeated.
+func (c *Client) EraseUser(ctx context.Context, username string) (*Erasure, error) {
+	if err := need("username", username); err != nil {
+		return nil, err
+	}
+	e, err := c.envelope(ctx, &request{method: http.MethodDelete, path: "/users/" + seg(username),
+		query: url.Values{"erase": {"true"}}})
+	if err != nil {
+		return nil, err
+	}
+	var out Erasure
+	if err := e.DecodeData(&out); err != nil {
+		return nil, err
+	}
+	if out.User, err = firstUser(e); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // DeleteOldestUsers deletes the limit (1..100) oldest users (Easemob's

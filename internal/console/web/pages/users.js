@@ -1,6 +1,6 @@
 // Users of the chosen app: search and create; a user's page with profile,
 // attributes, devices and friends, and the changes an operator makes
-// (nickname and attributes, password, ban/unban, force logout).
+// (nickname and attributes, password, ban/unban, force logout, erasure).
 
 import { get, post, put, appPath } from '../api.js';
 import { h, d, code } from '../dom.js';
@@ -84,7 +84,8 @@ export async function detail(view, ctx, username) {
       writeButton(allowed, t('users.force_logout'), () => forceLogout(null), { kind: 'warn' }),
       banned
         ? writeButton(allowed, t('users.unban'), () => setBanned(false), { kind: 'primary' })
-        : writeButton(allowed, t('users.ban'), () => setBanned(true), { kind: 'danger' }));
+        : writeButton(allowed, t('users.ban'), () => setBanned(true), { kind: 'danger' }),
+      writeButton(allowed, t('users.erase'), () => erase(), { kind: 'danger' }));
     return section(t('users.profile'),
       dl([
         [t('users.username'), code(u.username)],
@@ -180,6 +181,17 @@ export async function detail(view, ctx, username) {
       action: () => post(`${base}/${ban ? 'ban' : 'unban'}`),
     });
     if (ok) { toast(ban ? t('users.banned_done', { user: username }) : t('users.unbanned_done', { user: username })); load(); }
+  }
+
+  async function erase() {
+    const ok = await confirmDialog({
+      title: t('users.erase'),
+      message: t('users.erase_confirm', { user: username }),
+      confirmLabel: t('users.erase'),
+      danger: true,
+      action: () => post(`${base}/erase`),
+    });
+    if (ok) { toast(t('users.erased_done', { user: username })); ctx.navigate('#/users'); }
   }
 
   async function forceLogout(res) {
