@@ -2,10 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/hex"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/postgres"
+	"github.com/parleyim/parley/internal/store/sqlstore"
 	"github.com/parleyim/parley/internal/store/storetest"
 	"github.com/parleyim/parley/internal/testutil"
 )
@@ -40,4 +45,99 @@ func TestOpen_ConcurrentMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// The whole suite passes with encryption at rest on: it is transparent.
+func TestConformance_Encrypted(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := postgres.Open(context.Background(), testutil.PostgresURL(t), 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		keys, _ := storetest.Keys(t, "k1")
+		s.UseCrypto(sqlstore.Crypto{Secrets: storetest.SecretsBox(t), Keys: keys, Encrypt: true})
+		return s
+	})
+}
+
+// encryptionBackend opens stores on fresh databases; Raw is every row of
+// every table, as text (bytea columns as hex, so raw bytes are also
+// searched as their hex).
+func encryptionBackend() storetest.EncryptionBackend {
+	urls := map[*sqlstore.DB]string{}
+	var mu sync.Mutex
+	return storetest.EncryptionBackend{
+		RawIsRows: true,
+		Open: func(t *testing.T) *sqlstore.DB {
+			url := testutil.PostgresURL(t)
+			s, err := postgres.Open(context.Background(), url, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			mu.Lock()
+			urls[s] = url
+			mu.Unlock()
+			return s
+		},
+		Raw: func(t *testing.T, db *sqlstore.DB) []byte {
+			mu.Lock()
+			url := urls[db]
+			mu.Unlock()
+			raw, err := sql.Open("pgx", url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			ctx := context.Background()
+			rows, err := raw.QueryContext(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tables []string
+			for rows.Next() {
+				var name string
+				rows.Scan(&name)
+				tables = append(tables, name)
+			}
+			rows.Close()
+			var all []byte
+			for _, name := range tables {
+				var text sql.NullString
+				if err := raw.QueryRowContext(ctx, `SELECT string_agg(t::text, E'\n') FROM "`+name+`" t`).Scan(&text); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, text.String...)
+				// bytea columns print as hex: add their raw bytes too.
+				all = append(all, unhex(text.String)...)
+			}
+			return all
+		},
+	}
+}
+
+// unhex decodes every \x... run in s (PostgreSQL's bytea output).
+func unhex(s string) []byte {
+	var out []byte
+	for {
+		i := strings.Index(s, `\\x`)
+		if i < 0 {
+			return out
+		}
+		s = s[i+3:]
+		j := 0
+		for j < len(s) && strings.IndexByte("0123456789abcdef", s[j]) >= 0 {
+			j++
+		}
+		b, _ := hex.DecodeString(s[:j&^1])
+		out = append(out, b...)
+		s = s[j:]
+	}
+}
+
+func TestEncryption(t *testing.T) { storetest.RunEncryption(t, encryptionBackend()) }
+
+func TestEncryption_SealsLegacySecrets(t *testing.T) {
+	storetest.SealsLegacySecrets(t, encryptionBackend())
 }

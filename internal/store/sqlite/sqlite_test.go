@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/sqlite"
+	"github.com/parleyim/parley/internal/store/sqlstore"
 	"github.com/parleyim/parley/internal/store/storetest"
 )
 
@@ -104,4 +106,62 @@ func TestAppend_AnnouncesInSeqOrder(t *testing.T) {
 			t.Fatalf("announcement %d is seq %d: out of order", i, seq)
 		}
 	}
+}
+
+// The whole suite passes with encryption at rest on: it is transparent.
+func TestConformance_Encrypted(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{Synchronous: "normal"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		keys, _ := storetest.Keys(t, "k1")
+		s.UseCrypto(sqlstore.Crypto{Secrets: storetest.SecretsBox(t), Keys: keys, Encrypt: true})
+		return s
+	})
+}
+
+// encryptionBackend opens stores in fresh directories; Raw is every byte of
+// the database's files (the database and its WAL).
+func encryptionBackend() storetest.EncryptionBackend {
+	dirs := map[*sqlstore.DB]string{}
+	var mu sync.Mutex
+	return storetest.EncryptionBackend{
+		Open: func(t *testing.T) *sqlstore.DB {
+			dir := t.TempDir()
+			s, err := sqlite.Open(context.Background(), filepath.Join(dir, "parley.db"), sqlite.Options{Synchronous: "normal"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			mu.Lock()
+			dirs[s] = dir
+			mu.Unlock()
+			return s
+		},
+		Raw: func(t *testing.T, db *sqlstore.DB) []byte {
+			mu.Lock()
+			dir := dirs[db]
+			mu.Unlock()
+			var all []byte
+			for _, name := range []string{"parley.db", "parley.db-wal"} {
+				b, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				all = append(all, b...)
+			}
+			if len(all) == 0 {
+				t.Fatal("no database files")
+			}
+			return all
+		},
+	}
+}
+
+func TestEncryption(t *testing.T) { storetest.RunEncryption(t, encryptionBackend()) }
+
+func TestEncryption_SealsLegacySecrets(t *testing.T) {
+	storetest.SealsLegacySecrets(t, encryptionBackend())
 }
