@@ -2,9 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
-	"encoding/hex"
-	"strings"
 	"sync"
 	"testing"
 
@@ -62,8 +59,7 @@ func TestConformance_Encrypted(t *testing.T) {
 }
 
 // encryptionBackend opens stores on fresh databases; Raw is every row of
-// every table, as text (bytea columns as hex, so raw bytes are also
-// searched as their hex).
+// every table (testutil.PostgresRows).
 func encryptionBackend() storetest.EncryptionBackend {
 	urls := map[*sqlstore.DB]string{}
 	var mu sync.Mutex
@@ -85,54 +81,8 @@ func encryptionBackend() storetest.EncryptionBackend {
 			mu.Lock()
 			url := urls[db]
 			mu.Unlock()
-			raw, err := sql.Open("pgx", url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
-			ctx := context.Background()
-			rows, err := raw.QueryContext(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var tables []string
-			for rows.Next() {
-				var name string
-				rows.Scan(&name)
-				tables = append(tables, name)
-			}
-			rows.Close()
-			var all []byte
-			for _, name := range tables {
-				var text sql.NullString
-				if err := raw.QueryRowContext(ctx, `SELECT string_agg(t::text, E'\n') FROM "`+name+`" t`).Scan(&text); err != nil {
-					t.Fatal(err)
-				}
-				all = append(all, text.String...)
-				// bytea columns print as hex: add their raw bytes too.
-				all = append(all, unhex(text.String)...)
-			}
-			return all
+			return testutil.PostgresRows(t, url)
 		},
-	}
-}
-
-// unhex decodes every \x... run in s (PostgreSQL's bytea output).
-func unhex(s string) []byte {
-	var out []byte
-	for {
-		i := strings.Index(s, `\\x`)
-		if i < 0 {
-			return out
-		}
-		s = s[i+3:]
-		j := 0
-		for j < len(s) && strings.IndexByte("0123456789abcdef", s[j]) >= 0 {
-			j++
-		}
-		b, _ := hex.DecodeString(s[:j&^1])
-		out = append(out, b...)
-		s = s[j:]
 	}
 }
 
