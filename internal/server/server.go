@@ -168,6 +168,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
+	if err := st.CheckSecrets(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	blobs, err := OpenBlobs(ctx, &cfg, keys)
 	if err != nil {
 		st.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,4 +165,39 @@ func TestEncryption(t *testing.T) { storetest.RunEncryption(t, encryptionBackend
 
 func TestEncryption_SealsLegacySecrets(t *testing.T) {
 	storetest.SealsLegacySecrets(t, encryptionBackend())
+}
+
+// BenchmarkAppend stores 1:1 messages (a 200-byte body), in plaintext and
+// encrypted at rest (docs/operations.md reports the ratio).
+func BenchmarkAppend(b *testing.B) {
+	for _, encrypt := range []bool{false, true} {
+		b.Run(map[bool]string{false: "plaintext", true: "encrypted"}[encrypt], func(b *testing.B) {
+			ctx := context.Background()
+			s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "parley.db"), sqlite.Options{Synchronous: "normal"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if encrypt {
+				keys, _ := storetest.Keys(b, "k1")
+				s.UseCrypto(sqlstore.Crypto{Secrets: storetest.SecretsBox(b), Keys: keys, Encrypt: true})
+			}
+			a := &store.App{UUID: "u", Org: "o", Name: "a", ClientID: "c", ClientSecretHash: []byte{1}, TokenKey: []byte{1}, Settings: []byte("{}")}
+			if err := s.Apps().Create(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+			body := []byte(`{"msg":"` + strings.Repeat("x", 190) + `"}`)
+			var id atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				from := id.Add(1)
+				for pb.Next() {
+					n := id.Add(1)
+					op := &store.AppendOp{Item: store.Item{ID: n, AppID: a.ID, From: from, To: from + 1000, Type: "txt", Body: body, Created: n}}
+					if err := s.Messages().Append(ctx, []*store.AppendOp{op}); err != nil || op.Err != nil {
+						b.Fatal(err, op.Err)
+					}
+				}
+			})
+		})
+	}
 }

@@ -2,7 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"fmt"
+	"strings"
 
 	"github.com/parleyim/parley/internal/secret"
 	"github.com/parleyim/parley/internal/store"
@@ -25,14 +28,60 @@ func (db *DB) scanApp(row interface{ Scan(...any) error }) (*store.App, error) {
 	a.Settings = []byte(settings)
 	// The token key signs the app's tokens: sealed with the secrets key
 	// (keys stored before that are the raw 32 bytes).
-	if len(a.TokenKey) != rawTokenKey && secret.Sealed(string(a.TokenKey)) {
+	if tokenKeySealed(a.TokenKey) {
 		k, err := db.openSecret([]byte(adTokenKey+a.UUID), string(a.TokenKey))
 		if err != nil {
-			return nil, err
+			// Another secrets key (CheckSecrets stops a server from
+			// starting on it): a random key, so no token verifies and
+			// the app can be given new credentials (rotate-secret).
+			k = string(randomKey())
 		}
 		a.TokenKey = []byte(k)
 	}
 	return &a, nil
+}
+
+func tokenKeySealed(k []byte) bool { return len(k) != rawTokenKey && secret.Sealed(string(k)) }
+
+func randomKey() []byte {
+	k := make([]byte, rawTokenKey)
+	rand.Read(k)
+	return k
+}
+
+// CheckSecrets reports whether the secrets key opens every app's sealed
+// token key: a server started with another key (a node given the wrong
+// key file, a lost key) would refuse every token. The error names the
+// apps; giving them new credentials (parley app rotate-secret) seals new
+// keys.
+func (db *DB) CheckSecrets(ctx context.Context) error {
+	rows, err := db.r.QueryContext(ctx, `SELECT uuid, org, name, token_key FROM apps ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var bad []string
+	for rows.Next() {
+		var uuid, org, name string
+		var key []byte
+		if err := rows.Scan(&uuid, &org, &name, &key); err != nil {
+			return err
+		}
+		if tokenKeySealed(key) {
+			if _, err := db.openSecret([]byte(adTokenKey+uuid), string(key)); err != nil {
+				bad = append(bad, org+"/"+name)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("the secrets key (secrets.key_file) does not open the token keys of %d apps (%s): "+
+			"every node needs the same key file; if the key is lost, give each app new credentials with parley app rotate-secret",
+			len(bad), strings.Join(bad[:min(len(bad), 5)], ", "))
+	}
+	return nil
 }
 
 func (s apps) Create(ctx context.Context, a *store.App) error {

@@ -277,7 +277,7 @@ func (db *DB) sealTokenKeys(ctx context.Context, progress func(Progress)) error 
 	p := Progress{Table: "apps"}
 	for _, r := range list {
 		p.Scanned++
-		if len(r.key) != rawTokenKey && secret.Sealed(string(r.key)) {
+		if tokenKeySealed(r.key) {
 			continue
 		}
 		res, err := db.exec(ctx, `UPDATE apps SET token_key = ? WHERE id = ? AND token_key = ?`, db.sealTokenKey(r.uuid, r.key), r.id, r.key)

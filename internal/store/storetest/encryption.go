@@ -251,6 +251,25 @@ func SealsLegacySecrets(t *testing.T, b EncryptionBackend) {
 	if f, err := db.Files().Get(ctx, a.ID, "f"); err != nil || f.Secret != secretV {
 		t.Fatalf("file after sealing: %v %+v", err, f)
 	}
+	// Another secrets key: CheckSecrets says so; the app reads with a key
+	// no token verifies under, and new credentials recover it.
+	if err := db.CheckSecrets(ctx); err != nil {
+		t.Fatalf("CheckSecrets with the right key: %v", err)
+	}
+	db.UseCrypto(sqlstore.Crypto{Secrets: SecretsBox(t)})
+	if err := db.CheckSecrets(ctx); err == nil || !strings.Contains(err.Error(), "o/a") {
+		t.Fatalf("CheckSecrets with another key: %v", err)
+	}
+	got, err := db.Apps().Get(ctx, a.ID)
+	if err != nil || len(got.TokenKey) != 32 || bytes.Equal(got.TokenKey, tokenKey) {
+		t.Fatalf("app under another key: %v %+v", err, got)
+	}
+	if err := db.Apps().SetCredentials(ctx, a.ID, []byte{2}, []byte("new-key"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Apps().Get(ctx, a.ID); err != nil || string(got.TokenKey) != "new-key" || db.CheckSecrets(ctx) != nil {
+		t.Fatalf("after new credentials: %v %+v", err, got)
+	}
 	if b.RawIsRows {
 		// Live rows only: a file keeps the old versions' bytes until a
 		// VACUUM, which is documented.
