@@ -93,10 +93,18 @@ func (r *encReader) fill() {
 	if r.buf == nil {
 		r.buf = make([]byte, atrest.SegmentSize)
 	}
-	n, err := io.ReadFull(r.src, r.buf)
+	// Not io.ReadFull: its io.ErrUnexpectedEOF for a short read would
+	// hide the same error from src (a truncated upload).
+	n := 0
+	var err error
+	for n < len(r.buf) && err == nil {
+		var m int
+		m, err = r.src.Read(r.buf[n:])
+		n += m
+	}
 	final := false
 	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
+	case err == io.EOF:
 		final = true
 	case err != nil:
 		r.err = err

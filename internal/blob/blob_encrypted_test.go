@@ -3,6 +3,7 @@ package blob_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -202,5 +203,39 @@ func TestEncrypted_Tamper(t *testing.T) {
 				t.Fatalf("read of a %s object: %v, want ErrDecrypt", tc.name, err)
 			}
 		})
+	}
+}
+
+// failingReader returns its bytes, then err.
+type failingReader struct {
+	b   []byte
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.b) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.b)
+	f.b = f.b[n:]
+	return n, nil
+}
+
+// A source that fails, even with io.ErrUnexpectedEOF (a truncated
+// multipart upload), fails the Put and leaves nothing.
+func TestEncrypted_PutSourceError(t *testing.T) {
+	for _, size := range []int{10, atrest.SegmentSize, atrest.SegmentSize + 10} {
+		for _, srcErr := range []error{io.ErrUnexpectedEOF, errors.New("connection reset")} {
+			t.Run(fmt.Sprintf("%d bytes, %v", size, srcErr), func(t *testing.T) {
+				enc := blob.NewEncrypted(newLocal(t), keyring(t, "k1"), true)
+				_, err := enc.Put(ctx, "f", &failingReader{b: make([]byte, size), err: srcErr}, 1<<20, "")
+				if !errors.Is(err, srcErr) {
+					t.Fatalf("Put = %v, want %v", err, srcErr)
+				}
+				if _, err := enc.Stat(ctx, "f"); !errors.Is(err, blob.ErrNotFound) {
+					t.Fatalf("Stat after a failed Put: %v", err)
+				}
+			})
+		}
 	}
 }
