@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"strings"
 
@@ -28,9 +29,13 @@ func (db *DB) scanFile(row interface{ Scan(...any) error }, more ...any) (*store
 		return nil, err
 	}
 	// The share-secret opens a restricted file: sealed with the secrets
-	// key (rows written before that are read as they are).
-	f.Secret, err = db.openSecret(fileSecretAD(f.UUID), f.Secret)
-	return &f, err
+	// key (rows written before that are read as they are). Under another
+	// secrets key (a lost one) it reads as a random secret, so the file
+	// still opens for its uploader and app admins only.
+	if f.Secret, err = db.openSecret(fileSecretAD(f.UUID), f.Secret); err != nil {
+		f.Secret = base64.RawURLEncoding.EncodeToString(randomKey())
+	}
+	return &f, nil
 }
 
 func fileSecretAD(uuid string) []byte { return []byte(adFileSecret + uuid) }

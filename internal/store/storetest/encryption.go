@@ -264,6 +264,9 @@ func SealsLegacySecrets(t *testing.T, b EncryptionBackend) {
 	if err != nil || len(got.TokenKey) != 32 || bytes.Equal(got.TokenKey, tokenKey) {
 		t.Fatalf("app under another key: %v %+v", err, got)
 	}
+	if f, err := db.Files().Get(ctx, a.ID, "f"); err != nil || f.Secret == "" || f.Secret == secretV {
+		t.Fatalf("file under another key: %v %+v", err, f)
+	}
 	if err := db.Apps().SetCredentials(ctx, a.ID, []byte{2}, []byte("new-key"), 2); err != nil {
 		t.Fatal(err)
 	}
