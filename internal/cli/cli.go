@@ -35,7 +35,7 @@ Usage:
   parley encryption rotate [flags]      re-encrypt stored content and files under the active key
                                         (or decrypt them when encryption.enabled is false); safe
                                         while servers run; resumable: --files-after ID, --batch N,
-                                        --skip-files
+                                        --skip-files; --decrypt to decrypt with encryption off
   parley chat [flags]                   terminal chat client: --url --org --app --user --password
   parley bench SCENARIO [flags]         load-test: throughput, latency, idle, sync, group-big, group-fanout, room-big, room-overload, all
   parley config                         print every setting with its default, env var and flag

@@ -42,7 +42,7 @@ func encryptionCmd(args []string, stdout, stderr io.Writer, getenv func(string) 
 		return nil
 	}
 	// Flags of rotate, split from the config flags.
-	batch, after, skipFiles := 500, int64(0), false
+	batch, after, skipFiles, decrypt := 500, int64(0), false, false
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -70,6 +70,8 @@ func encryptionCmd(args []string, stdout, stderr io.Writer, getenv func(string) 
 			}
 		case "--skip-files":
 			skipFiles = true
+		case "--decrypt":
+			decrypt = true
 		default:
 			rest = append(rest, a)
 		}
@@ -106,6 +108,12 @@ func encryptionCmd(args []string, stdout, stderr io.Writer, getenv func(string) 
 		}
 		return enc.Encode(out)
 	case "rotate":
+		// Keys without encryption.enabled decrypt everything: only when
+		// asked, not because a flag was forgotten.
+		if keys != nil && !cfg.Encryption.Enabled && !decrypt {
+			return errors.New("encryption.enabled is false: rotate would decrypt all stored content and files; " +
+				"pass --decrypt if that is what you want, or the configuration the servers use")
+		}
 		return rotate(ctx, &cfg, st, keys, batch, after, skipFiles, enc, stderr)
 	}
 	return fmt.Errorf("unknown encryption command %q", sub)

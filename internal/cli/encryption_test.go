@@ -281,6 +281,17 @@ func TestEncryption_EndToEnd(t *testing.T) {
 				args = append(args, "--db", cfg.DB)
 			}
 			var out, errOut bytes.Buffer
+			// Keys without encryption.enabled would decrypt: refused
+			// without --decrypt, and nothing changes.
+			noEnable := append(append([]string{}, args[:6]...), args[8:]...)
+			if code := cli.Main(noEnable, &out, &errOut, func(string) string { return "" }); code != 1 ||
+				!strings.Contains(errOut.String(), "--decrypt") {
+				t.Fatalf("rotate with encryption off: exit %d: %s", code, errOut.String())
+			}
+			if got := blobKeys(t, cfg.DataDir); got["k1"] == 0 {
+				t.Fatalf("a refused rotate changed files: %v", got)
+			}
+			errOut.Reset()
 			if code := cli.Main(args, &out, &errOut, func(string) string { return "" }); code != 0 {
 				t.Fatalf("rotate: exit %d: %s", code, errOut.String())
 			}
