@@ -32,6 +32,7 @@ Usage:
   parley app set [flags] ORG APP --open-registration=true|false --setting KEY=VALUE ...
   parley encryption keygen [ID]         print a new encryption key line ID:BASE64 (docs/operations.md)
   parley encryption status [flags]      stored message content per encryption key, as JSON
+                                        (--files: file contents too, one header read per file)
   parley encryption rotate [flags]      re-encrypt stored content and files under the active key
                                         (or decrypt them when encryption.enabled is false); safe
                                         while servers run; resumable: --files-after ID, --batch N,

@@ -42,7 +42,7 @@ func encryptionCmd(args []string, stdout, stderr io.Writer, getenv func(string) 
 		return nil
 	}
 	// Flags of rotate, split from the config flags.
-	batch, after, skipFiles, decrypt := 500, int64(0), false, false
+	batch, after, skipFiles, decrypt, withFiles := 500, int64(0), false, false, false
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -72,6 +72,8 @@ func encryptionCmd(args []string, stdout, stderr io.Writer, getenv func(string) 
 			skipFiles = true
 		case "--decrypt":
 			decrypt = true
+		case "--files":
+			withFiles = true
 		default:
 			rest = append(rest, a)
 		}
@@ -105,6 +107,16 @@ func encryptionCmd(args []string, stdout, stderr io.Writer, getenv func(string) 
 		out := map[string]any{"values_by_key": use, "encrypt": cfg.Encryption.Enabled}
 		if keys != nil {
 			out["keys"], out["active"] = keys.IDs(), keys.Active()
+		}
+		if withFiles && keys != nil {
+			blobs, err := server.OpenBlobs(ctx, &cfg, keys)
+			if err != nil {
+				return fmt.Errorf("blob store: %w", err)
+			}
+			defer blobs.Close()
+			if out["files_by_key"], err = filesByKey(ctx, st, blobs.(*blob.Encrypted), batch); err != nil {
+				return err
+			}
 		}
 		return enc.Encode(out)
 	case "rotate":
@@ -151,6 +163,39 @@ func rotate(ctx context.Context, cfg *config.Config, st *sqlstore.DB, keys *atre
 		}
 	}
 	return enc.Encode(summary)
+}
+
+// filesByKey counts file objects (contents and thumbnails) per key ("":
+// plaintext), reading each one's header.
+func filesByKey(ctx context.Context, st *sqlstore.DB, blobs *blob.Encrypted, batch int) (map[string]int64, error) {
+	out := map[string]int64{}
+	var after int64
+	for {
+		list, err := st.FilesAfter(ctx, after, batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range list {
+			keys := []string{files.Key(f.AppID, f.UUID)}
+			if f.ThumbSize > 0 {
+				keys = append(keys, keys[0]+".thumb")
+			}
+			for _, k := range keys {
+				id, err := blobs.KeyOf(ctx, k)
+				if errors.Is(err, blob.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", k, err)
+				}
+				out[id]++
+			}
+			after = f.ID
+		}
+		if len(list) < batch {
+			return out, nil
+		}
+	}
 }
 
 // rotateFiles rewrites every file's contents (and thumbnail) that is not

@@ -299,13 +299,15 @@ func TestEncryption_EndToEnd(t *testing.T) {
 				t.Fatalf("files by key after rotation: %v", got)
 			}
 			out.Reset()
-			if code := cli.Main(append([]string{"encryption", "status"}, args[4:]...), &out, &errOut, func(string) string { return "" }); code != 0 {
+			if code := cli.Main(append([]string{"encryption", "status", "--files"}, args[4:]...), &out, &errOut, func(string) string { return "" }); code != 0 {
 				t.Fatalf("status: exit %d: %s", code, errOut.String())
 			}
 			var status struct {
-				Use map[string]int `json:"values_by_key"`
+				Use   map[string]int `json:"values_by_key"`
+				Files map[string]int `json:"files_by_key"`
 			}
-			if err := json.Unmarshal(out.Bytes(), &status); err != nil || len(status.Use) != 1 || status.Use["k2"] == 0 {
+			if err := json.Unmarshal(out.Bytes(), &status); err != nil || len(status.Use) != 1 || status.Use["k2"] == 0 ||
+				len(status.Files) != 1 || status.Files["k2"] == 0 {
 				t.Fatalf("status after rotation: %s (%v)", out.String(), err)
 			}
 			check("after rotation")
