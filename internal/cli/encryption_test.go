@@ -29,11 +29,17 @@ import (
 // runServer starts a server with cfg and returns its base URL and a stop
 // function (also called when the test ends).
 func runServer(t *testing.T, cfg config.Config) (string, func()) {
+	url, stop, _ := runServerLogs(t, cfg)
+	return url, stop
+}
+
+func runServerLogs(t *testing.T, cfg config.Config) (string, func(), *servertest.LogBuffer) {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	logs := &servertest.LogBuffer{}
+	s, err := server.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +58,7 @@ func runServer(t *testing.T, cfg config.Config) (string, func()) {
 		}
 	}
 	t.Cleanup(stop)
-	return "http://" + s.Addr(), stop
+	return "http://" + s.Addr(), stop, logs
 }
 
 // encEnv is an app with two users on a running server.
@@ -223,7 +229,10 @@ func TestEncryption_EndToEnd(t *testing.T) {
 
 			const marker = "E2E-ATREST-MARKER-c41d"
 			content := []byte(strings.Repeat(marker+" file line\n", 8000)) // ~250 KB: four segments
-			url, stop := runServer(t, cfg)
+			url, stop, logs := runServerLogs(t, cfg)
+			if l := logs.String(); !strings.Contains(l, `"active_key":"k1"`) || strings.Contains(l, strings.TrimPrefix(k1, "k1:")) {
+				t.Fatalf("start log: want the active key's ID and no key material: %s", l)
+			}
 			e := &encEnv{url: url, base: "/acme/chat"}
 			st, err := server.OpenStore(context.Background(), &cfg) // to create the app (as parley app create)
 			if err != nil {

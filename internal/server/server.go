@@ -112,6 +112,24 @@ func openStore(ctx context.Context, c *config.Config, box *secret.Box, keys *atr
 	return db, nil
 }
 
+// logEncryption says at start whether content is encrypted and under which
+// key (IDs only), and warns about a key file others can read.
+func logEncryption(c *config.Config, keys *atrest.Keyring, log *slog.Logger) {
+	for _, f := range []string{c.Encryption.KeyFile, c.Secrets.KeyFile} {
+		if fi, err := os.Stat(f); f != "" && err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("key file readable by other users: chmod 600 it", "file", f, "mode", fi.Mode().Perm().String())
+		}
+	}
+	switch {
+	case keys == nil:
+		log.Info("encryption at rest off (no encryption keys)")
+	case c.Encryption.Enabled:
+		log.Info("encryption at rest on", "active_key", keys.Active(), "keys", strings.Join(keys.IDs(), ","))
+	default:
+		log.Info("encryption at rest off: new data in plaintext, encrypted data still read", "keys", strings.Join(keys.IDs(), ","))
+	}
+}
+
 // OpenBlobs opens the configured blob store, encrypting per c.Encryption
 // when encryption keys are configured.
 func OpenBlobs(ctx context.Context, c *config.Config, keys *atrest.Keyring) (blob.Store, error) {
@@ -164,6 +182,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
+	logEncryption(&cfg, keys, log.With("component", "atrest"))
 	st, err := openStore(ctx, &cfg, box, keys)
 	if err != nil {
 		return nil, err
