@@ -232,7 +232,8 @@ func (e *Encrypted) Get(ctx context.Context, key string, off, n int64) (io.ReadC
 		if d.left == 0 {
 			return d, pinfo, nil
 		}
-		rc, info2, err = e.u.Get(ctx, key, int64(atrest.StreamHeaderSize)+d.seg*full, (d.segs-d.seg)*full)
+		last := min((off+d.left-1)/atrest.SegmentSize, d.segs-1) // the last segment the range needs
+		rc, info2, err = e.u.Get(ctx, key, int64(atrest.StreamHeaderSize)+d.seg*full, (last-d.seg+1)*full)
 		if err != nil {
 			return nil, Info{}, err
 		}
