@@ -61,3 +61,13 @@ func benchStore(b *testing.B, s blob.Store) {
 		}
 	})
 }
+
+// BenchmarkEncryptedLocal is BenchmarkLocal through encryption at rest
+// (docs/operations.md reports the ratio).
+func BenchmarkEncryptedLocal(b *testing.B) {
+	s, err := blob.NewLocal(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchStore(b, blob.NewEncrypted(s, keyring(b, "k1"), true))
+}

@@ -30,6 +30,13 @@ Usage:
   parley app rotate-secret [flags] ORG APP
                                         new client secret; every token of the app is revoked
   parley app set [flags] ORG APP --open-registration=true|false --setting KEY=VALUE ...
+  parley encryption keygen [ID]         print a new encryption key line ID:BASE64 (docs/operations.md)
+  parley encryption status [flags]      stored message content per encryption key, as JSON
+                                        (--files: file contents too, one header read per file)
+  parley encryption rotate [flags]      re-encrypt stored content and files under the active key
+                                        (or decrypt them when encryption.enabled is false); safe
+                                        while servers run; resumable: --files-after ID, --batch N,
+                                        --skip-files; --decrypt to decrypt with encryption off
   parley chat [flags]                   terminal chat client: --url --org --app --user --password
   parley bench SCENARIO [flags]         load-test: throughput, latency, idle, sync, group-big, group-fanout, room-big, room-overload, all
   parley backup [flags] FILE.tar.gz     embedded mode: copy the database (a consistent snapshot, also
@@ -39,7 +46,7 @@ Usage:
   parley config                         print every setting with its default, env var and flag
   parley version
 
-Storage flags shared by serve, app, backup and restore: --data DIR (SQLite in DIR), --db postgres://...,
+Storage flags shared by serve, app, encryption, backup and restore: --data DIR (SQLite in DIR), --db postgres://...,
 --config FILE. Environment: PARLEY_DATA, PARLEY_DB, PARLEY_CONFIG, ...
 `
 
@@ -55,6 +62,8 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		err = serve(args[1:], stderr, getenv)
 	case "app":
 		err = appCmd(args[1:], stdout, stderr, getenv)
+	case "encryption":
+		err = encryptionCmd(args[1:], stdout, stderr, getenv)
 	case "chat":
 		err = chat(args[1:], os.Stdin, stdout, stderr, getenv)
 	case "bench":

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyim/parley/internal/atrest"
 	"github.com/parleyim/parley/internal/ratelimit"
 )
 
@@ -29,18 +30,19 @@ type Config struct {
 	NATSPrefix string `toml:"nats_prefix" doc:"Prefix of every NATS subject this cluster uses, so several clusters (or test runs) can share one NATS server. Every node of a cluster needs the same one."`
 	NATS       string `toml:"nats" doc:"NATS server URLs, comma-separated (nats://host:4222,nats://host2:4222). Empty: a single node with an in-process bus. Set: cluster mode, which also needs a postgres:// db and the s3 blob driver, so that nodes share everything."`
 
-	Log      Log      `toml:"log"`
-	HTTP     HTTP     `toml:"http"`
-	TLS      TLS      `toml:"tls"`
-	WS       WS       `toml:"ws"`
-	Auth     Auth     `toml:"auth"`
-	Console  Console  `toml:"console"`
-	Debug    Debug    `toml:"debug"`
-	SQLite   SQLite   `toml:"sqlite"`
-	Postgres Postgres `toml:"postgres"`
-	Blob     Blob     `toml:"blob"`
-	Secrets  Secrets  `toml:"secrets"`
-	Push     Push     `toml:"push"`
+	Log        Log        `toml:"log"`
+	HTTP       HTTP       `toml:"http"`
+	TLS        TLS        `toml:"tls"`
+	WS         WS         `toml:"ws"`
+	Auth       Auth       `toml:"auth"`
+	Console    Console    `toml:"console"`
+	Debug      Debug      `toml:"debug"`
+	SQLite     SQLite     `toml:"sqlite"`
+	Postgres   Postgres   `toml:"postgres"`
+	Blob       Blob       `toml:"blob"`
+	Secrets    Secrets    `toml:"secrets"`
+	Encryption Encryption `toml:"encryption"`
+	Push       Push       `toml:"push"`
 
 	RateLimit RateLimit `toml:"ratelimit"`
 }
@@ -54,6 +56,15 @@ type RateLimit struct {
 	SignIn    string `toml:"sign_in" doc:"Token requests (app and management API), console sign-ins and WebSocket connection attempts from one client address (an IPv6 /64), together, per node."`
 	Exempt    string `toml:"exempt" doc:"Client addresses not limited per address, comma-separated IPs or CIDRs. Behind a reverse proxy set http.trusted_proxies, or every client has the proxy's address. Empty: none."`
 	MaxKeys   int    `toml:"max_keys" doc:"Buckets (users, addresses, app classes) one node keeps; idle ones are dropped when full again. Over it, arbitrary ones are forgotten (those callers start afresh)."`
+}
+
+// Encryption configures encryption at rest of message content (in the
+// database) and file contents (in the blob store); docs/operations.md,
+// "Encryption at rest".
+type Encryption struct {
+	Enabled bool   `toml:"enabled" doc:"Encrypt message content in the database and file contents in the blob store (AES-256-GCM) under the active key. Needs key_file or keys. Off: new data is written in plaintext, and data encrypted before stays readable while its key is listed."`
+	KeyFile string `toml:"key_file" doc:"File of encryption keys, one ID:BASE64 per line (ID: 1-16 letters, digits, - or _; 32 random bytes, as printed by parley encryption keygen ID). The last key is the active one (encrypts); every listed key decrypts. Every node of a cluster needs the same keys."`
+	Keys    string `toml:"keys" secret:"true" doc:"Encryption keys given inline (e.g. in PARLEY_ENCRYPTION_KEYS): ID:BASE64 entries separated by commas, after key_file's keys, so the last entry is the active one."`
 }
 
 // Secrets configures the key that encrypts secrets at rest (push
@@ -301,6 +312,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Push.Workers < 1 || c.Push.PerNotifier < 1 || c.Push.MaxAttempts < 1 {
 		bad("push", "workers, per_notifier and max_attempts must be at least 1")
+	}
+	if c.Encryption.Enabled && c.Encryption.KeyFile == "" && c.Encryption.Keys == "" {
+		bad("encryption", "enabled needs key_file or keys")
+	}
+	if c.Encryption.Keys != "" {
+		if _, err := atrest.Parse(c.Encryption.Keys); err != nil {
+			bad("encryption.keys", "%v", err)
+		}
 	}
 	if c.Blob.OrphanAfter.D() < time.Minute {
 		bad("blob.orphan_after", "must be at least 1m")

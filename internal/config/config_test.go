@@ -79,6 +79,10 @@ func TestLoad_Errors(t *testing.T) {
 			"--blob-s3-bucket", "b", "--blob-s3-access-key", "a", "--blob-s3-secret-key", "s"}, nil, "", []string{"blob.s3_endpoint: want host:port"}},
 		{"s3 endpoint scheme", nil, map[string]string{"PARLEY_BLOB_DRIVER": "s3", "PARLEY_BLOB_S3_ENDPOINT": "ftp://h",
 			"PARLEY_BLOB_S3_BUCKET": "b", "PARLEY_BLOB_S3_ACCESS_KEY": "a", "PARLEY_BLOB_S3_SECRET_KEY": "s"}, "", []string{"blob.s3_endpoint"}},
+		{"encryption without keys", []string{"--encryption-enabled", "true"}, nil, "", []string{"encryption: enabled needs key_file or keys"}},
+		{"malformed encryption key", nil, map[string]string{"PARLEY_ENCRYPTION_KEYS": "k1:c2hvcnQ="}, "", []string{"encryption.keys", `key "k1": want 32 bytes`}},
+		{"bad encryption key id", nil, map[string]string{"PARLEY_ENCRYPTION_KEYS": "a.b:" + strings.Repeat("A", 43) + "="}, "",
+			[]string{"encryption.keys", "want ID:BASE64"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,6 +105,16 @@ func TestLoad_Errors(t *testing.T) {
 	}
 }
 
+// Encryption keys come from the environment (PARLEY_ENCRYPTION_KEYS) like
+// any setting.
+func TestLoad_EncryptionKeysFromEnv(t *testing.T) {
+	keys := "k1:" + strings.Repeat("A", 43) + "=,k2:" + strings.Repeat("B", 43) + "="
+	c, _, err := Load("parley", nil, env(map[string]string{"PARLEY_ENCRYPTION_ENABLED": "true", "PARLEY_ENCRYPTION_KEYS": keys}))
+	if err != nil || !c.Encryption.Enabled || c.Encryption.Keys != keys {
+		t.Fatalf("got %+v, %v", c.Encryption, err)
+	}
+}
+
 func TestLoad_BlobS3(t *testing.T) {
 	c, _, err := Load("parley", []string{"--blob-s3-path-style", "true", "--blob-s3-endpoint", "http://127.0.0.1:7070"},
 		env(map[string]string{"PARLEY_BLOB_DRIVER": "s3", "PARLEY_BLOB_S3_BUCKET": "files",
@@ -120,7 +134,9 @@ func TestSample_HidesSecrets(t *testing.T) {
 	c := Default()
 	c.Console.OwnerPassword = "super-secret-password"
 	c.Blob.S3SecretKey = "s3-secret-key-value"
-	if out := Sample(c); strings.Contains(out, "super-secret-password") || strings.Contains(out, "s3-secret-key-value") {
+	c.Encryption.Keys = "k1:" + strings.Repeat("A", 43) + "="
+	if out := Sample(c); strings.Contains(out, "super-secret-password") || strings.Contains(out, "s3-secret-key-value") ||
+		strings.Contains(out, "AAAAAAAA") {
 		t.Fatal("sample leaked a secret")
 	}
 }

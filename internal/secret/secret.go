@@ -106,3 +106,7 @@ func (b *Box) Open(ciphertext string, ad []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// Sealed reports whether v has the form Seal produces (values stored before
+// a secret was sealed have not).
+func Sealed(v string) bool { return strings.HasPrefix(v, "v1:") }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/parleyim/parley/internal/admin"
+	"github.com/parleyim/parley/internal/atrest"
 	"github.com/parleyim/parley/internal/auth"
 	"github.com/parleyim/parley/internal/blob"
 	"github.com/parleyim/parley/internal/bus"
@@ -66,13 +67,79 @@ func NewLogger(c config.Log, w *os.File) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// OpenStore opens the configured backend: PostgreSQL when DB is a postgres
-// URL, otherwise SQLite in the data dir.
-func OpenStore(ctx context.Context, c *config.Config) (store.Store, error) {
-	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
-		return postgres.Open(ctx, c.DB, c.Postgres.MaxConns)
+// Keys loads the secrets key (creating it on first start) and the
+// encryption keys (nil when none are configured).
+func Keys(c *config.Config) (*secret.Box, *atrest.Keyring, error) {
+	keyFile := c.Secrets.KeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(c.DataDir, "secret.key")
 	}
-	return sqlite.Open(ctx, filepath.Join(c.DataDir, "parley.db"), sqlite.Options{Synchronous: c.SQLite.Synchronous})
+	box, err := secret.Load(keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Encryption.KeyFile == "" && c.Encryption.Keys == "" {
+		return box, nil, nil
+	}
+	keys, err := atrest.Load(c.Encryption.KeyFile, c.Encryption.Keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	return box, keys, nil
+}
+
+// OpenStore opens the configured backend: PostgreSQL when DB is a postgres
+// URL, otherwise SQLite in the data dir. Secrets are sealed with the
+// secrets key, and message content is encrypted per c.Encryption.
+func OpenStore(ctx context.Context, c *config.Config) (*sqlstore.DB, error) {
+	box, keys, err := Keys(c)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, c, box, keys)
+}
+
+func openStore(ctx context.Context, c *config.Config, box *secret.Box, keys *atrest.Keyring) (*sqlstore.DB, error) {
+	var db *sqlstore.DB
+	var err error
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		db, err = postgres.Open(ctx, c.DB, c.Postgres.MaxConns)
+	} else {
+		db, err = sqlite.Open(ctx, filepath.Join(c.DataDir, "parley.db"), sqlite.Options{Synchronous: c.SQLite.Synchronous})
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.UseCrypto(sqlstore.Crypto{Secrets: box, Keys: keys, Encrypt: c.Encryption.Enabled})
+	return db, nil
+}
+
+// logEncryption says at start whether content is encrypted and under which
+// key (IDs only), and warns about a key file others can read.
+func logEncryption(c *config.Config, keys *atrest.Keyring, log *slog.Logger) {
+	for _, f := range []string{c.Encryption.KeyFile, c.Secrets.KeyFile} {
+		if fi, err := os.Stat(f); f != "" && err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("key file readable by other users: chmod 600 it", "file", f, "mode", fi.Mode().Perm().String())
+		}
+	}
+	switch {
+	case keys == nil:
+		log.Info("encryption at rest off (no encryption keys)")
+	case c.Encryption.Enabled:
+		log.Info("encryption at rest on", "active_key", keys.Active(), "keys", strings.Join(keys.IDs(), ","))
+	default:
+		log.Info("encryption at rest off: new data in plaintext, encrypted data still read", "keys", strings.Join(keys.IDs(), ","))
+	}
+}
+
+// OpenBlobs opens the configured blob store, encrypting per c.Encryption
+// when encryption keys are configured.
+func OpenBlobs(ctx context.Context, c *config.Config, keys *atrest.Keyring) (blob.Store, error) {
+	b, err := blob.Open(ctx, c.Blob, c.DataDir)
+	if err != nil || keys == nil {
+		return b, err
+	}
+	return blob.NewEncrypted(b, keys, c.Encryption.Enabled), nil
 }
 
 // Server is a running Parley node.
@@ -117,11 +184,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	st, err := OpenStore(ctx, &cfg)
+	box, keys, err := Keys(&cfg)
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := blob.Open(ctx, cfg.Blob, cfg.DataDir)
+	logEncryption(&cfg, keys, log.With("component", "atrest"))
+	st, err := openStore(ctx, &cfg, box, keys)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.CheckSecrets(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	blobs, err := OpenBlobs(ctx, &cfg, keys)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("blob store: %w", err)
@@ -136,11 +212,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, fmt.Errorf("console owner: %w", err)
 	}
 	metrics := obs.NewMetrics()
-	if db, ok := st.(*sqlstore.DB); ok {
-		db.ObserveBatch = func(n int, d time.Duration) {
-			metrics.StoreBatchSize.Observe(float64(n))
-			metrics.StoreBatchDuration.Observe(d.Seconds())
-		}
+	st.ObserveBatch = func(n int, d time.Duration) {
+		metrics.StoreBatchSize.Observe(float64(n))
+		metrics.StoreBatchDuration.Observe(d.Seconds())
 	}
 	s.node, err = cluster.Start(ctx, st.Leases(), cfg.NodeID, cfg.Clustered(), log.With("component", "cluster"))
 	if err != nil {
@@ -216,16 +290,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	hub.OnPresence = func(appID, userID int64, online bool) {
 		s.Social.ConnectionChanged(appID, userID)
 		s.Rooms.ConnectionChanged(appID, userID, online)
-	}
-	keyFile := cfg.Secrets.KeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(cfg.DataDir, "secret.key")
-	}
-	box, err := secret.Load(keyFile)
-	if err != nil {
-		blobs.Close()
-		st.Close()
-		return nil, err
 	}
 	s.Push = push.New(st, box, s.Users, cfg.Push, ids.Next, log.With("component", "push"), metrics)
 	s.Push.Online = foreground

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,4 +60,56 @@ func PostgresURL(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// PostgresRows returns every row of every table of the database at url as
+// PostgreSQL's text output, followed by the bytes of every bytea value in
+// it (printed as \x hex), so tests can search what the database holds.
+func PostgresRows(t testing.TB, url string) []byte {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	rows, err := db.QueryContext(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	var text []byte
+	for _, name := range tables {
+		var s sql.NullString
+		if err := db.QueryRowContext(ctx, `SELECT string_agg(t::text, E'\n') FROM "`+name+`" t`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		text = append(text, s.String...)
+		text = append(text, '\n')
+	}
+	// bytea values print as \x followed by hex digits (a backslash may be
+	// doubled inside a row's text).
+	out := append([]byte(nil), text...)
+	for s := string(text); ; {
+		i := strings.Index(s, `\x`)
+		if i < 0 {
+			return out
+		}
+		s = s[i+2:]
+		j := 0
+		for j < len(s) && strings.IndexByte("0123456789abcdef", s[j]) >= 0 {
+			j++
+		}
+		b, _ := hex.DecodeString(s[:j&^1])
+		out = append(out, b...)
+		s = s[j:]
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyim/parley/internal/atrest"
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/server"
 	"github.com/parleyim/parley/internal/tenant"
@@ -41,6 +42,10 @@ type Server struct {
 // OwnerPassword is the console owner's password in test servers.
 const OwnerPassword = "owner-password-for-tests"
 
+// EncryptionEnv, set to 1, turns encryption at rest on in every test
+// server (Config), so any end-to-end suite can run encrypted.
+const EncryptionEnv = "PARLEY_TEST_ENCRYPTION"
+
 // Config returns a test configuration: random port, temp data dir, cheap KDF.
 func Config(t testing.TB, backend string) config.Config {
 	c := config.Default()
@@ -57,6 +62,13 @@ func Config(t testing.TB, backend string) config.Config {
 	if backend == "postgres" {
 		c.DB = testutil.PostgresURL(t)
 		c.Postgres.MaxConns = 8
+	}
+	if os.Getenv(EncryptionEnv) == "1" {
+		line, err := atrest.NewKeyLine("test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Encryption = config.Encryption{Enabled: true, Keys: line}
 	}
 	return c
 }

@@ -2,10 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/postgres"
+	"github.com/parleyim/parley/internal/store/sqlstore"
 	"github.com/parleyim/parley/internal/store/storetest"
 	"github.com/parleyim/parley/internal/testutil"
 )
@@ -40,4 +42,42 @@ func TestOpen_ConcurrentMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// (The whole suite with encryption on runs on SQLite only: sealing is
+// written once in sqlstore, and RunEncryption covers PostgreSQL's columns;
+// running the suite twice here would double this package's minutes.)
+
+// encryptionBackend opens stores on fresh databases; Raw is every row of
+// every table (testutil.PostgresRows).
+func encryptionBackend() storetest.EncryptionBackend {
+	urls := map[*sqlstore.DB]string{}
+	var mu sync.Mutex
+	return storetest.EncryptionBackend{
+		RawIsRows: true,
+		Open: func(t *testing.T) *sqlstore.DB {
+			url := testutil.PostgresURL(t)
+			s, err := postgres.Open(context.Background(), url, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			mu.Lock()
+			urls[s] = url
+			mu.Unlock()
+			return s
+		},
+		Raw: func(t *testing.T, db *sqlstore.DB) []byte {
+			mu.Lock()
+			url := urls[db]
+			mu.Unlock()
+			return testutil.PostgresRows(t, url)
+		},
+	}
+}
+
+func TestEncryption(t *testing.T) { storetest.RunEncryption(t, encryptionBackend()) }
+
+func TestEncryption_SealsLegacySecrets(t *testing.T) {
+	storetest.SealsLegacySecrets(t, encryptionBackend())
 }

@@ -16,8 +16,8 @@ func (db *DB) Callbacks() store.CallbackStore { return callbacks{db} }
 const qAddCallbackJob = `INSERT INTO callback_jobs (id, rule, app_id, event, item_id, payload, attempts, next_at, locked_until, created)
 	VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, ?) ON CONFLICT DO NOTHING`
 
-func callbackJobArgs(j *store.CallbackJob) []any {
-	return []any{j.ID, j.Rule, j.AppID, j.Event, j.ItemID, string(j.Payload), j.NextAt, j.Created}
+func (db *DB) callbackJobArgs(j *store.CallbackJob) []any {
+	return []any{j.ID, j.Rule, j.AppID, j.Event, j.ItemID, db.seal([]byte(adCallbackPay), j.Payload), j.NextAt, j.Created}
 }
 
 func (s callbacks) PutRule(ctx context.Context, r *store.CallbackRule) error {
@@ -70,7 +70,7 @@ func (s callbacks) AddJobs(ctx context.Context, jobs []store.CallbackJob) error 
 	}
 	return s.db.tx(ctx, func(tx *sql.Tx) error {
 		for i := range jobs {
-			if _, err := tx.ExecContext(ctx, s.db.rebind(qAddCallbackJob), callbackJobArgs(&jobs[i])...); err != nil {
+			if _, err := tx.ExecContext(ctx, s.db.rebind(qAddCallbackJob), s.db.callbackJobArgs(&jobs[i])...); err != nil {
 				return err
 			}
 		}
@@ -88,7 +88,7 @@ func (s callbacks) Expand(ctx context.Context, id int64, jobs []store.CallbackJo
 			return store.ErrNotFound
 		}
 		for i := range jobs {
-			if _, err := tx.ExecContext(ctx, s.db.rebind(qAddCallbackJob), callbackJobArgs(&jobs[i])...); err != nil {
+			if _, err := tx.ExecContext(ctx, s.db.rebind(qAddCallbackJob), s.db.callbackJobArgs(&jobs[i])...); err != nil {
 				return err
 			}
 		}
@@ -98,7 +98,7 @@ func (s callbacks) Expand(ctx context.Context, id int64, jobs []store.CallbackJo
 
 const callbackJobCols = `id, rule, app_id, event, item_id, payload, attempts, next_at, failed, last_error, created`
 
-func scanCallbackJobs(rows *sql.Rows) ([]store.CallbackJob, error) {
+func (db *DB) scanCallbackJobs(rows *sql.Rows) ([]store.CallbackJob, error) {
 	defer rows.Close()
 	var out []store.CallbackJob
 	for rows.Next() {
@@ -108,8 +108,9 @@ func scanCallbackJobs(rows *sql.Rows) ([]store.CallbackJob, error) {
 			&j.LastError, &j.Created); err != nil {
 			return nil, err
 		}
-		if payload != "" {
-			j.Payload = []byte(payload)
+		var err error
+		if j.Payload, err = db.open([]byte(adCallbackPay), payload); err != nil {
+			return nil, err
 		}
 		out = append(out, j)
 	}
@@ -127,7 +128,7 @@ func (s callbacks) Claim(ctx context.Context, owner, now, leaseUntil int64, limi
 		if err != nil {
 			return err
 		}
-		out, err = scanCallbackJobs(rows)
+		out, err = s.db.scanCallbackJobs(rows)
 		return err
 	})
 	return out, err
@@ -161,7 +162,7 @@ func (s callbacks) Failed(ctx context.Context, appID, afterID int64, afterRule s
 	if err != nil {
 		return nil, err
 	}
-	return scanCallbackJobs(rows)
+	return s.db.scanCallbackJobs(rows)
 }
 
 func (s callbacks) Requeue(ctx context.Context, appID, id, now int64) (int64, error) {

@@ -94,7 +94,7 @@ func (s users) Erase(ctx context.Context, appID int64, username string) (*store.
 			return err
 		}
 		for rows.Next() {
-			f, err := scanFile(rows)
+			f, err := s.db.scanFile(rows)
 			if err != nil {
 				rows.Close()
 				return err

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"strings"
 
@@ -20,22 +21,34 @@ const unreferenced = `NOT EXISTS (SELECT 1 FROM file_refs r WHERE r.file_id = fi
 
 const fileCols = `id, app_id, uuid, owner, name, content_type, size, restricted, secret, thumb_size, width, height, created`
 
-func scanFile(row interface{ Scan(...any) error }) (*store.File, error) {
+func (db *DB) scanFile(row interface{ Scan(...any) error }, more ...any) (*store.File, error) {
 	var f store.File
-	err := row.Scan(&f.ID, &f.AppID, &f.UUID, &f.Owner, &f.Name, &f.ContentType, &f.Size, &f.Restricted, &f.Secret,
-		&f.ThumbSize, &f.Width, &f.Height, &f.Created)
-	return &f, err
+	err := row.Scan(append([]any{&f.ID, &f.AppID, &f.UUID, &f.Owner, &f.Name, &f.ContentType, &f.Size, &f.Restricted, &f.Secret,
+		&f.ThumbSize, &f.Width, &f.Height, &f.Created}, more...)...)
+	if err != nil {
+		return nil, err
+	}
+	// The share-secret opens a restricted file: sealed with the secrets
+	// key (rows written before that are read as they are). Under another
+	// secrets key (a lost one) it reads as a random secret, so the file
+	// still opens for its uploader and app admins only.
+	if f.Secret, err = db.openSecret(fileSecretAD(f.UUID), f.Secret); err != nil {
+		f.Secret = base64.RawURLEncoding.EncodeToString(randomKey())
+	}
+	return &f, nil
 }
+
+func fileSecretAD(uuid string) []byte { return []byte(adFileSecret + uuid) }
 
 func (s files) Create(ctx context.Context, f *store.File) error {
 	row := s.db.w.QueryRowContext(ctx, s.db.rebind(`INSERT INTO files (app_id, uuid, owner, name, content_type, size,
 		restricted, secret, thumb_size, width, height, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		f.AppID, f.UUID, f.Owner, f.Name, f.ContentType, f.Size, f.Restricted, f.Secret, f.ThumbSize, f.Width, f.Height, f.Created)
+		f.AppID, f.UUID, f.Owner, f.Name, f.ContentType, f.Size, f.Restricted, s.db.sealSecret(fileSecretAD(f.UUID), f.Secret), f.ThumbSize, f.Width, f.Height, f.Created)
 	return s.db.classify(row.Scan(&f.ID))
 }
 
 func (s files) Get(ctx context.Context, appID int64, uuid string) (*store.File, error) {
-	f, err := scanFile(s.db.readRow(ctx, `SELECT `+fileCols+` FROM files WHERE uuid = ? AND app_id = ?`, uuid, appID))
+	f, err := s.db.scanFile(s.db.readRow(ctx, `SELECT `+fileCols+` FROM files WHERE uuid = ? AND app_id = ?`, uuid, appID))
 	if err != nil {
 		return nil, s.db.classify(err)
 	}
@@ -72,7 +85,7 @@ func (s files) DeleteUnreferenced(ctx context.Context, id int64) (*store.File, e
 	var f *store.File
 	err := s.db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		f, err = scanFile(tx.QueryRowContext(ctx, s.db.rebind(`DELETE FROM files WHERE id = ? AND `+unreferenced+
+		f, err = s.db.scanFile(tx.QueryRowContext(ctx, s.db.rebind(`DELETE FROM files WHERE id = ? AND `+unreferenced+
 			` RETURNING `+fileCols), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
@@ -97,7 +110,7 @@ func (s files) Orphans(ctx context.Context, createdBefore int64, limit int) ([]s
 	defer rows.Close()
 	var out []store.File
 	for rows.Next() {
-		f, err := scanFile(rows)
+		f, err := s.db.scanFile(rows)
 		if err != nil {
 			return nil, err
 		}

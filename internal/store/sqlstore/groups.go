@@ -484,11 +484,11 @@ func (s groups) SharedFiles(ctx context.Context, groupID int64, offset, limit in
 	var out []store.SharedFile
 	for rows.Next() {
 		var sf store.SharedFile
-		f := &sf.File
-		if err := rows.Scan(&f.ID, &f.AppID, &f.UUID, &f.Owner, &f.Name, &f.ContentType, &f.Size, &f.Restricted, &f.Secret,
-			&f.ThumbSize, &f.Width, &f.Height, &f.Created, &sf.Owner, &sf.Created); err != nil {
+		f, err := s.db.scanFile(rows, &sf.Owner, &sf.Created)
+		if err != nil {
 			return nil, err
 		}
+		sf.File = *f
 		out = append(out, sf)
 	}
 	return out, rows.Err()

@@ -20,27 +20,33 @@ const itemCols = `id, app_id, conv_id, seq, kind, from_user, to_user, type, body
 // itemRead is what reads select: itemCols and the edit count.
 const itemRead = itemCols + `, edits`
 
-func scanItem(row interface{ Scan(...any) error }) (*store.Item, error) {
+func (db *DB) scanItem(row interface{ Scan(...any) error }) (*store.Item, error) {
 	var it store.Item
 	var body, ext string
 	if err := row.Scan(&it.ID, &it.AppID, &it.ConvID, &it.Seq, &it.Kind, &it.From, &it.To, &it.Type, &body, &ext,
 		&it.ClientMsgID, &it.Target, &it.Recalled, &it.Created, &it.Edits); err != nil {
 		return nil, err
 	}
-	if body != "" {
-		it.Body = []byte(body)
+	var err error
+	if it.Body, err = db.open(rowAD(adItemBody, it.ID), body); err != nil {
+		return nil, err
 	}
-	if ext != "" {
-		it.Ext = []byte(ext)
+	if it.Ext, err = db.open(rowAD(adItemExt, it.ID), ext); err != nil {
+		return nil, err
 	}
 	return &it, nil
 }
 
-func scanItems(rows *sql.Rows) ([]store.Item, error) {
+// itemContent returns an item's body and ext as stored.
+func (db *DB) itemContent(id int64, body, ext []byte) (string, string) {
+	return db.seal(rowAD(adItemBody, id), body), db.seal(rowAD(adItemExt, id), ext)
+}
+
+func (db *DB) scanItems(rows *sql.Rows) ([]store.Item, error) {
 	defer rows.Close()
 	var out []store.Item
 	for rows.Next() {
-		it, err := scanItem(rows)
+		it, err := db.scanItem(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +150,7 @@ func (t txq) appendOne(op *store.AppendOp) error {
 		if err != nil {
 			return err
 		}
-		prev, err := scanItem(row)
+		prev, err := t.db.scanItem(row)
 		if err == nil {
 			op.Item, op.Duplicate = *prev, true
 			return nil
@@ -171,8 +177,9 @@ func (t txq) appendOne(op *store.AppendOp) error {
 	if it.Kind == "" {
 		it.Kind = store.ItemMsg
 	}
+	body, ext := t.db.itemContent(it.ID, it.Body, it.Ext)
 	if _, err := t.exec(qInsertItem, it.ID, it.AppID, it.ConvID, it.Seq, it.Kind, it.From, it.To, it.Type,
-		string(it.Body), string(it.Ext), it.ClientMsgID, int64(0), false, it.Created); err != nil {
+		body, ext, it.ClientMsgID, int64(0), false, it.Created); err != nil {
 		return err
 	}
 	for _, f := range op.Files {
@@ -192,13 +199,13 @@ func (t txq) appendOne(op *store.AppendOp) error {
 	}
 	if j := op.Push; j != nil {
 		j.ID, j.ItemID, j.AppID = it.ID, it.ID, it.AppID
-		if _, err := t.exec(qAddJob, jobArgs(j)...); err != nil {
+		if _, err := t.exec(qAddJob, t.db.jobArgs(j)...); err != nil {
 			return err
 		}
 	}
 	if j := op.Callback; j != nil {
 		j.ID, j.ItemID, j.AppID, j.Rule = it.ID, it.ID, it.AppID, ""
-		if _, err := t.exec(qAddCallbackJob, callbackJobArgs(j)...); err != nil {
+		if _, err := t.exec(qAddCallbackJob, t.db.callbackJobArgs(j)...); err != nil {
 			return err
 		}
 	}
@@ -266,7 +273,7 @@ func (s messages) Submit(ctx context.Context, op *store.AppendOp, done func(*sto
 }
 
 func (s messages) Item(ctx context.Context, appID, id int64) (*store.Item, error) {
-	it, err := scanItem(s.db.readRow(ctx, (`SELECT ` + itemRead + ` FROM items WHERE app_id = ? AND id = ?`), appID, id))
+	it, err := s.db.scanItem(s.db.readRow(ctx, (`SELECT ` + itemRead + ` FROM items WHERE app_id = ? AND id = ?`), appID, id))
 	return it, s.db.classify(err)
 }
 
@@ -276,7 +283,7 @@ func (s messages) Items(ctx context.Context, convID, afterSeq int64, limit int) 
 	if err != nil {
 		return nil, err
 	}
-	return scanItems(rows)
+	return s.db.scanItems(rows)
 }
 
 func (s messages) History(ctx context.Context, convID int64, q store.HistoryQuery) ([]store.Item, error) {
@@ -297,7 +304,7 @@ func (s messages) History(ctx context.Context, convID int64, q store.HistoryQuer
 	if err != nil {
 		return nil, err
 	}
-	items, err := scanItems(rows)
+	items, err := s.db.scanItems(rows)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +348,7 @@ func (s messages) Recall(ctx context.Context, op *store.RecallOp) error {
 		if err != nil {
 			return err
 		}
-		target, err := scanItem(row)
+		target, err := s.db.scanItem(row)
 		if err != nil {
 			return err // ErrNoRows -> ErrNotFound
 		}
@@ -367,7 +374,7 @@ func (s messages) Recall(ctx context.Context, op *store.RecallOp) error {
 		op.Event = ev
 		if j := op.Callback; j != nil {
 			j.ID, j.ItemID, j.AppID, j.Rule = ev.ID, ev.ID, ev.AppID, ""
-			if _, err := t.exec(qAddCallbackJob, callbackJobArgs(j)...); err != nil {
+			if _, err := t.exec(qAddCallbackJob, t.db.callbackJobArgs(j)...); err != nil {
 				return err
 			}
 		}
@@ -396,7 +403,7 @@ func (s messages) Edit(ctx context.Context, op *store.EditOp) error {
 		if err != nil {
 			return err
 		}
-		target, err := scanItem(row)
+		target, err := s.db.scanItem(row)
 		if err != nil {
 			return err // ErrNoRows -> ErrNotFound
 		}
@@ -407,7 +414,8 @@ func (s messages) Edit(ctx context.Context, op *store.EditOp) error {
 			return fmt.Errorf("%w: message %d was edited %d times", store.ErrLimit, target.ID, target.Edits)
 		}
 		op.Target = *target
-		if _, err := t.exec(qEditMark, string(op.Body), string(op.Ext), target.ID); err != nil {
+		body, ext := s.db.itemContent(target.ID, op.Body, op.Ext)
+		if _, err := t.exec(qEditMark, body, ext, target.ID); err != nil {
 			return err
 		}
 		if row, err = t.row(qNextSeq, op.EditID, op.Created, target.ConvID); err != nil {
@@ -419,8 +427,9 @@ func (s messages) Edit(ctx context.Context, op *store.EditOp) error {
 		if err := row.Scan(&ev.Seq); err != nil {
 			return err
 		}
+		body, ext = s.db.itemContent(ev.ID, ev.Body, ev.Ext)
 		if _, err := t.exec(qInsertItem, ev.ID, ev.AppID, ev.ConvID, ev.Seq, ev.Kind, ev.From, ev.To, ev.Type,
-			string(ev.Body), string(ev.Ext), "", ev.Target, false, ev.Created); err != nil {
+			body, ext, "", ev.Target, false, ev.Created); err != nil {
 			return err
 		}
 		op.Event = ev

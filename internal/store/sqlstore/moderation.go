@@ -76,7 +76,8 @@ func (s moderation) Words(ctx context.Context, appID int64, contains, after stri
 func (s moderation) AddRecord(ctx context.Context, r *store.ModerationRecord) error {
 	_, err := s.db.exec(ctx, `INSERT INTO moderation_records (id, app_id, kind, msg_id, from_user, to_target, chat_type,
 		msg_type, content, words, reporter, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.AppID, r.Kind, r.MsgID, r.From, r.To, r.ChatType, r.MsgType, r.Content, r.Words, r.Reporter, r.Reason, r.Created)
+		r.ID, r.AppID, r.Kind, r.MsgID, r.From, r.To, r.ChatType, r.MsgType, s.db.seal(rowAD(adModContent, r.ID), []byte(r.Content)),
+		r.Words, r.Reporter, r.Reason, r.Created)
 	return err
 }
 
@@ -102,9 +103,17 @@ func (s moderation) Records(ctx context.Context, appID int64, kind string, befor
 	var out []store.ModerationRecord
 	for rows.Next() {
 		var r store.ModerationRecord
-		if err := rows.Scan(&r.ID, &r.AppID, &r.Kind, &r.MsgID, &r.From, &r.To, &r.ChatType, &r.MsgType, &r.Content,
+		var content string
+		if err := rows.Scan(&r.ID, &r.AppID, &r.Kind, &r.MsgID, &r.From, &r.To, &r.ChatType, &r.MsgType, &content,
 			&r.Words, &r.Reporter, &r.Reason, &r.Created); err != nil {
 			return nil, err
+		}
+		// A copy of what someone wrote (a nickname may look like a
+		// ciphertext): one that does not open is shown as stored.
+		if b, err := s.db.open(rowAD(adModContent, r.ID), content); err == nil {
+			r.Content = string(b)
+		} else {
+			r.Content = content
 		}
 		out = append(out, r)
 	}
@@ -135,7 +144,13 @@ func (s archive) Span(ctx context.Context, appID, since, until, afterCreated, af
 			&it.ClientMsgID, &it.Created, &it.ConvKind); err != nil {
 			return nil, err
 		}
-		it.Body, it.Ext = []byte(body), []byte(ext)
+		var err error
+		if it.Body, err = s.db.open(rowAD(adItemBody, it.ID), body); err != nil {
+			return nil, err
+		}
+		if it.Ext, err = s.db.open(rowAD(adItemExt, it.ID), ext); err != nil {
+			return nil, err
+		}
 		out = append(out, it)
 	}
 	return out, rows.Err()

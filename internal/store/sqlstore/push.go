@@ -15,8 +15,8 @@ func (db *DB) Push() store.PushStore { return push{db} }
 const qAddJob = `INSERT INTO push_jobs (id, app_id, item_id, kind, user_id, device_id, payload, attempts, next_at, locked_until, created)
 	VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?) ON CONFLICT DO NOTHING`
 
-func jobArgs(j *store.PushJob) []any {
-	return []any{j.ID, j.AppID, j.ItemID, j.Kind, j.UserID, j.DeviceID, string(j.Payload), j.NextAt, j.Created}
+func (db *DB) jobArgs(j *store.PushJob) []any {
+	return []any{j.ID, j.AppID, j.ItemID, j.Kind, j.UserID, j.DeviceID, db.seal([]byte(adPushPayload), j.Payload), j.NextAt, j.Created}
 }
 
 func (s push) PutNotifier(ctx context.Context, n *store.Notifier) error {
@@ -186,7 +186,7 @@ func (s push) DeleteTemplate(ctx context.Context, appID int64, name string) erro
 }
 
 func (s push) AddJob(ctx context.Context, j *store.PushJob) error {
-	_, err := s.db.exec(ctx, qAddJob, jobArgs(j)...)
+	_, err := s.db.exec(ctx, qAddJob, s.db.jobArgs(j)...)
 	return err
 }
 
@@ -214,8 +214,8 @@ func (s push) Claim(ctx context.Context, owner, now, leaseUntil int64, limit int
 			if err := rows.Scan(&j.ID, &j.AppID, &j.ItemID, &j.Kind, &j.UserID, &j.DeviceID, &payload, &j.Attempts, &j.NextAt, &j.Created); err != nil {
 				return err
 			}
-			if payload != "" {
-				j.Payload = []byte(payload)
+			if j.Payload, err = s.db.open([]byte(adPushPayload), payload); err != nil {
+				return err
 			}
 			out = append(out, j)
 		}

@@ -347,7 +347,7 @@ func (s rooms) IsSuperAdmin(ctx context.Context, appID, userID int64) (bool, err
 
 func (s rooms) AddBroadcast(ctx context.Context, b *store.Broadcast) error {
 	_, err := s.db.exec(ctx, `INSERT INTO broadcasts (id, app_id, from_user, type, body, ext, created) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		b.ID, b.AppID, b.From, b.Type, string(b.Body), string(b.Ext), b.Created)
+		b.ID, b.AppID, b.From, b.Type, s.db.seal(rowAD(adBroadcastBody, b.ID), b.Body), s.db.seal(rowAD(adBroadcastExt, b.ID), b.Ext), b.Created)
 	return err
 }
 
@@ -365,7 +365,12 @@ func (s rooms) Broadcasts(ctx context.Context, appID, after, since int64, limit 
 		if err := rows.Scan(&b.ID, &b.AppID, &b.From, &b.Type, &body, &ext, &b.Created); err != nil {
 			return nil, err
 		}
-		b.Body, b.Ext = []byte(body), []byte(ext)
+		if b.Body, err = s.db.open(rowAD(adBroadcastBody, b.ID), body); err != nil {
+			return nil, err
+		}
+		if b.Ext, err = s.db.open(rowAD(adBroadcastExt, b.ID), ext); err != nil {
+			return nil, err
+		}
 		out = append(out, b)
 	}
 	return out, rows.Err()

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyim/parley/internal/store"
@@ -58,6 +59,8 @@ type DB struct {
 	stmts  map[string]*sql.Stmt
 
 	convIDs sync.Map // convKey -> conversation ID
+
+	crypto atomic.Pointer[Crypto] // set by UseCrypto; nil: none
 
 	// ObserveBatch, if set before use, receives each group commit's size
 	// and duration (for metrics).
