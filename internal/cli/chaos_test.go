@@ -171,9 +171,35 @@ func TestChaos_ClusterFaults(t *testing.T) {
 	waitDelivered(t, early, 10*time.Second)
 
 	var report []string
+	// Presence is cluster-wide again: every node lists both devices of
+	// every user, wherever they are connected.
+	hc := &http.Client{Timeout: 3 * time.Second}
+	presence := func() []string {
+		var wrong []string
+		for i := range c.nodes {
+			for _, u := range names {
+				req, _ := http.NewRequest("GET", c.url(i)+"/acme/chaos/users/"+u+"/resources", nil)
+				req.Header.Set("Authorization", "Bearer "+admin)
+				resp, err := hc.Do(req)
+				if err != nil {
+					wrong = append(wrong, fmt.Sprintf("node %d: %v", i, err))
+					continue
+				}
+				var r struct {
+					Data []map[string]any `json:"data"`
+				}
+				json.NewDecoder(resp.Body).Decode(&r)
+				resp.Body.Close()
+				if len(r.Data) != 2 {
+					wrong = append(wrong, fmt.Sprintf("node %d lists %d devices of %s", i, len(r.Data), u))
+				}
+			}
+		}
+		return wrong
+	}
 	recovered := func(fault string, ended time.Time) {
 		t.Helper()
-		d := chaosRecover(t, c, all, ld, ended)
+		d := chaosRecover(t, c, all, ld, ended, presence)
 		report = append(report, fmt.Sprintf("%s: %v", fault, d.Round(10*time.Millisecond)))
 		t.Logf("%s: recovered %v after the fault ended", fault, d.Round(10*time.Millisecond))
 	}
@@ -203,10 +229,11 @@ func TestChaos_ClusterFaults(t *testing.T) {
 	pg.start()
 	recovered("PostgreSQL restart", time.Now())
 
-	// 3. NATS is killed for 3 s.
+	// 3. NATS is killed for 10 s: longer than presence.ExpireAfter, so every
+	// node counts the others' devices offline meanwhile.
 	nt.stop()
 	chaosNotReady(t, c, "NATS is down")
-	time.Sleep(3 * time.Second)
+	time.Sleep(10 * time.Second)
 	nt.start()
 	recovered("NATS restart", time.Now())
 
@@ -367,9 +394,10 @@ func (l *chaosLoad) waitAcks(t *testing.T, more int) {
 
 // chaosRecover waits until the cluster is whole again after a fault that
 // ended at ended: /readyz is 200 on every node, every device is connected,
-// every sender had a send acknowledged since. It returns how long that took
+// every sender had a send acknowledged since, and more reports nothing
+// wrong. It returns how long that took
 // and fails past chaosRecoveryBound.
-func chaosRecover(t *testing.T, c *clusterEnv, devs []*device, l *chaosLoad, ended time.Time) time.Duration {
+func chaosRecover(t *testing.T, c *clusterEnv, devs []*device, l *chaosLoad, ended time.Time, more func() []string) time.Duration {
 	t.Helper()
 	hc := &http.Client{Timeout: 3 * time.Second}
 	for {
@@ -400,6 +428,9 @@ func chaosRecover(t *testing.T, c *clusterEnv, devs []*device, l *chaosLoad, end
 			}
 		}
 		l.mu.Unlock()
+		if len(wrong) == 0 {
+			wrong = more()
+		}
 		if len(wrong) == 0 {
 			return time.Since(ended)
 		}
