@@ -281,6 +281,24 @@ func TestChaos_ClusterFaults(t *testing.T) {
 	}
 	recovered("blob store full", freed)
 
+	// 5. The blob store goes away for a while: uploads fail with
+	// service_unavailable (not an internal error), messages keep flowing,
+	// uploads work again once it is back.
+	s3.stop(syscall.SIGKILL)
+	began := time.Now()
+	st, raw := uploadFile(t, base, admin, "gone.txt", []byte("nowhere to go"))
+	if st != http.StatusServiceUnavailable || !strings.Contains(string(raw), `"`+protocol.ErrUnavailable.ID+`"`) {
+		t.Fatalf("upload with the blob store down: %d %s, want 503 %s", st, raw, protocol.ErrUnavailable.ID)
+	}
+	t.Logf("an upload with the blob store down failed after %v", time.Since(began).Round(10*time.Millisecond))
+	ld.waitAcks(t, 30)
+	s3.start()
+	back := time.Now()
+	if st, raw := uploadFile(t, base, admin, "back.txt", []byte("room again")); st != 200 {
+		t.Fatalf("upload once the blob store is back: %d %s", st, raw)
+	}
+	recovered("blob store restart", back)
+
 	stopLoad()
 	ld.mu.Lock()
 	acked, failed := ld.acked, ld.failed
