@@ -136,7 +136,7 @@ var (
 	ErrPreSendUnavailable = ErrorKind{"callback_unavailable", "service_unavailable", 503,
 		"ServiceUnavailableException", "The app's pre-send callback did not answer in time (or answered an error) and its rule fails closed; nothing was stored. Retry later."}
 	ErrUnavailable = ErrorKind{"service_unavailable", "service_unavailable", 503,
-		"ServiceUnavailableException", "The server is shutting down or its storage is unreachable; retry on another node."}
+		"ServiceUnavailableException", "The server is shutting down, or its database or file store cannot be reached (restarting, network cut); retry, on another node or later."}
 	ErrStorageFull = ErrorKind{"storage_full", "insufficient_storage", 507,
 		"InsufficientStorageException", "The file store (local disk or S3) has no room for the upload; nothing was stored. Messages are not affected. Retry once the operator has freed space."}
 )

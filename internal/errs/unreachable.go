@@ -17,8 +17,9 @@ import (
 // the server went away), or an SQLSTATE of class 08 (connection
 // exception), 57P (the server is shutting down or starting) or 53300 (too
 // many connections). Such a failure is an outage, not a bug: transports
-// answer protocol.ErrUnavailable (503, retry) instead of ErrInternal, and
-// the client's request changed nothing it could rely on.
+// answer protocol.ErrUnavailable (503, retry) instead of ErrInternal. (A
+// connection that broke during a commit leaves its outcome unknown; the
+// idempotency keys make the retry safe.)
 //
 // It looks at errors by behaviour (net.Error, SafeToRetry and SQLState
 // methods), so it names no driver.
