@@ -41,11 +41,16 @@ const chaosRecoveryBound = 30 * time.Second
 // stopped without disturbing the tests that share the suite's servers. In
 // turn: a node is SIGKILLed and restarted, PostgreSQL stops at once
 // (immediate shutdown) and comes back, NATS is killed and comes back, the
-// blob store's disk fills up and is freed. After each fault the cluster
-// recovers by itself within chaosRecoveryBound; uploads on a full disk fail
-// with a clear error while messages keep flowing; at the end every
-// acknowledged message reached every device exactly once and in order, and
-// every conversation's sequence is gap-free.
+// blob store's disk fills up and is freed, the blob store is killed and
+// comes back. While PostgreSQL or NATS is down every node's /readyz is 503;
+// sends refused meanwhile say service_unavailable, never internal_error.
+// Uploads on a full disk fail with storage_full and keep nothing, uploads
+// with the blob store gone with service_unavailable, while messages keep
+// flowing. After each fault the cluster recovers by itself within
+// chaosRecoveryBound (nodes ready, clients connected, sends acknowledged,
+// presence the same on every node). At the end every acknowledged message
+// reached every device exactly once and in order, no message reached a
+// device twice, and every conversation's sequence is gap-free.
 //
 // It runs only with PARLEY_TEST_CHAOS=1 (scripts/test.sh sets it) and then
 // needs root (to mount the tmpfs), PostgreSQL's initdb and postgres under
@@ -240,22 +245,42 @@ func TestChaos_ClusterFaults(t *testing.T) {
 	// 4. The blob store's disk fills up. Uploads fail with a clear error,
 	// messages (which do not need it) keep flowing; once space is freed
 	// uploads work again.
-	if st, raw := uploadFile(t, base, admin, "before.txt", []byte("room for this")); st != 200 {
+	st, raw := uploadFile(t, base, admin, "before.txt", []byte("room for this"))
+	var before struct {
+		Entities []struct{ UUID string } `json:"entities"`
+	}
+	if json.Unmarshal(raw, &before); st != 200 || len(before.Entities) != 1 {
 		t.Fatalf("upload before the disk fills: %d %s", st, raw)
 	}
+	files := countFiles(t, c.pgURL)
 	s3.fill(t)
 	for i := range c.nodes {
 		st, raw := uploadFile(t, c.url(i)+"/acme/chaos", admin, "full.bin", bytes.Repeat([]byte("x"), 64<<10))
 		var e struct {
-			Error            string `json:"error"`
-			ErrorDescription string `json:"error_description"`
+			Error string `json:"error"`
+			Code  string `json:"code"`
 		}
 		if err := json.Unmarshal(raw, &e); err != nil || e.Error == "" {
 			t.Fatalf("upload on a full disk through node %d: %d %q is not an API error", i, st, raw)
 		}
-		if st != http.StatusInsufficientStorage || e.Error != protocol.ErrStorageFull.Error {
-			t.Fatalf("upload on a full disk through node %d: %d %s, want %d %s", i, st, raw, http.StatusInsufficientStorage, protocol.ErrStorageFull.Error)
+		if st != http.StatusInsufficientStorage || e.Error != protocol.ErrStorageFull.Error || e.Code != protocol.ErrStorageFull.ID {
+			t.Fatalf("upload on a full disk through node %d: %d %s, want %d %s", i, st, raw, http.StatusInsufficientStorage, protocol.ErrStorageFull.ID)
 		}
+	}
+	if n := countFiles(t, c.pgURL); n != files {
+		t.Fatalf("refused uploads left records: %d files, %d before", n, files)
+	}
+	// Stored files are still served.
+	req, _ := http.NewRequest("GET", c.url(2)+"/acme/chaos/chatfiles/"+before.Entities[0].UUID, nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(got) != "room for this" {
+		t.Fatalf("download on a full disk: %d %q", resp.StatusCode, got)
 	}
 	ld.waitAcks(t, 30)
 	// The blob store is not part of readiness: the nodes still take
@@ -286,7 +311,7 @@ func TestChaos_ClusterFaults(t *testing.T) {
 	// uploads work again once it is back.
 	s3.stop(syscall.SIGKILL)
 	began := time.Now()
-	st, raw := uploadFile(t, base, admin, "gone.txt", []byte("nowhere to go"))
+	st, raw = uploadFile(t, base, admin, "gone.txt", []byte("nowhere to go"))
 	if st != http.StatusServiceUnavailable || !strings.Contains(string(raw), `"`+protocol.ErrUnavailable.ID+`"`) {
 		t.Fatalf("upload with the blob store down: %d %s, want 503 %s", st, raw, protocol.ErrUnavailable.ID)
 	}
@@ -331,6 +356,21 @@ func TestChaos_ClusterFaults(t *testing.T) {
 	if n := ld.errs[protocol.ErrInternal.ID]; n > 0 {
 		t.Errorf("%d sends failed with an internal error during the faults: %v", n, ld.errs)
 	}
+}
+
+// countFiles is how many uploads the database records.
+func countFiles(t *testing.T, pgURL string) int {
+	t.Helper()
+	db, err := sql.Open("pgx", pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM files").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // chaosNotReady waits until /readyz fails on every node: a node that cannot
@@ -606,6 +646,8 @@ func startChaosPostgres(t *testing.T) *chaosPostgres {
 	p := &chaosPostgres{port: portOf(t, freePort(t))}
 	p.chaosProc = &chaosProc{t: t, name: "PostgreSQL",
 		build: func() *exec.Cmd {
+			// fsync=off: the test kills the server process, not the
+			// machine, so what was written survives in the page cache.
 			return as("postgres", "-D", data, "-p", strconv.Itoa(p.port), "-k", dir,
 				"-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off")
 		},
