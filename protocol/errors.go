@@ -138,7 +138,9 @@ var (
 	ErrPreSendUnavailable = ErrorKind{"callback_unavailable", "service_unavailable", 503,
 		"ServiceUnavailableException", "The app's pre-send callback did not answer in time (or answered an error) and its rule fails closed; nothing was stored. Retry later."}
 	ErrUnavailable = ErrorKind{"service_unavailable", "service_unavailable", 503,
-		"ServiceUnavailableException", "The server is shutting down or its storage is unreachable; retry on another node."}
+		"ServiceUnavailableException", "The server is shutting down, or its database or file store cannot be reached (restarting, network cut); retry, on another node or later."}
+	ErrStorageFull = ErrorKind{"storage_full", "insufficient_storage", 507,
+		"InsufficientStorageException", "The file store (local disk or S3) has no room for the upload; nothing was stored. Messages are not affected. Retry once the operator has freed space."}
 )
 
 // Registry lists every error kind, in the order of docs/errors.md.
@@ -148,7 +150,7 @@ var Registry = []ErrorKind{
 	ErrMethodNotAllowed, ErrConflict, ErrUnsupportedMedia, ErrRateLimited, ErrInternal, ErrUnavailable,
 	ErrBadFrame, ErrUnknownFrame, ErrFrameTooLarge, ErrNotAuthenticated, ErrMessageTooLarge, ErrContentRejected, ErrMessageRejected, ErrPreSendUnavailable, ErrMessageNotFound,
 	ErrConversationNotFound, ErrRecallWindow, ErrRecallNotAllowed, ErrEditNotAllowed, ErrEditLimit, ErrTooManyDevices,
-	ErrFileTooLarge, ErrFileNotFound, ErrFileAccessDenied, ErrBadImage,
+	ErrFileTooLarge, ErrFileNotFound, ErrFileAccessDenied, ErrBadImage, ErrStorageFull,
 	ErrBlocked, ErrUserMuted, ErrNotContacts, ErrContactLimit, ErrAttrsTooLarge, ErrRequestNotFound,
 	ErrGroupNotFound, ErrGroupForbidden, ErrNotGroupMember, ErrGroupFull, ErrGroupMuted, ErrGroupBlocked,
 	ErrRoomNotFound, ErrRoomForbidden, ErrNotRoomMember, ErrRoomFull, ErrRoomMuted, ErrRoomBlocked,

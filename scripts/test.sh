@@ -11,6 +11,10 @@
 # NATS tests (the cluster bus, the three-node cluster test) use
 # $PARLEY_TEST_NATS (default: the local server); required unless
 # PARLEY_REQUIRE_NATS=0.
+# The chaos test (internal/cli: a cluster on a private PostgreSQL, NATS and
+# versitygw on a tmpfs it stops, kills and fills) needs root and the
+# PostgreSQL, NATS and versitygw binaries; PARLEY_TEST_CHAOS=0 skips it,
+# PARLEY_REQUIRE_CHAOS=0 skips it when they are missing.
 # The web console's browser tests (e2e/) need Chromium and Node.js:
 # scripts/browser.sh installs Debian's chromium and the npm packages when
 # missing; required unless PARLEY_REQUIRE_BROWSER=0.
@@ -23,6 +27,8 @@ export PARLEY_TEST_S3=${PARLEY_TEST_S3-http://parley:parley-test-secret@127.0.0.
 export PARLEY_REQUIRE_S3=${PARLEY_REQUIRE_S3:-1}
 export PARLEY_TEST_NATS=${PARLEY_TEST_NATS:-nats://127.0.0.1:4222}
 export PARLEY_REQUIRE_NATS=${PARLEY_REQUIRE_NATS:-1}
+export PARLEY_TEST_CHAOS=${PARLEY_TEST_CHAOS:-1}
+export PARLEY_REQUIRE_CHAOS=${PARLEY_REQUIRE_CHAOS:-1}
 
 scripts/services.sh
 

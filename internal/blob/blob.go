@@ -24,6 +24,11 @@ var (
 	ErrInvalidKey = errors.New("blob: invalid key")
 	// ErrRange: Get's offset is beyond the object's size.
 	ErrRange = errors.New("blob: offset beyond the end")
+	// ErrFull: the store has no room for the content (the local disk is
+	// full or over quota; the S3 server answered InsufficientStorage or
+	// QuotaExceeded). Nothing is left stored; a Put may succeed again once
+	// space is freed.
+	ErrFull = errors.New("blob: storage full")
 )
 
 // Info describes a stored object.

@@ -81,6 +81,9 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, limit int64, c
 		if err != nil {
 			f.Close()
 			os.Remove(f.Name())
+			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+				err = fmt.Errorf("%w: %w", ErrFull, err)
+			}
 		}
 	}()
 	hdr := append([]byte(localMagic), byte(len(ct)))

@@ -165,6 +165,9 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, limit int64, cont
 		return Info{}, ErrTooLarge
 	}
 	if err != nil {
+		if full(err) {
+			return Info{}, fmt.Errorf("blob: put %s: %w (%w)", key, ErrFull, err)
+		}
 		return Info{}, fmt.Errorf("blob: put %s: %w", key, err)
 	}
 	mod := up.LastModified
@@ -279,6 +282,18 @@ func (s *S3) err(op, key string, err error) error {
 		return ErrNotFound
 	}
 	return fmt.Errorf("blob: %s %s: %w", op, key, err)
+}
+
+// full reports whether the S3 server refused a write for want of space:
+// 507 InsufficientStorage (versitygw, MinIO's XMinioStorageFull and
+// others) or a quota.
+func full(err error) bool {
+	resp := minio.ToErrorResponse(err)
+	switch resp.Code {
+	case "InsufficientStorage", "XMinioStorageFull", "QuotaExceeded", "XMinioAdminBucketQuotaExceeded":
+		return true
+	}
+	return resp.StatusCode == http.StatusInsufficientStorage
 }
 
 // Close implements Store; the client holds only idle connections.

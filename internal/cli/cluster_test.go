@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyim/parley/internal/blob"
 	"github.com/parleyim/parley/internal/server/servertest"
 	"github.com/parleyim/parley/internal/testutil"
 	"github.com/parleyim/parley/protocol"
@@ -44,9 +45,12 @@ type clusterNode struct {
 }
 
 func newClusterEnv(t *testing.T, n int) *clusterEnv {
-	pg := testutil.PostgresURL(t)
-	natsURL := testutil.NATSURL(t)
-	s3 := testutil.S3Options(t)
+	return newClusterEnvOn(t, n, testutil.PostgresURL(t), testutil.NATSURL(t), testutil.S3Options(t))
+}
+
+// newClusterEnvOn starts n nodes on the given PostgreSQL database, NATS
+// server and S3 store.
+func newClusterEnvOn(t *testing.T, n int, pg, natsURL string, s3 blob.S3Options) *clusterEnv {
 	key := make([]byte, 32)
 	for i := range key {
 		key[i] = byte(i * 7)
@@ -147,6 +151,7 @@ type device struct {
 	last   map[string]int64 // conv_id -> last seq delivered
 	bad    []string         // order violations
 	conns  []time.Time      // when each Connected event came
+	up     bool             // connected now (no Disconnected since the last Connected)
 }
 
 func (d *device) drain() {
@@ -163,6 +168,7 @@ func (d *device) drain() {
 			if e.State == parley.Connected {
 				d.conns = append(d.conns, time.Now())
 			}
+			d.up = e.State != parley.Disconnected
 		}
 		d.mu.Unlock()
 	}
@@ -455,26 +461,7 @@ func TestCluster_FailoverAndRollingRestart(t *testing.T) {
 
 	// Sequences: every conversation's items are numbered 1..last_seq with no
 	// gap and no repeat, although its senders were on all three nodes.
-	db, err := sql.Open("pgx", c.pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT c.id, c.last_seq, COUNT(i.id), COUNT(DISTINCT i.seq), COALESCE(MIN(i.seq), 0), COALESCE(MAX(i.seq), 0)
-		FROM conversations c LEFT JOIN items i ON i.conv_id = c.id GROUP BY c.id, c.last_seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	convs := 0
-	for rows.Next() {
-		var id, last, n, distinct, lo, hi int64
-		rows.Scan(&id, &last, &n, &distinct, &lo, &hi)
-		if n != last || distinct != n || (n > 0 && (lo != 1 || hi != last)) {
-			t.Fatalf("conversation %d: last_seq %d, %d items, %d distinct seqs, %d..%d", id, last, n, distinct, lo, hi)
-		}
-		convs++
-	}
+	convs := checkGapFree(t, c.pgURL)
 	t.Logf("%d messages acknowledged (%d sends failed and were not counted), each delivered once to every device; %d conversations gap-free",
 		len(all), sendErrs, convs)
 }
@@ -512,6 +499,36 @@ func waitDelivered(t *testing.T, msgs []sent, within time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// checkGapFree checks that every conversation's items are numbered
+// 1..last_seq with no gap and no repeat, and returns how many there are.
+func checkGapFree(t *testing.T, pgURL string) int {
+	t.Helper()
+	db, err := sql.Open("pgx", pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT c.id, c.last_seq, COUNT(i.id), COUNT(DISTINCT i.seq), COALESCE(MIN(i.seq), 0), COALESCE(MAX(i.seq), 0)
+		FROM conversations c LEFT JOIN items i ON i.conv_id = c.id GROUP BY c.id, c.last_seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	convs := 0
+	for rows.Next() {
+		var id, last, n, distinct, lo, hi int64
+		rows.Scan(&id, &last, &n, &distinct, &lo, &hi)
+		if n != last || distinct != n || (n > 0 && (lo != 1 || hi != last)) {
+			t.Fatalf("conversation %d: last_seq %d, %d items, %d distinct seqs, %d..%d", id, last, n, distinct, lo, hi)
+		}
+		convs++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return convs
 }
 
 func ptr[T any](v T) *T { return &v }

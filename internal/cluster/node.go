@@ -39,6 +39,8 @@ type Node struct {
 
 	stop  chan struct{}
 	stopd chan struct{}
+	// lost is closed when another node took the node ID lease.
+	lost chan struct{}
 }
 
 // Start joins the cluster. With clustered false it takes nothing: the node
@@ -48,7 +50,7 @@ func Start(ctx context.Context, st store.LeaseStore, id int, clustered bool, log
 	var b [8]byte
 	rand.Read(b[:])
 	n := &Node{st: st, owner: hex.EncodeToString(b[:]), clustered: clustered, log: log, now: time.Now,
-		stop: make(chan struct{}), stopd: make(chan struct{})}
+		stop: make(chan struct{}), stopd: make(chan struct{}), lost: make(chan struct{})}
 	if !clustered {
 		n.id = max(id, 0)
 		close(n.stopd)
@@ -99,11 +101,21 @@ func (n *Node) acquire(ctx context.Context, name string) (bool, error) {
 	return n.st.Acquire(ctx, name, n.owner, now.UnixMilli(), now.Add(LeaseTTL).UnixMilli())
 }
 
-// renew keeps the node ID lease. Losing it (the database unreachable for
-// LeaseTTL) is logged loudly: another node may then take the same ID.
+// Lost is closed when another node has taken this node's ID: its lease
+// lapsed (the database unreachable for longer than LeaseTTL) and a node
+// that started meanwhile leased the same ID. Message IDs of the two could
+// collide, so the holder must stop (the server shuts down). It never closes
+// on a single node.
+func (n *Node) Lost() <-chan struct{} { return n.lost }
+
+// renew keeps the node ID lease, every LeaseTTL/3; after a failed renewal
+// (the database unreachable) it tries every second, so that the node holds
+// its ID again as soon as the database is back, before a starting node can
+// take a lapsed one. A lease found taken closes Lost.
 func (n *Node) renew() {
 	defer close(n.stopd)
-	t := time.NewTicker(LeaseTTL / 3)
+	every, retry := LeaseTTL/3, min(LeaseTTL/3, time.Second)
+	t := time.NewTimer(every)
 	defer t.Stop()
 	name := nodeLease(n.id)
 	for {
@@ -112,15 +124,20 @@ func (n *Node) renew() {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), LeaseTTL/3)
+		ctx, cancel := context.WithTimeout(context.Background(), every)
 		ok, err := n.acquire(ctx, name)
 		cancel()
 		switch {
 		case err != nil:
 			n.log.Warn("cluster: could not renew the node ID lease", "node_id", n.id, "err", err)
+			t.Reset(retry)
+			continue
 		case !ok:
-			n.log.Error("cluster: the node ID lease was lost to another node; message IDs may collide until restart", "node_id", n.id)
+			n.log.Error("cluster: the node ID lease was lost to another node; stopping so that message IDs cannot collide", "node_id", n.id)
+			close(n.lost)
+			return
 		}
+		t.Reset(every)
 	}
 }
 

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -140,5 +141,53 @@ func TestSingleton(t *testing.T) {
 	n.Singleton(context.Background(), "x", func(context.Context) { ran = true })
 	if !ran {
 		t.Fatal("a single node did not run its job")
+	}
+}
+
+// A node whose ID another node took (its lease lapsed, say during a long
+// database outage) learns it at its next renewal: Lost closes, and the
+// intruder keeps the ID. A node that keeps its lease never sees Lost.
+func TestNode_Lost(t *testing.T) {
+	cluster.LeaseTTL = 300 * time.Millisecond
+	st := leases(t)
+	ctx := context.Background()
+	a, err := cluster.Start(ctx, st, -1, true, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := cluster.Start(ctx, st, -1, true, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// The intruder's clock says a's lease lapsed long ago.
+	later := time.Now().Add(time.Hour)
+	name := fmt.Sprintf("node/%d", a.ID())
+	if ok, err := st.Acquire(ctx, name, "intruder", later.UnixMilli(), later.Add(time.Hour).UnixMilli()); !ok || err != nil {
+		t.Fatalf("take the lapsed lease: %v %v", ok, err)
+	}
+	select {
+	case <-a.Lost():
+	case <-time.After(10 * cluster.LeaseTTL):
+		t.Fatal("the node did not notice that its ID was taken")
+	}
+	select {
+	case <-b.Lost():
+		t.Fatal("a node that kept its lease was told it lost it")
+	case <-time.After(2 * cluster.LeaseTTL):
+	}
+	// The stopped renewal leaves the intruder's lease alone, and closing
+	// the node does not release it.
+	a.Close()
+	if ok, _ := st.Acquire(ctx, name, "third", time.Now().UnixMilli(), time.Now().Add(time.Hour).UnixMilli()); ok {
+		t.Fatal("the intruder's lease was released")
+	}
+	// On a single node Lost never closes.
+	single, _ := cluster.Start(ctx, st, -1, false, log)
+	select {
+	case <-single.Lost():
+		t.Fatal("Lost closed on a single node")
+	default:
 	}
 }

@@ -339,6 +339,10 @@ func (h *Handler) writeError(w http.ResponseWriter, c *call, err error) {
 			e = errs.New(protocol.ErrInvalidBody, "request body is larger than %d bytes", mbe.Limit)
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			e = errs.New(protocol.ErrUnavailable, "request cancelled or timed out (request id %s)", c.reqID)
+		case errs.Unreachable(err):
+			// An outage (the database restarting), not a bug: retry.
+			obs.Logger(c.ctx()).Warn("backend unreachable", "err", err)
+			e = errs.New(protocol.ErrUnavailable, "storage unreachable; retry (request id %s)", c.reqID)
 		default:
 			obs.Logger(c.ctx()).Error("internal error", "err", err)
 			h.Metrics.InternalErrors.WithLabelValues("console").Inc()

@@ -124,6 +124,8 @@ func (s *Service) Store(ctx context.Context, p *tenant.Principal, up Upload) (*s
 		return nil, errs.New(protocol.ErrFileTooLarge, "the file is larger than %d bytes, the app's limit", p.App.Settings.FileBytes())
 	case body.err != nil:
 		return nil, errs.New(protocol.ErrInvalidBody, "the upload is truncated or malformed: %v", body.err)
+	case errors.Is(err, blob.ErrFull):
+		return nil, s.storageFull(p, err)
 	case err != nil:
 		return nil, fmt.Errorf("store upload: %w", err)
 	}
@@ -131,6 +133,9 @@ func (s *Service) Store(ctx context.Context, p *tenant.Principal, up Upload) (*s
 	if isImage(ct) {
 		if err := s.thumbnail(ctx, f, key, tw, th); err != nil {
 			s.blobs.Delete(context.WithoutCancel(ctx), key)
+			if errors.Is(err, blob.ErrFull) {
+				return nil, s.storageFull(p, err)
+			}
 			return nil, err
 		}
 	}
@@ -139,6 +144,13 @@ func (s *Service) Store(ctx context.Context, p *tenant.Principal, up Upload) (*s
 		return nil, fmt.Errorf("record upload: %w", err)
 	}
 	return f, nil
+}
+
+// storageFull logs that the blob store refused an upload for want of space
+// (the operator must act) and is the client's error.
+func (s *Service) storageFull(p *tenant.Principal, err error) error {
+	s.log.Error("file store full: upload refused", "app", p.App.ID, "err", err)
+	return errs.New(protocol.ErrStorageFull, "the file store is full; retry later")
 }
 
 func newSecret() string {

@@ -401,7 +401,9 @@ func (s *Service) sent(chatType, msgType string) {
 // ackOf is the answer to a stored (or failed) op.
 func (s *Service) ackOf(op *store.AppendOp) (*protocol.Ack, error) {
 	if op.Err != nil {
-		s.log.Error("append message", "err", op.Err)
+		if !errs.Unreachable(op.Err) { // an outage is logged once, by the transport
+			s.log.Error("append message", "err", op.Err)
+		}
 		return nil, op.Err
 	}
 	it := &op.Item

@@ -466,6 +466,10 @@ func (s *Server) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
+	case <-s.node.Lost():
+		// Another node holds this node's ID now: stop before message IDs
+		// collide; the supervisor restarts the node with a free ID.
+		serveErr = errors.New("cluster: this node's ID was taken by another node after its lease lapsed (database unreachable too long); stopping")
 	}
 	s.log.Info("shutting down: draining connections", "timeout", s.cfg.HTTP.ShutdownTimeout.String())
 	s.api.Drain()

@@ -839,7 +839,13 @@ func (s *session) chatRoom(ctx context.Context, req *protocol.Request) (any, err
 func (s *session) replyFrame(id, kind string, reply any, err error) []byte {
 	if err != nil {
 		e, isDomain := errs.As(err)
-		if !isDomain {
+		switch {
+		case isDomain:
+		case errs.Unreachable(err):
+			// An outage (the database restarting), not a bug: retry.
+			s.log.Warn("request failed: backend unreachable", "frame", kind, "err", err)
+			e = errs.New(protocol.ErrUnavailable, "storage unreachable; retry")
+		default:
 			s.log.Error("request failed", "frame", kind, "err", err)
 			s.g.Hub.metrics.InternalErrors.WithLabelValues("ws").Inc()
 			e = errs.New(protocol.ErrInternal, "internal error")
