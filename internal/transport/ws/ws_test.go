@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/server/servertest"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
@@ -23,8 +24,19 @@ type env struct {
 
 func setup(t *testing.T, set tenant.Settings, users ...string) *env {
 	t.Helper()
+	return setupWith(t, nil, set, users...)
+}
+
+// setupWith is setup with a change to the server's configuration (after the
+// tests' small send queue of 16 frames, which makes slow consumers quick to
+// show).
+func setupWith(t *testing.T, change func(*config.Config), set tenant.Settings, users ...string) *env {
+	t.Helper()
 	cfg := servertest.Config(t, "sqlite")
 	cfg.WS.SendQueue = 16
+	if change != nil {
+		change(&cfg)
+	}
 	s := servertest.Start(t, cfg)
 	app := s.App(t, "acme", "chat", set)
 	e := &env{s: s, app: app, admin: s.AppToken(t, app)}
@@ -442,7 +454,10 @@ func TestWS_TokenExpiryEndsSession(t *testing.T) {
 // an immediate retry is a duplicate, and a later request's reply comes after
 // the acks of the sends before it.
 func TestWS_PipelinedSends(t *testing.T) {
-	e := setup(t, tenant.Settings{}, "alice", "bob", "carol")
+	// The default send queue: one commit may hold many of the pipelined
+	// sends, and announces their items to bob at once — more than 16 when
+	// the machine is busy, which would close bob as a slow consumer.
+	e := setupWith(t, func(c *config.Config) { c.WS.SendQueue = config.Default().WS.SendQueue }, tenant.Settings{}, "alice", "bob", "carol")
 	alice := e.login(t, "alice", "phone")
 	bob := e.login(t, "bob", "phone")
 	const n = 200
