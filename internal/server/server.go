@@ -420,3 +420,7 @@ func (s *Server) Close() error {
 	s.bus.Close()
 	return errors.Join(s.ln.Close(), s.blobs.Close(), s.store.Close())
 }
+
+// Routes lists every route of the REST API (for the authorization matrix
+// test and tools that must cover every route).
+func (s *Server) Routes() []rest.Route { return s.api.Routes() }
