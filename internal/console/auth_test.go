@@ -76,6 +76,53 @@ var routes = []route{
 	{"GET", "/apps/{app}/messages?user=alice&peer=bob", nil, aRead},
 	{"POST", "/apps/{app}/messages/{msg}/recall", nil, aChange},
 	{"POST", "/apps/{app}/broadcasts", map[string]any{"target": "online", "type": "txt", "body": map[string]string{"msg": "pwned"}}, aChange},
+	{"GET", "/apps/{app}/moderation/keywords", nil, aRead},
+	{"POST", "/apps/{app}/moderation/keywords", map[string]any{"words": []map[string]string{{"word": "pwned", "action": "reject"}}}, aChange},
+	{"DELETE", "/apps/{app}/moderation/keywords", map[string]any{"words": []string{"pwned"}}, aChange},
+	{"GET", "/apps/{app}/moderation/records", nil, aRead},
+}
+
+// matchPattern reports whether path fits a mux pattern's segments.
+func matchPattern(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i, p := range ps {
+		if !(p == xs[i] || strings.HasPrefix(p, "{") && xs[i] != "") {
+			return false
+		}
+	}
+	return true
+}
+
+// Every route the console registers has a line in routes, with the access
+// it is registered with: a new route cannot escape the matrix.
+func TestConsole_RoutesInMatrix(t *testing.T) {
+	s := servertest.StartBackend(t, "sqlite")
+	access := map[string]int{"public": aPublic, "signed-in": aAny, "owner": aOwner, "app-read": aRead, "app-change": aChange}
+	sample := strings.NewReplacer("{app}", "acme/one", "{group}", "1", "{room}", "2", "{msg}", "3")
+	covered := map[int]bool{}
+	for _, reg := range s.ConsoleRoutes() {
+		found := false
+		for i, r := range routes {
+			path, _, _ := strings.Cut(sample.Replace(r.path), "?")
+			if r.method == reg.Method && matchPattern(reg.Path, path) {
+				found, covered[i] = true, true
+				if want, ok := access[reg.Access]; !ok || r.access != want {
+					t.Errorf("%s %s is registered as %s; the matrix says %d", reg.Method, reg.Path, reg.Access, r.access)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s %s (%s) has no line in routes (auth_test.go)", reg.Method, reg.Path, reg.Access)
+		}
+	}
+	for i, r := range routes {
+		if !covered[i] {
+			t.Errorf("routes line %s %s matches no registered route", r.method, r.path)
+		}
+	}
 }
 
 // fixture is a server with two apps, an owner, an app_admin of acme/one

@@ -424,3 +424,6 @@ func (s *Server) Close() error {
 // Routes lists every route of the REST API (for the authorization matrix
 // test and tools that must cover every route).
 func (s *Server) Routes() []rest.Route { return s.api.Routes() }
+
+// ConsoleRoutes lists every route of the console's API.
+func (s *Server) ConsoleRoutes() []console.Route { return s.console.Routes() }
