@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	adminsvc "github.com/parleyim/parley/internal/admin"
 	"github.com/parleyim/parley/internal/server/servertest"
 	"github.com/parleyim/parley/internal/tenant"
 	"github.com/parleyim/parley/protocol"
@@ -767,5 +769,84 @@ func TestAuthz_GroupAttrsBatch(t *testing.T) {
 	}
 	if after := w.must(t, "GET", "/metadata/chatgroup/{G}/user/carol", admin, "").Body["data"]; !reflect.DeepEqual(before, after) {
 		t.Fatalf("carol's attributes changed: %v -> %v", before, after)
+	}
+}
+
+// The management API's callers are console accounts: the owner, an
+// app_admin of one app, a viewer; an app token is no management token.
+func TestAuthz_Management(t *testing.T) {
+	s := servertest.StartBackend(t, "sqlite")
+	one := s.App(t, "mgmt", "one", tenant.Settings{})
+	s.App(t, "mgmt", "two", tenant.Settings{})
+	mgmtToken := func(user, password string) string {
+		r := s.Do(t, "POST", "/management/token", "", map[string]any{"grant_type": "password", "username": user, "password": password})
+		if r.Status != 200 {
+			t.Fatalf("management token of %s: %d %s", user, r.Status, r.Raw)
+		}
+		return r.Str("access_token")
+	}
+	ownerTok := mgmtToken("owner", servertest.OwnerPassword)
+	owner, err := s.Admins.Authenticate(context.Background(), "Bearer "+ownerTok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pw = "a long enough password"
+	for _, a := range []adminsvc.NewAdmin{
+		{Username: "ed", Password: pw, Role: adminsvc.RoleAppAdmin, Apps: []string{"mgmt/two"}},
+		{Username: "vi", Password: pw, Role: adminsvc.RoleViewer, Apps: []string{}},
+	} {
+		if _, err := s.Admins.CreateAdmin(context.Background(), owner, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokens := map[string]string{"anon": "", "app token": s.AppToken(t, one), "viewer": mgmtToken("vi", pw),
+		"app_admin of another app": mgmtToken("ed", pw), "owner": ownerTok}
+	callers := []string{"anon", "app token", "viewer", "app_admin of another app", "owner"}
+
+	for _, tc := range []struct {
+		route, path, body string
+		want              map[string]string // caller -> error code ("" allowed)
+	}{
+		{"POST /management/token", "/management/token", `{"grant_type":"password","username":"owner","password":"wrong"}`,
+			map[string]string{"anon": "invalid_grant", "app token": "invalid_grant", "viewer": "invalid_grant",
+				"app_admin of another app": "invalid_grant", "owner": "invalid_grant"}}, // a password, not a token, decides
+		{"POST /management/orgs/{org}/applications", "/management/orgs/mgmt/applications", `{"name":"three"}`,
+			map[string]string{"anon": "unauthorized", "app token": "bad_access_token", "viewer": "forbidden",
+				"app_admin of another app": "forbidden", "owner": ""}},
+		{"GET /management/orgs/{org}/applications", "/management/orgs/mgmt/applications", "",
+			map[string]string{"anon": "unauthorized", "app token": "bad_access_token", "viewer": "",
+				"app_admin of another app": "", "owner": ""}},
+		{"POST /management/orgs/{org}/applications/{app}/credentials", "/management/orgs/mgmt/applications/one/credentials", "",
+			map[string]string{"anon": "unauthorized", "app token": "bad_access_token", "viewer": "forbidden",
+				"app_admin of another app": "forbidden", "owner": ""}},
+	} {
+		if e, ok := authzMatrix[tc.route]; !ok || !e.mgmt {
+			t.Errorf("%s is not a management entry of authzMatrix", tc.route)
+		}
+		t.Run(tc.route, func(t *testing.T) {
+			for _, who := range callers {
+				code := tc.want[who]
+				if who == "owner" && strings.HasSuffix(tc.route, "/credentials") {
+					s.AppToken(t, one) // the refused rotations left the secret alone
+				}
+				var body any
+				if tc.body != "" {
+					body = tc.body
+				}
+				r := s.Do(t, "POST", tc.path, tokens[who], body)
+				if strings.HasPrefix(tc.route, "GET") {
+					r = s.Do(t, "GET", tc.path, tokens[who], nil)
+				}
+				if code == "" && r.Status != 200 || code != "" && (r.Status < 400 || r.Str("code") != code) {
+					t.Errorf("as %s: %d %s, want %q", who, r.Status, r.Raw, code)
+				}
+			}
+		})
+	}
+	// A viewer of every app sees them all, an app_admin only theirs.
+	for who, want := range map[string]int{"viewer": 3, "app_admin of another app": 1, "owner": 3} {
+		if r := s.Do(t, "GET", "/management/orgs/mgmt/applications", tokens[who], nil); len(r.Body["data"].([]any)) != want {
+			t.Errorf("%s lists %s", who, r.Raw)
+		}
 	}
 }
