@@ -227,6 +227,13 @@ var snapshotPaths = []string{
 	"/chatrooms/{R}", "/chatrooms/{R}/users", "/chatrooms/{R}/admin", "/chatrooms/{R}/mute",
 	"/chatrooms/{R}/blocks/users", "/chatrooms/super_admin",
 	"/callbacks", "/moderation/keywords", "/push/notifiers", "/mutes",
+	"/users/alice", "/users/dave", "/user/alice/contacts?needReturnRemark=true", "/users/alice/presence/sublist",
+	"/users/alice/notification/user/dave", "/users/alice/notification/template", "/mutes/alice",
+	"/chatgroups/{G}/announcement", "/chatrooms/{R}/announcement", "/moderation/records",
+	"/callbacks/storage/info", "/users/dave/joined_chatgroups", "/users/alice/joined_chatrooms",
+	"/notification/template/t", "/chatrooms/{R}/white/users",
+	// Reads by POST: "POST path|body".
+	`POST /metadata/chatroom/{R}|{"keys":[]}`, `POST /users/alice/presence|{"usernames":["alice"]}`,
 }
 
 // volatile are response fields that change between two identical reads.
@@ -257,7 +264,12 @@ func (w *world) snapshot(t *testing.T) map[string]any {
 	t.Helper()
 	out := map[string]any{}
 	for _, p := range snapshotPaths {
-		r := w.do(t, "GET", p, admin, "")
+		method, path, body := "GET", p, ""
+		if rest, ok := strings.CutPrefix(p, "POST "); ok {
+			method = "POST"
+			path, body, _ = strings.Cut(rest, "|")
+		}
+		r := w.do(t, method, path, admin, body)
 		out[p] = []any{r.Status, stable(map[string]any(r.Body))}
 	}
 	return out
