@@ -114,7 +114,7 @@ type world struct {
 
 var appSeq int
 
-func newWorld(t *testing.T, s *servertest.Server, otherTok string) *world {
+func newWorld(t testing.TB, s *servertest.Server, otherTok string) *world {
 	t.Helper()
 	appSeq++
 	app := s.App(t, "authz", fmt.Sprintf("a%d", appSeq), tenant.Settings{})
@@ -151,7 +151,7 @@ func (w *world) url(path string) string {
 }
 
 // do calls path as u; body is JSON text (or "" for none).
-func (w *world) do(t *testing.T, method, path string, u who, body string) *servertest.Response {
+func (w *world) do(t testing.TB, method, path string, u who, body string) *servertest.Response {
 	t.Helper()
 	var b any
 	if body != "" {
@@ -160,7 +160,7 @@ func (w *world) do(t *testing.T, method, path string, u who, body string) *serve
 	return w.s.Do(t, method, w.url(path), w.tok[u], b)
 }
 
-func (w *world) must(t *testing.T, method, path string, u who, body string) *servertest.Response {
+func (w *world) must(t testing.TB, method, path string, u who, body string) *servertest.Response {
 	t.Helper()
 	r := w.do(t, method, path, u, body)
 	if r.Status != 200 {
@@ -170,7 +170,7 @@ func (w *world) must(t *testing.T, method, path string, u who, body string) *ser
 }
 
 // upload sends a multipart upload of a small text file as u.
-func (w *world) upload(t *testing.T, path string, u who, restrict bool) *servertest.Response {
+func (w *world) upload(t testing.TB, path string, u who, restrict bool) *servertest.Response {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
