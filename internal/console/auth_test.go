@@ -29,8 +29,8 @@ type route struct {
 	access       int
 }
 
-// routes lists every route of the contract.
-var routes = []route{
+// matrixRoutes lists every route of the contract.
+var matrixRoutes = []route{
 	{"POST", "/session", map[string]string{"username": "nobody", "password": "x"}, aPublic},
 	{"GET", "/session", nil, aAny},
 	{"DELETE", "/session", nil, aAny},
@@ -96,7 +96,7 @@ func matchPattern(pattern, path string) bool {
 	return true
 }
 
-// Every route the console registers has a line in routes, with the access
+// Every route the console registers has a line in matrixRoutes, with the access
 // it is registered with: a new route cannot escape the matrix.
 func TestConsole_RoutesInMatrix(t *testing.T) {
 	s := servertest.StartBackend(t, "sqlite")
@@ -105,7 +105,7 @@ func TestConsole_RoutesInMatrix(t *testing.T) {
 	covered := map[int]bool{}
 	for _, reg := range s.ConsoleRoutes() {
 		found := false
-		for i, r := range routes {
+		for i, r := range matrixRoutes {
 			path, _, _ := strings.Cut(sample.Replace(r.path), "?")
 			if r.method == reg.Method && matchPattern(reg.Path, path) {
 				found, covered[i] = true, true
@@ -115,12 +115,12 @@ func TestConsole_RoutesInMatrix(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("%s %s (%s) has no line in routes (auth_test.go)", reg.Method, reg.Path, reg.Access)
+			t.Errorf("%s %s (%s) has no line in matrixRoutes (auth_test.go)", reg.Method, reg.Path, reg.Access)
 		}
 	}
-	for i, r := range routes {
+	for i, r := range matrixRoutes {
 		if !covered[i] {
-			t.Errorf("routes line %s %s matches no registered route", r.method, r.path)
+			t.Errorf("matrixRoutes line %s %s matches no registered route", r.method, r.path)
 		}
 	}
 }
@@ -187,14 +187,14 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 		anon := newClient(t, s)
 
 		t.Run("anonymous", func(t *testing.T) {
-			for _, r := range routes {
+			for _, r := range matrixRoutes {
 				if r.access != aPublic {
 					expect(t, anon.do(r.method, f.path(r, "acme/one"), r.body), 401, "unauthorized")
 				}
 			}
 		})
 		t.Run("forged cookie", func(t *testing.T) {
-			for _, r := range routes {
+			for _, r := range matrixRoutes {
 				if r.access != aPublic {
 					expect(t, forged.do(r.method, f.path(r, "acme/one"), r.body), 401, "unauthorized")
 				}
@@ -203,7 +203,7 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 		t.Run("expired session", func(t *testing.T) {
 			s.Admins.SetClock(func() time.Time { return time.Now().Add(12*time.Hour + time.Minute) })
 			defer s.Admins.SetClock(time.Now)
-			for _, r := range routes {
+			for _, r := range matrixRoutes {
 				if r.access != aPublic {
 					expect(t, expired.do(r.method, f.path(r, "acme/one"), r.body), 401, "unauthorized")
 				}
@@ -213,7 +213,7 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 			for _, token := range []string{"", "wrong", f.vi.csrf} { // another session's token is wrong too
 				c := *f.owner
 				c.csrf = token
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					if r.method != "GET" && r.access != aPublic {
 						expect(t, c.do(r.method, f.path(r, "acme/one"), r.body), 403, "csrf")
 					}
@@ -229,14 +229,14 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 			} {
 				c := *f.owner
 				c.hdr = h
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					expect(t, c.do(r.method, f.path(r, "acme/one"), r.body), 403, "csrf")
 				}
 			}
 		})
 		t.Run("viewer changes nothing", func(t *testing.T) {
 			for _, v := range []*client{f.vi, f.vo} {
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					if r.access == aOwner || r.access == aChange {
 						expect(t, v.do(r.method, f.path(r, "acme/one"), r.body), 403, "forbidden")
 					}
@@ -245,7 +245,7 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 		})
 		t.Run("scoped accounts outside their apps", func(t *testing.T) {
 			for _, c := range []*client{f.ed, f.vo} {
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					switch r.access {
 					case aRead, aChange:
 						expect(t, c.do(r.method, f.path(r, "acme/two"), r.body), 403, "forbidden")
@@ -267,7 +267,7 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 		})
 		t.Run("allowed reads", func(t *testing.T) {
 			for _, c := range []*client{f.owner, f.ed, f.vi, f.vo} {
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					if r.method == "GET" && (r.access == aRead || r.access == aAny) && r.path != "/stats/stream" {
 						c.ok(r.method, f.path(r, "acme/one"), nil)
 					}
