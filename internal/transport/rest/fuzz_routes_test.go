@@ -43,8 +43,8 @@ func checkAnswer(t *testing.T, method string, g rest.Gate, rec *httptest.Respons
 	}
 }
 
-// FuzzRoutes feeds arbitrary bodies, path segments, callers and content
-// types to every REST route through the router, on an app with users, a
+// FuzzRoutes feeds arbitrary bodies, path segments, query strings, callers
+// and content types to every REST route through the router, on an app with users, a
 // group, a room and a message: no 5xx, no panic, errors in the API's shape.
 // The seeds are the authorization matrix's requests.
 func FuzzRoutes(f *testing.F) {
@@ -56,14 +56,15 @@ func FuzzRoutes(f *testing.F) {
 		if tc, ok := authzMatrix[r.Key()]; ok {
 			body = w.expand(tc.body)
 		}
-		f.Add(uint16(i), uint8(1), uint8(0), "x", []byte(body))
-		f.Add(uint16(i), uint8(2), uint8(0), "alice", []byte(body))
+		f.Add(uint16(i), uint8(1), uint8(0), "x", "", []byte(body))
+		f.Add(uint16(i), uint8(2), uint8(0), "alice", "limit=1&cursor=zz&pagenum=-1&pagesize=100000", []byte(body))
 	}
-	f.Add(uint16(3), uint8(0), uint8(1), "", []byte("grant_type=password&username=alice&password=pw&ttl=1e9"))
-	f.Add(uint16(0), uint8(2), uint8(2), "", []byte("--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhi\r\n--B--\r\n"))
+	f.Add(uint16(3), uint8(0), uint8(1), "", "", []byte("grant_type=password&username=alice&password=pw&ttl=1e9"))
+	f.Add(uint16(0), uint8(2), uint8(2), "", "share-secret=x&thumbnail=true",
+		[]byte("--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhi\r\n--B--\r\n"))
 	h := s.Handler()
 	tokens := []string{"", w.tok[admin], w.tok[alice], w.tok[carol]}
-	f.Fuzz(func(t *testing.T, idx uint16, caller, ctype uint8, seg string, body []byte) {
+	f.Fuzz(func(t *testing.T, idx uint16, caller, ctype uint8, seg, query string, body []byte) {
 		r := routes[int(idx)%len(routes)]
 		if seg == "" {
 			seg = "x"
@@ -80,6 +81,7 @@ func FuzzRoutes(f *testing.F) {
 			path = path[:i] + url.PathEscape(seg) + path[j+1:]
 		}
 		req := httptest.NewRequest(r.Method, path, bytes.NewReader(body))
+		req.URL.RawQuery = query // as the server would pass it on, unparsed
 		if ct := fuzzContentTypes[int(ctype)%len(fuzzContentTypes)]; ct != "" {
 			req.Header.Set("Content-Type", ct)
 		}
