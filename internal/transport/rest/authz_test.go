@@ -27,6 +27,7 @@ import (
 //   - other: the admin (app token) of another app, on this app's path
 //   - bob:   a user of the app acting on alice's things; in none of her groups or rooms
 //   - carol: a plain member of alice's group and room, without a role
+//   - dave:  for the owner's routes, an admin of alice's group and room
 //
 // and expects each to be refused (401/403 and the error code of the
 // table, default: anon unauthorized, other bad_access_token, bob and carol
@@ -330,12 +331,16 @@ func TestAuthz_Matrix(t *testing.T) {
 			for u, code := range tc.codes {
 				refused[u] = code
 			}
+			if _, ok := tc.codes[dave]; ok {
+				// dave tries an owner's thing as an admin of the group and the room.
+				promoteDave(t, w)
+			}
 			write := method != "GET" && method != "HEAD"
 			var before map[string]any
 			if write {
 				before = w.snapshot(t)
 			}
-			for _, u := range []who{anon, other, bob, carol} {
+			for _, u := range []who{anon, other, bob, carol, dave} {
 				code, ok := refused[u]
 				if !ok || code == "" {
 					continue
@@ -703,9 +708,9 @@ var authzMatrix = map[string]authzCase{
 func groupAdmin() map[who]string {
 	return codes(bob, "group_forbidden", carol, "group_forbidden")
 }
-func groupOwner() map[who]string { return groupAdmin() }
+func groupOwner() map[who]string { return with(groupAdmin(), dave, "group_forbidden") } // dave: a group admin
 func roomAdmin() map[who]string  { return codes(bob, "room_forbidden", carol, "room_forbidden") }
-func roomOwner() map[who]string  { return roomAdmin() }
+func roomOwner() map[who]string  { return with(roomAdmin(), dave, "room_forbidden") } // dave: a room admin
 
 // A restricted file: bob and carol lack its share-secret.
 func denyFile() map[who]string {
@@ -721,6 +726,14 @@ func daveAsks(t *testing.T, w *world) {
 func aliceAttrs(t *testing.T, w *world) {
 	w.must(t, "PUT", "/metadata/user/alice", admin, `city=paris`)
 }
+func promoteDave(t *testing.T, w *world) {
+	for _, p := range []string{"/chatgroups/{G}/admin", "/chatrooms/{R}/admin"} {
+		if r := w.do(t, "POST", p, admin, `{"newadmin":"dave"}`); r.Status != 200 && r.Str("code") != "conflict" {
+			w.must(t, "POST", p, admin, `{"newadmin":"dave"}`)
+		}
+	}
+}
+
 func daveGroupAdmin(t *testing.T, w *world) {
 	w.must(t, "POST", "/chatgroups/{G}/admin", admin, `{"newadmin":"dave"}`)
 }

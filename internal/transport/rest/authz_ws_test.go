@@ -27,6 +27,7 @@ import (
 //   - by a user of another app, with this app's IDs: refused
 //   - by bob, on alice's conversation, message or group: refused
 //   - by carol, a member without the role: refused
+//   - for the owner's ops, by dave, an admin of the group and the room: refused
 //
 // and a refused frame changes nothing (the REST snapshot of the app); then
 // the right principal's frame succeeds.
@@ -84,8 +85,8 @@ var wsMatrix = map[string]wsCase{
 	"group:create":   {as: alice, frame: `{"t":"group","op":"create","settings":{"groupname":"h","public":true}}`, codes: allow(bob, carol, other)},
 	"group:info":     {as: carol, frame: `{"t":"group","op":"info","group":"{G}"}`, codes: outsider()},
 	"group:update":   {as: alice, frame: `{"t":"group","op":"update","group":"{G}","settings":{"groupname":"x"}}`, codes: groupRole()},
-	"group:dissolve": {as: alice, frame: `{"t":"group","op":"dissolve","group":"{G}"}`, codes: groupRole()},
-	"group:transfer": {as: alice, frame: `{"t":"group","op":"transfer","group":"{G}","user":"dave"}`, codes: groupRole()},
+	"group:dissolve": {as: alice, frame: `{"t":"group","op":"dissolve","group":"{G}"}`, codes: wsGroupOwner()},
+	"group:transfer": {as: alice, frame: `{"t":"group","op":"transfer","group":"{G}","user":"dave"}`, codes: wsGroupOwner()},
 	"group:apply": {as: bob, frame: `{"t":"group","op":"apply","group":"{G}","reason":"hi"}`, codes: codes(other, "group_not_found", carol, ""),
 		setup: func(t *testing.T, w *world) { w.must(t, "PUT", "/chatgroups/{G}", admin, `{"public":true}`) }},
 	"group:answer_apply": {as: alice, frame: `{"t":"group","op":"answer_apply","group":"{G}","user":"bob","accept":true}`, codes: groupRole(), setup: bobApplies},
@@ -94,7 +95,7 @@ var wsMatrix = map[string]wsCase{
 		codes: codes(other, "group_not_found", carol, "contact_request_not_found"), setup: aliceInvitesBob},
 	"group:quit":     {as: carol, frame: `{"t":"group","op":"quit","group":"{G}"}`, codes: outsider()},
 	"group:kick":     {as: alice, frame: `{"t":"group","op":"kick","group":"{G}","users":["dave"]}`, codes: groupRole()},
-	"group:admin":    {as: alice, frame: `{"t":"group","op":"admin","group":"{G}","users":["dave"],"on":true}`, codes: groupRole()},
+	"group:admin":    {as: alice, frame: `{"t":"group","op":"admin","group":"{G}","users":["dave"],"on":true}`, codes: wsGroupOwner()},
 	"group:mute":     {as: alice, frame: `{"t":"group","op":"mute","group":"{G}","users":["dave"],"duration":60000}`, codes: groupRole()},
 	"group:mute_all": {as: alice, frame: `{"t":"group","op":"mute_all","group":"{G}","on":true}`, codes: groupRole()},
 	"group:announce": {as: alice, frame: `{"t":"group","op":"announce","group":"{G}","text":"hi"}`, codes: groupRole()},
@@ -125,9 +126,9 @@ var wsMatrix = map[string]wsCase{
 	"room:announce":     {as: alice, frame: `{"t":"room","op":"announce","room":"{R}","text":"hi"}`, codes: roomRole()},
 	"room:block":        {as: alice, frame: `{"t":"room","op":"block","room":"{R}","users":["dave"],"on":true}`, codes: roomRole()},
 	"room:allow":        {as: alice, frame: `{"t":"room","op":"allow","room":"{R}","users":["dave"],"on":true}`, codes: roomRole()},
-	"room:admin":        {as: alice, frame: `{"t":"room","op":"admin","room":"{R}","users":["dave"],"on":true}`, codes: roomRole()},
-	"room:delete":       {as: alice, frame: `{"t":"room","op":"delete","room":"{R}"}`, codes: roomRole()},
-	"room:transfer":     {as: alice, frame: `{"t":"room","op":"transfer","room":"{R}","user":"dave"}`, codes: roomRole()},
+	"room:admin":        {as: alice, frame: `{"t":"room","op":"admin","room":"{R}","users":["dave"],"on":true}`, codes: wsRoomOwner()},
+	"room:delete":       {as: alice, frame: `{"t":"room","op":"delete","room":"{R}"}`, codes: wsRoomOwner()},
+	"room:transfer":     {as: alice, frame: `{"t":"room","op":"transfer","room":"{R}","user":"dave"}`, codes: wsRoomOwner()},
 	"room:update":       {as: alice, frame: `{"t":"room","op":"update","room":"{R}","settings":{"groupname":"x"}}`, codes: roomRole()},
 }
 
@@ -153,6 +154,11 @@ func outsider() map[who]string {
 func groupRole() map[who]string {
 	return codes(other, "group_not_found", bob, "group_forbidden", carol, "group_forbidden")
 }
+
+// wsGroupOwner and wsRoomOwner: also dave, an admin, is refused.
+func wsGroupOwner() map[who]string { return with(groupRole(), dave, "group_forbidden") }
+func wsRoomOwner() map[who]string  { return with(roomRole(), dave, "room_forbidden") }
+
 func roomRole() map[who]string {
 	return codes(other, "room_not_found", bob, "room_forbidden", carol, "room_forbidden")
 }
@@ -288,8 +294,11 @@ func TestAuthz_WebSocket(t *testing.T) {
 			for u, code := range tc.codes {
 				refused[u] = code
 			}
+			if _, ok := tc.codes[dave]; ok {
+				promoteDave(t, w)
+			}
 			before := w.snapshot(t)
-			for _, u := range []who{other, bob, carol} {
+			for _, u := range []who{other, bob, carol, dave} {
 				code, ok := refused[u]
 				if !ok || code == "" {
 					continue
