@@ -58,12 +58,17 @@ func FuzzRoutes(f *testing.F) {
 		}
 		f.Add(uint16(i), uint8(1), uint8(0), "x", "", []byte(body))
 		f.Add(uint16(i), uint8(2), uint8(0), "alice", "limit=1&cursor=zz&pagenum=-1&pagesize=100000", []byte(body))
+		if r.Gate == rest.GateAdmin {
+			f.Add(uint16(i), uint8(4), uint8(0), "x", "", []byte(`{"name":"fz","open_registration":true}`))
+		}
 	}
 	f.Add(uint16(3), uint8(0), uint8(1), "", "", []byte("grant_type=password&username=alice&password=pw&ttl=1e9"))
 	f.Add(uint16(0), uint8(2), uint8(2), "", "share-secret=x&thumbnail=true",
 		[]byte("--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhi\r\n--B--\r\n"))
 	h := s.Handler()
-	tokens := []string{"", w.tok[admin], w.tok[alice], w.tok[carol]}
+	mgmt := s.Do(f, "POST", "/management/token", "", map[string]any{"grant_type": "password", "username": "owner",
+		"password": servertest.OwnerPassword}).Str("access_token") // for the /management routes
+	tokens := []string{"", w.tok[admin], w.tok[alice], w.tok[carol], mgmt}
 	f.Fuzz(func(t *testing.T, idx uint16, caller, ctype uint8, seg, query string, body []byte) {
 		r := routes[int(idx)%len(routes)]
 		if seg == "" {
