@@ -165,6 +165,7 @@ const (
 	CloseNormal        = 1000
 	CloseGoingAway     = 1001 // server shutting down: reconnect elsewhere
 	CloseFrameTooLarge = 1009
+	CloseInternal      = 1011 // the server failed reading this connection: reconnect and resync
 	CloseRestart       = 1012 // the node lost events (cluster bus outage): reconnect and resync
 	CloseAuthFailed    = 4001 // bad or revoked token: do not retry with it
 	CloseAuthTimeout   = 4002 // no auth frame in time

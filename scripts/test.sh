@@ -47,6 +47,9 @@ scripts/crossbuild.sh
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
 
+echo "== fuzz (every fuzz target for ${FUZZTIME:-3s}: scripts/fuzz.sh)"
+scripts/fuzz.sh
+
 echo "== acceptance (curl)"
 scripts/acceptance.sh
 

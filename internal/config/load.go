@@ -178,14 +178,41 @@ func Sample(c Config) string {
 		}
 		switch s.v.Kind() {
 		case reflect.String:
-			fmt.Fprintf(&b, "%s = %q\n", name, val)
+			fmt.Fprintf(&b, "%s = %s\n", name, tomlString(val))
 		default:
 			if _, ok := s.v.Interface().(Duration); ok {
-				fmt.Fprintf(&b, "%s = %q\n", name, val)
+				fmt.Fprintf(&b, "%s = %s\n", name, tomlString(val))
 			} else {
 				fmt.Fprintf(&b, "%s = %s\n", name, val)
 			}
 		}
 	}
+	return b.String()
+}
+
+// tomlString quotes v as a TOML basic string. Go's %q is not TOML: its
+// \x and \v escapes do not parse. Bytes that are not UTF-8 (TOML files
+// are UTF-8) become U+FFFD.
+func tomlString(v string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(v, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
 	return b.String()
 }

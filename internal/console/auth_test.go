@@ -29,8 +29,8 @@ type route struct {
 	access       int
 }
 
-// routes lists every route of the contract.
-var routes = []route{
+// matrixRoutes lists every route of the contract.
+var matrixRoutes = []route{
 	{"POST", "/session", map[string]string{"username": "nobody", "password": "x"}, aPublic},
 	{"GET", "/session", nil, aAny},
 	{"DELETE", "/session", nil, aAny},
@@ -77,6 +77,53 @@ var routes = []route{
 	{"GET", "/apps/{app}/messages?user=alice&peer=bob", nil, aRead},
 	{"POST", "/apps/{app}/messages/{msg}/recall", nil, aChange},
 	{"POST", "/apps/{app}/broadcasts", map[string]any{"target": "online", "type": "txt", "body": map[string]string{"msg": "pwned"}}, aChange},
+	{"GET", "/apps/{app}/moderation/keywords", nil, aRead},
+	{"POST", "/apps/{app}/moderation/keywords", map[string]any{"words": []map[string]string{{"word": "pwned", "action": "reject"}}}, aChange},
+	{"DELETE", "/apps/{app}/moderation/keywords", map[string]any{"words": []string{"pwned"}}, aChange},
+	{"GET", "/apps/{app}/moderation/records", nil, aRead},
+}
+
+// matchPattern reports whether path fits a mux pattern's segments.
+func matchPattern(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i, p := range ps {
+		if !(p == xs[i] || strings.HasPrefix(p, "{") && xs[i] != "") {
+			return false
+		}
+	}
+	return true
+}
+
+// Every route the console registers has a line in matrixRoutes, with the access
+// it is registered with: a new route cannot escape the matrix.
+func TestConsole_RoutesInMatrix(t *testing.T) {
+	s := servertest.StartBackend(t, "sqlite")
+	access := map[string]int{"public": aPublic, "signed-in": aAny, "owner": aOwner, "app-read": aRead, "app-change": aChange}
+	sample := strings.NewReplacer("{app}", "acme/one", "{group}", "1", "{room}", "2", "{msg}", "3")
+	covered := map[int]bool{}
+	for _, reg := range s.ConsoleRoutes() {
+		found := false
+		for i, r := range matrixRoutes {
+			path, _, _ := strings.Cut(sample.Replace(r.path), "?")
+			if r.method == reg.Method && matchPattern(reg.Path, path) {
+				found, covered[i] = true, true
+				if want, ok := access[reg.Access]; !ok || r.access != want {
+					t.Errorf("%s %s is registered as %s; the matrix says %d", reg.Method, reg.Path, reg.Access, r.access)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s %s (%s) has no line in matrixRoutes (auth_test.go)", reg.Method, reg.Path, reg.Access)
+		}
+	}
+	for i, r := range matrixRoutes {
+		if !covered[i] {
+			t.Errorf("matrixRoutes line %s %s matches no registered route", r.method, r.path)
+		}
+	}
 }
 
 // fixture is a server with two apps, an owner, an app_admin of acme/one
@@ -141,14 +188,14 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 		anon := newClient(t, s)
 
 		t.Run("anonymous", func(t *testing.T) {
-			for _, r := range routes {
+			for _, r := range matrixRoutes {
 				if r.access != aPublic {
 					expect(t, anon.do(r.method, f.path(r, "acme/one"), r.body), 401, "unauthorized")
 				}
 			}
 		})
 		t.Run("forged cookie", func(t *testing.T) {
-			for _, r := range routes {
+			for _, r := range matrixRoutes {
 				if r.access != aPublic {
 					expect(t, forged.do(r.method, f.path(r, "acme/one"), r.body), 401, "unauthorized")
 				}
@@ -157,7 +204,7 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 		t.Run("expired session", func(t *testing.T) {
 			s.Admins.SetClock(func() time.Time { return time.Now().Add(12*time.Hour + time.Minute) })
 			defer s.Admins.SetClock(time.Now)
-			for _, r := range routes {
+			for _, r := range matrixRoutes {
 				if r.access != aPublic {
 					expect(t, expired.do(r.method, f.path(r, "acme/one"), r.body), 401, "unauthorized")
 				}
@@ -167,7 +214,7 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 			for _, token := range []string{"", "wrong", f.vi.csrf} { // another session's token is wrong too
 				c := *f.owner
 				c.csrf = token
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					if r.method != "GET" && r.access != aPublic {
 						expect(t, c.do(r.method, f.path(r, "acme/one"), r.body), 403, "csrf")
 					}
@@ -183,14 +230,14 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 			} {
 				c := *f.owner
 				c.hdr = h
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					expect(t, c.do(r.method, f.path(r, "acme/one"), r.body), 403, "csrf")
 				}
 			}
 		})
 		t.Run("viewer changes nothing", func(t *testing.T) {
 			for _, v := range []*client{f.vi, f.vo} {
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					if r.access == aOwner || r.access == aChange {
 						expect(t, v.do(r.method, f.path(r, "acme/one"), r.body), 403, "forbidden")
 					}
@@ -199,7 +246,7 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 		})
 		t.Run("scoped accounts outside their apps", func(t *testing.T) {
 			for _, c := range []*client{f.ed, f.vo} {
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					switch r.access {
 					case aRead, aChange:
 						expect(t, c.do(r.method, f.path(r, "acme/two"), r.body), 403, "forbidden")
@@ -221,7 +268,7 @@ func TestConsole_AuthorizationMatrix(t *testing.T) {
 		})
 		t.Run("allowed reads", func(t *testing.T) {
 			for _, c := range []*client{f.owner, f.ed, f.vi, f.vo} {
-				for _, r := range routes {
+				for _, r := range matrixRoutes {
 					if r.method == "GET" && (r.access == aRead || r.access == aAny) && r.path != "/stats/stream" {
 						c.ok(r.method, f.path(r, "acme/one"), nil)
 					}

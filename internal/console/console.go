@@ -118,6 +118,8 @@ type Handler struct {
 	static http.Handler
 	stats  *sampler
 
+	// registry records every API route (Routes).
+	registry  []Route
 	closeOnce sync.Once
 	done      chan struct{} // closed when the server shuts down
 }
@@ -197,7 +199,7 @@ type handlerFunc func(c *call) (any, error)
 // audit log when it succeeds.
 func (h *Handler) handle(pattern string, acc access, action string, fn handlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
-	h.api.HandleFunc(method+" /console/api"+path, func(w http.ResponseWriter, r *http.Request) {
+	h.register(method, path, acc, func(w http.ResponseWriter, r *http.Request) {
 		c := &call{h: h, w: w, r: r, start: startOf(r), reqID: w.Header().Get("X-Request-Id"), ip: h.clientIP(r)}
 		body, err := h.run(c, acc, fn)
 		if err != nil {
@@ -211,6 +213,29 @@ func (h *Handler) handle(pattern string, acc access, action string, fn handlerFu
 			writeJSON(w, http.StatusOK, body)
 		}
 	})
+}
+
+// Route is one route of the console's API.
+type Route struct {
+	Method string
+	Path   string // relative to /console/api
+	// Access is who may call it: public, signed-in, owner, app-read or
+	// app-change (docs/console.md).
+	Access string
+}
+
+var accessNames = map[access]string{public: "public", signedIn: "signed-in", ownerOnly: "owner", appRead: "app-read",
+	appChange: "app-change"}
+
+// Routes lists every route of the console's API, in registration order
+// (the authorization matrix test checks it has an entry for each).
+func (h *Handler) Routes() []Route { return append([]Route(nil), h.registry...) }
+
+// register adds a route to the mux and to the registry: every API route
+// goes through here.
+func (h *Handler) register(method, path string, acc access, fn http.HandlerFunc) {
+	h.registry = append(h.registry, Route{Method: method, Path: path, Access: accessNames[acc]})
+	h.api.HandleFunc(method+" /console/api"+path, fn)
 }
 
 // run authenticates and authorises a call, then runs fn. The order is the

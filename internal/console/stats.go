@@ -16,7 +16,7 @@ var StreamEvery = 2 * time.Second
 
 func (h *Handler) statsRoutes() {
 	h.handle("GET /stats", signedIn, "", h.getStats)
-	h.api.HandleFunc("GET /console/api/stats/stream", h.streamStats)
+	h.register("GET", "/stats/stream", signedIn, h.streamStats) // checks the session itself
 }
 
 // Stats are the dashboard's figures. Who is online (nodes, online_users,

@@ -159,7 +159,8 @@ func (s *Service) info(ctx context.Context, g *store.Group, withMembers bool) (*
 }
 
 // Details returns groups' details with their members (≤100 IDs). IDs that
-// are not groups of the app come back in missing.
+// are not groups of the app come back in missing. A private group is read
+// by its members and the app token only (as Info).
 func (s *Service) Details(ctx context.Context, p *tenant.Principal, ids []string) (found []*Info, missing []string, err error) {
 	if p.Anonymous() {
 		return nil, nil, errs.New(protocol.ErrUnauthorized, "this call needs a token")
@@ -180,6 +181,16 @@ func (s *Service) Details(ctx context.Context, p *tenant.Principal, ids []string
 		}
 		if err != nil {
 			return nil, nil, err
+		}
+		if !g.Public && !p.Admin {
+			// As Info: a private group is read by its members only.
+			grp, err := s.load(ctx, p.App.ID, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			if grp.roles[p.UserID] == "" {
+				return nil, nil, errs.New(protocol.ErrNotGroupMember, "only members may read private group %s", raw)
+			}
 		}
 		in, err := s.info(ctx, g, true)
 		if err != nil {
@@ -476,11 +487,16 @@ func (s *Service) OfUser(ctx context.Context, p *tenant.Principal, username stri
 	return out, total, nil
 }
 
-// IsJoined reports whether a user belongs to a group (is_joined).
+// IsJoined reports whether a user belongs to a group (is_joined): any
+// token for a public group, members and the app token for a private one.
 func (s *Service) IsJoined(ctx context.Context, p *tenant.Principal, id, username string) (bool, error) {
-	grp, _, err := s.group(ctx, p, id)
+	grp, c, err := s.group(ctx, p, id)
 	if err != nil {
 		return false, err
+	}
+	if c.role == "" && !grp.g.Public {
+		// Who belongs to a private group is for its members to know.
+		return false, errs.New(protocol.ErrNotGroupMember, "only members may ask who is in a private group")
 	}
 	uid, _, err := s.users.Resolve(ctx, p.App, username)
 	if err != nil {

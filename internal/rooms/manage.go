@@ -139,7 +139,8 @@ func (s *Service) Create(ctx context.Context, p *tenant.Principal, owner string,
 	return s.info(ctx, r, false)
 }
 
-// Details returns rooms' details (≤100 IDs); unknown IDs in missing.
+// Details returns rooms' details (≤100 IDs); unknown IDs in missing. The
+// members are listed for the room's members and the app token.
 func (s *Service) Details(ctx context.Context, p *tenant.Principal, ids []string) ([]*Info, []string, error) {
 	if p.Anonymous() {
 		return nil, nil, errs.New(protocol.ErrUnauthorized, "this call needs a token")
@@ -163,7 +164,17 @@ func (s *Service) Details(ctx context.Context, p *tenant.Principal, ids []string
 		if err != nil {
 			return nil, nil, err
 		}
-		in, err := s.info(ctx, r, true)
+		// The member list goes to members and the app token only, as
+		// Members does: a user outside the room sees its count.
+		withMembers := p.Admin
+		if !withMembers {
+			c, err := s.load(ctx, p.App.ID, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			withMembers = c.roles[p.UserID] != ""
+		}
+		in, err := s.info(ctx, r, withMembers)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -528,3 +528,10 @@ func (s *Server) Close() error {
 	s.bus.Close()
 	return errors.Join(s.ln.Close(), s.blobs.Close(), s.store.Close())
 }
+
+// Routes lists every route of the REST API (for the authorization matrix
+// test and tools that must cover every route).
+func (s *Server) Routes() []rest.Route { return s.api.Routes() }
+
+// ConsoleRoutes lists every route of the console's API.
+func (s *Server) ConsoleRoutes() []console.Route { return s.console.Routes() }

@@ -24,13 +24,13 @@ func (s *Server) fileRoutes() {
 		return
 	}
 	s.app("POST /{org}/{app}/chatfiles", s.uploadFile)
-	s.mux.HandleFunc("GET /{org}/{app}/chatfiles/{uuid}", s.downloadFile)
-	s.mux.HandleFunc("HEAD /{org}/{app}/chatfiles/{uuid}", s.downloadFile)
+	s.handle(s.mux, "GET /{org}/{app}/chatfiles/{uuid}", GateFile, http.HandlerFunc(s.downloadFile))
+	s.handle(s.mux, "HEAD /{org}/{app}/chatfiles/{uuid}", GateFile, http.HandlerFunc(s.downloadFile))
 	if s.Groups != nil {
 		s.app("POST /{org}/{app}/chatgroups/{id}/share_files", s.shareFile)
 		s.app("GET /{org}/{app}/chatgroups/{id}/share_files", s.sharedFiles)
 		s.app("DELETE /{org}/{app}/chatgroups/{id}/share_files/{file}", s.unshareFile)
-		s.mux.HandleFunc("GET /{org}/{app}/chatgroups/{id}/share_files/{file}", s.downloadShared)
+		s.handle(s.mux, "GET /{org}/{app}/chatgroups/{id}/share_files/{file}", GateFile, http.HandlerFunc(s.downloadShared))
 	}
 }
 

@@ -555,6 +555,10 @@ func (s *Server) batchSetGroupMemberAttrs(c *call) (any, error) {
 	if len(b) == 0 || len(b) > 20 {
 		return nil, errs.New(protocol.ErrIllegalArgument, "give 1..20 members")
 	}
+	if c.p.Anonymous() {
+		// Not a per-member failure: nobody may try without a token.
+		return nil, errs.New(protocol.ErrUnauthorized, "this call needs a token")
+	}
 	ok, failed := []string{}, []map[string]string{}
 	for _, m := range b {
 		if _, err := s.Groups.SetMemberAttrs(c.ctx(), c.p, c.r.PathValue("id"), m.Username, m.Metadata); err != nil {
@@ -659,6 +663,9 @@ func (s *Server) groupInviteVerify(c *call) (any, error) {
 	}
 	if err := s.decodeBody(c, &b); err != nil {
 		return nil, err
+	}
+	if c.p.Anonymous() {
+		return nil, errs.New(protocol.ErrUnauthorized, "this call needs the invitee's token")
 	}
 	if b.Invitee != "" && !c.p.IsUser(b.Invitee) {
 		return nil, errs.New(protocol.ErrForbidden, "invitations are answered with the invitee's own token")

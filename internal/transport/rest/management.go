@@ -31,7 +31,11 @@ type mgmtCall struct {
 }
 
 func (s *Server) manage(m *http.ServeMux, pattern string, needAdmin bool, fn func(c *mgmtCall) (any, error)) {
-	m.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	g := GateSignIn
+	if needAdmin {
+		g = GateAdmin
+	}
+	s.handle(m, pattern, g, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &mgmtCall{call: call{r: r, start: startOf(r), reqID: w.Header().Get("X-Request-Id")}}
 		if needAdmin {
 			a, err := s.Admins.Authenticate(r.Context(), r.Header.Get("Authorization"))
@@ -47,7 +51,7 @@ func (s *Server) manage(m *http.ServeMux, pattern string, needAdmin bool, fn fun
 			return
 		}
 		writeJSON(w, http.StatusOK, body)
-	})
+	}))
 }
 
 func (s *Server) adminToken(c *mgmtCall) (any, error) {

@@ -79,6 +79,56 @@ type Server struct {
 	mux      *http.ServeMux
 	mgmt     *http.ServeMux
 	draining atomic.Bool
+	// registry records every registration, in order (see Routes).
+	registry []Route
+}
+
+// Gate is what a route checks before its handler runs. Who may then do
+// what is decided by the domain services (RequireAdmin, RequireSelfOrAdmin,
+// group and room roles); the authorization matrix test
+// (authz_test.go) holds the expected answer of every route.
+type Gate string
+
+// The gates of the API's routes.
+const (
+	// GateNone: no credentials (health, readiness, metrics).
+	GateNone Gate = "none"
+	// GateApp: /{org}/{app} is resolved and the bearer token, if any, is
+	// verified for that app; an absent token gives an anonymous principal
+	// that the handler's service must refuse where it needs one.
+	GateApp Gate = "app"
+	// GateFile: like GateApp, and a restricted file's share-secret may
+	// stand in for a token (downloads).
+	GateFile Gate = "file"
+	// GateSignIn: /management/token, answered to anyone with an admin's
+	// password.
+	GateSignIn Gate = "sign-in"
+	// GateAdmin: a management token of a console account; the handler
+	// checks the account's role and app scope.
+	GateAdmin Gate = "admin"
+)
+
+// Route is one registered route.
+type Route struct {
+	Method  string // GET, POST, ...
+	Pattern string // the path pattern, e.g. /{org}/{app}/users/{username}
+	Gate    Gate
+}
+
+// Key is "METHOD pattern", as registered with the mux.
+func (r Route) Key() string { return r.Method + " " + r.Pattern }
+
+// Routes lists every route of the API, in registration order. Every route
+// is registered through handle, so nothing can be served that is not
+// listed here.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.registry...) }
+
+// handle registers h on mux under pattern ("METHOD /path") and records the
+// route with its gate.
+func (s *Server) handle(mux *http.ServeMux, pattern string, g Gate, h http.Handler) {
+	method, path, _ := strings.Cut(pattern, " ") // every pattern names its method
+	s.registry = append(s.registry, Route{Method: method, Pattern: path, Gate: g})
+	mux.Handle(pattern, h)
 }
 
 // New builds the handler with every route registered.
@@ -102,11 +152,11 @@ func New(d Deps) *Server {
 func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.handle(s.mux, "GET /healthz", GateNone, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	}))
+	s.handle(s.mux, "GET /readyz", GateNone, http.HandlerFunc(s.readyz))
+	s.handle(s.mux, "GET /metrics", GateNone, promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 
 	s.app("POST /{org}/{app}/token", s.token)
 	s.app("POST /{org}/{app}/users", s.registerUsers)
@@ -157,7 +207,7 @@ type handlerFunc func(c *call) (any, error)
 // the bearer token, runs fn and records metrics under the route pattern.
 func (s *Server) app(pattern string, fn handlerFunc) {
 	class := routeClass(pattern)
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.handle(s.mux, pattern, GateApp, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{r: r, start: startOf(r), reqID: w.Header().Get("X-Request-Id")}
 		body, err := s.run(c, class, fn)
 		if err != nil {
@@ -165,7 +215,7 @@ func (s *Server) app(pattern string, fn handlerFunc) {
 			return
 		}
 		writeJSON(w, http.StatusOK, body)
-	})
+	}))
 }
 
 func (s *Server) run(c *call, class string, fn handlerFunc) (any, error) {

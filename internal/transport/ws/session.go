@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -220,10 +222,20 @@ func (s *session) start() bool {
 	return true
 }
 
+// frameHook, if set, is called first by handle (tests inject failures).
+var frameHook func(*protocol.Request)
+
 // readLoop reads and handles frames until the connection ends.
 func (s *session) readLoop() {
 	g := s.g
 	defer func() {
+		if v := recover(); v != nil {
+			// Outside handle (decoding, a send's checks): close this
+			// connection rather than the process.
+			s.log.Error("panic reading frames", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			g.Hub.metrics.InternalErrors.WithLabelValues("ws").Inc()
+			s.shutdown(protocol.CloseInternal, "internal error", drop)
+		}
 		if s.expiry != nil {
 			s.expiry.Stop()
 		}
@@ -462,7 +474,20 @@ func truncate(s string, n int) string {
 }
 
 // handle runs one request and returns the reply frame.
-func (s *session) handle(req *protocol.Request) []byte {
+func (s *session) handle(req *protocol.Request) (frame []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			// A bug behind one frame must not take the node, and every
+			// connection on it, down: the client gets an internal error
+			// (as a REST request gets a 500) and the session goes on.
+			s.log.Error("panic handling a frame", "frame", req.T, "op", req.Op, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.g.Hub.metrics.InternalErrors.WithLabelValues("ws").Inc()
+			frame = errorFrame(req.ID, errs.New(protocol.ErrInternal, "internal error"))
+		}
+	}()
+	if frameHook != nil {
+		frameHook(req)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	m := s.g.Messages

@@ -13,6 +13,7 @@ import (
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/server/servertest"
 	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/transport/ws"
 	"github.com/parleyim/parley/protocol"
 )
 
@@ -578,5 +579,30 @@ func TestWS_MessageTypes(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A panic behind one frame answers that frame with an internal error and
+// leaves the session, the node and its other connections running.
+func TestSession_PanicIsAnInternalError(t *testing.T) {
+	t.Cleanup(ws.SetFrameHook(func(req *protocol.Request) {
+		if req.T == protocol.FrameBlocks {
+			panic("injected")
+		}
+	}))
+	e := setup(t, tenant.Settings{}, "alice", "bob")
+	a := e.login(t, "alice", "r1")
+	if r := a.request(map[string]any{"t": "blocks"}); r["t"] != "error" || r["code"] != protocol.ErrInternal.ID {
+		t.Fatalf("blocks with a panic: %v", r)
+	}
+	if r := a.request(map[string]any{"t": "ping"}); r["t"] != "pong" {
+		t.Fatalf("the session after the panic: %v", r)
+	}
+	b := e.login(t, "bob", "r1")
+	if r := b.request(map[string]any{"t": "contacts"}); r["t"] != "contacts_result" {
+		t.Fatalf("another connection after the panic: %v", r)
+	}
+	if !strings.Contains(e.s.Log.String(), "panic handling a frame") {
+		t.Fatal("the panic was not logged")
 	}
 }
