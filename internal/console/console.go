@@ -524,28 +524,7 @@ func crossSite(r *http.Request) error {
 
 // clientIP is the request's client address: the connection's, or, from a
 // trusted proxy, the last address in X-Forwarded-For that is not one.
-func (h *Handler) clientIP(r *http.Request) string {
-	addr, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	ip := addr.Addr().Unmap()
-	if !h.trusted(ip) {
-		return ip.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		ip = hop.Unmap()
-		if !h.trusted(ip) {
-			break
-		}
-	}
-	return ip.String()
-}
+func (h *Handler) clientIP(r *http.Request) string { return ratelimit.ClientIP(r, h.TrustedProxies) }
 
 func (h *Handler) trusted(ip netip.Addr) bool {
 	for _, p := range h.TrustedProxies {
