@@ -160,7 +160,7 @@ func TestSmokeThroughputTwoNodes(t *testing.T) {
 	o.Duration, o.Warmup, o.Senders, o.Window = time.Second, 300*time.Millisecond, 4, 8
 	o.JSON = true
 	var out, js bytes.Buffer
-	log := &syncBuffer{}
+	log := &testutil.SyncBuffer{}
 	o.Out, o.JSONOut, o.Log = &out, &js, log
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyim/parley/internal/server/servertest"
+	"github.com/parleyim/parley/internal/testutil"
 )
 
 // TestMain lets the test binary be its own `bench-worker`: scenarios with
@@ -26,25 +26,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a bytes.Buffer safe for the workers' stderr copier and the
-// bench's own progress lines at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // smokeGroup runs a group scenario against an in-process SQLite server and
@@ -62,7 +43,7 @@ func smokeGroup(t *testing.T, scenario string, set func(o *Options), res any) st
 	o.JSON = true
 	set(&o)
 	var out, js bytes.Buffer
-	log := &syncBuffer{}
+	log := &testutil.SyncBuffer{}
 	o.Out, o.JSONOut, o.Log = &out, &js, log
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyim/parley/internal/server/servertest"
 	"github.com/parleyim/parley/internal/tenant"
+	"github.com/parleyim/parley/internal/testutil"
 	"github.com/parleyim/parley/internal/testutil/testcert"
 	"github.com/parleyim/parley/protocol"
 	parley "github.com/parleyim/parley/sdk/go"
@@ -83,23 +83,8 @@ func TestFormatItem(t *testing.T) {
 	}
 }
 
-// syncBuffer is an io.Writer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the chat client's output, which a test waits on.
+type syncBuffer struct{ testutil.SyncBuffer }
 
 func (s *syncBuffer) waitFor(t *testing.T, re string) []string {
 	t.Helper()

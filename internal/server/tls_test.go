@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -18,27 +17,10 @@ import (
 	"time"
 
 	"github.com/parleyim/parley/internal/config"
+	"github.com/parleyim/parley/internal/testutil"
 	"github.com/parleyim/parley/internal/testutil/testcert"
 	"github.com/parleyim/parley/protocol"
 )
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func serialOf(t *testing.T, c *tls.Certificate) string {
 	t.Helper()
@@ -57,7 +39,7 @@ func TestCertReloader_GetCertificate(t *testing.T) {
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	first, second, third := testcert.New(t, "first"), testcert.New(t, "second"), testcert.New(t, "third")
 	first.Write(t, certFile, keyFile)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	r, err := newCertReloader(certFile, keyFile, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
