@@ -77,6 +77,10 @@ func newClusterEnvOn(t *testing.T, n int, pg, natsURL string, s3 blob.S3Options)
 		"PARLEY_AUTH_KDF_MEMORY_KIB=1024", "PARLEY_AUTH_KDF_TIME=1",
 		"PARLEY_CONSOLE_OWNER_PASSWORD="+servertest.OwnerPassword,
 		"PARLEY_HTTP_SHUTDOWN_TIMEOUT=5s",
+		// These tests poll the nodes with the app token far faster than an
+		// app's default REST budget (100/s shared by the nodes); the limits
+		// have tests of their own.
+		"PARLEY_RATELIMIT_ENABLED=false",
 	)}
 	for range n {
 		c.nodes = append(c.nodes, &clusterNode{addr: freePort(t), data: t.TempDir()})
