@@ -69,5 +69,5 @@ func BenchmarkEncryptedLocal(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchStore(b, blob.NewEncrypted(s, keyring(b, "k1"), true))
+	benchStore(b, blob.NewEncrypted(s, key(b, "k1"), true))
 }

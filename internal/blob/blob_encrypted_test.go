@@ -14,24 +14,8 @@ import (
 	"github.com/parleyim/parley/internal/atrest"
 	"github.com/parleyim/parley/internal/blob"
 	"github.com/parleyim/parley/internal/blob/blobtest"
+	"github.com/parleyim/parley/internal/testutil"
 )
-
-func keyring(t testing.TB, ids ...string) *atrest.Keyring {
-	t.Helper()
-	var lines []string
-	for _, id := range ids {
-		l, err := atrest.NewKeyLine(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, l)
-	}
-	k, err := atrest.Parse(strings.Join(lines, "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 // The encrypted store is a Store like the others: same suite, over both
 // drivers.
@@ -39,7 +23,7 @@ func TestEncrypted_Conformance(t *testing.T) {
 	for name, under := range map[string]func(*testing.T) blob.Store{"local": newLocal, "s3": newS3} {
 		t.Run(name, func(t *testing.T) {
 			blobtest.Run(t, func(t *testing.T) blob.Store {
-				return blob.NewEncrypted(under(t), keyring(t, "k1"), true)
+				return blob.NewEncrypted(under(t), key(t, "k1"), true)
 			})
 		})
 	}
@@ -86,7 +70,7 @@ func TestEncrypted_AtRestAndRotation(t *testing.T) {
 	if _, err := local.Put(ctx, "old", strings.NewReader(content), int64(len(content)), "text/plain"); err != nil {
 		t.Fatal(err)
 	}
-	k1 := keyring(t, "k1")
+	k1 := key(t, "k1")
 	enc := blob.NewEncrypted(local, k1, true)
 	info, err := enc.Put(ctx, "new", strings.NewReader(content), int64(len(content)), "text/plain")
 	if err != nil || info.Size != int64(len(content)) {
@@ -169,7 +153,7 @@ func TestEncrypted_Tamper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc := blob.NewEncrypted(local, keyring(t, "k1"), true)
+	enc := blob.NewEncrypted(local, key(t, "k1"), true)
 	content := strings.Repeat("z", 3*atrest.SegmentSize) // exactly 3 full segments
 	p := filepath.Join(dir, "f")
 	tests := []struct {
@@ -227,7 +211,7 @@ func TestEncrypted_PutSourceError(t *testing.T) {
 	for _, size := range []int{10, atrest.SegmentSize, atrest.SegmentSize + 10} {
 		for _, srcErr := range []error{io.ErrUnexpectedEOF, errors.New("connection reset")} {
 			t.Run(fmt.Sprintf("%d bytes, %v", size, srcErr), func(t *testing.T) {
-				enc := blob.NewEncrypted(newLocal(t), keyring(t, "k1"), true)
+				enc := blob.NewEncrypted(newLocal(t), key(t, "k1"), true)
 				_, err := enc.Put(ctx, "f", &failingReader{b: make([]byte, size), err: srcErr}, 1<<20, "")
 				if !errors.Is(err, srcErr) {
 					t.Fatalf("Put = %v, want %v", err, srcErr)
@@ -238,4 +222,10 @@ func TestEncrypted_PutSourceError(t *testing.T) {
 			})
 		}
 	}
+}
+
+// key is a keyring of one new key.
+func key(t testing.TB, id string) *atrest.Keyring {
+	k, _ := testutil.Keyring(t, id)
+	return k
 }

@@ -20,7 +20,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,7 +27,6 @@ import (
 	"github.com/parleyim/parley/internal/blob"
 	"github.com/parleyim/parley/internal/server/servertest"
 	"github.com/parleyim/parley/protocol"
-	parley "github.com/parleyim/parley/sdk/go"
 )
 
 // chaosRecoveryBound is how long the cluster may take to recover on its own
@@ -69,112 +67,19 @@ func TestChaos_ClusterFaults(t *testing.T) {
 	nt := startChaosNATS(t)
 	s3 := startChaosS3(t)
 	c := newClusterEnvOn(t, 3, pg.url("parley"), nt.url(), s3.opts)
-	cmd := exec.Command(c.bin, "app", "create", "acme", "chaos")
-	cmd.Env = c.env
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("app create: %v", err)
-	}
-	var app map[string]string
-	json.Unmarshal(out, &app)
-	base := c.url(0) + "/acme/chaos"
-	admin := postJSON(t, base+"/token", "", map[string]string{"grant_type": "client_credentials",
-		"client_id": app["client_id"], "client_secret": app["client_secret"]})["access_token"].(string)
-
-	const users = 6
-	names := make([]string, users)
-	for i := range names {
-		names[i] = fmt.Sprint("u", i)
-		postJSON(t, base+"/users", admin, map[string]string{"username": names[i], "password": "pw"})
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var all []*device
-	dial := func(user string, node int, resource string) *device {
-		var others []string
-		for k := 1; k < len(c.nodes); k++ {
-			others = append(others, c.url((node+k)%len(c.nodes)))
-		}
-		cl, err := parley.Dial(ctx, parley.Config{BaseURL: c.url(node), Endpoints: others, Org: "acme", App: "chaos",
-			Username: user, Password: "pw", Resource: resource, BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second})
-		if err != nil {
-			t.Fatalf("dial %s on node %d: %v", user, node, err)
-		}
-		d := &device{user: user, client: cl, got: map[string]int{}, last: map[string]int64{}}
-		go d.drain()
-		t.Cleanup(func() { cl.Close() })
-		all = append(all, d)
-		return d
-	}
-	devs := make([][2]*device, users)
-	onNode := map[int][]*device{}
-	for i, u := range names {
-		for k := range 2 {
-			devs[i][k] = dial(u, (i+k)%3, fmt.Sprint("dev", k))
-			onNode[(i+k)%3] = append(onNode[(i+k)%3], devs[i][k])
-		}
-	}
-	g, err := devs[0][0].client.CreateGroup(ctx, protocol.GroupSettings{Name: ptr("all")}, names[1:]...)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// Load: every user's device 0 sends every 100 ms, 1:1 to the next user
-	// and to the group in turn. A send that fails (the fault is on) is not
-	// counted; an acknowledged one must be delivered.
-	ld := &chaosLoad{lastAck: make([]time.Time, users), stop: make(chan struct{}), errs: map[string]int{}}
-	for i := range users {
-		ld.wg.Add(1)
-		go func() {
-			defer ld.wg.Done()
-			from := devs[i][0]
-			peer := (i + 1) % users
-			for n := 0; ; n++ {
-				select {
-				case <-ld.stop:
-					return
-				case <-time.After(100 * time.Millisecond):
-				}
-				m := parley.OutgoingMessage{To: names[peer], Body: parley.TextBody{Msg: fmt.Sprint(n)}}
-				targets := []*device{devs[i][1], devs[peer][0], devs[peer][1]}
-				if n%2 == 1 {
-					m = parley.OutgoingMessage{To: g.ID, ChatType: protocol.ChatTypeGroup, Body: parley.TextBody{Msg: fmt.Sprint(n)}}
-					targets = []*device{devs[i][1]}
-					for j := range users {
-						if j != i {
-							targets = append(targets, devs[j][0], devs[j][1])
-						}
-					}
-				}
-				sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-				ack, err := from.client.Send(sctx, m)
-				scancel()
-				ld.mu.Lock()
-				if err != nil {
-					ld.failed++
-					ld.errs[chaosErrKind(err)]++
-				} else {
-					ld.acked = append(ld.acked, sent{id: ack.MsgID, targets: targets})
-					ld.lastAck[i] = time.Now()
-				}
-				ld.mu.Unlock()
-			}
-		}()
-	}
-	stopped := false
-	stopLoad := func() {
-		if !stopped {
-			stopped = true
-			close(ld.stop)
-			ld.wg.Wait()
-		}
-	}
+	// Every user's device 0 sends every 100 ms. A send that fails (the
+	// fault is on) is not counted; an acknowledged one must be delivered.
+	h := newClusterChat(t, ctx, c, "chaos", 6)
+	admin, names, all, onNode := h.admin, h.names, h.all, h.onNode
+	base := c.url(0) + "/acme/chaos"
+	ld := h.startLoad(100*time.Millisecond, 10*time.Second)
+	stopLoad := ld.stop
 	defer stopLoad()
 
-	ld.waitAcks(t, 60)
-	ld.mu.Lock()
-	early := append([]sent(nil), ld.acked...)
-	ld.mu.Unlock()
+	ld.waitAcks(t, 60, chaosRecoveryBound)
+	early := ld.snapshot()
 	waitDelivered(t, early, 10*time.Second)
 
 	var report []string
@@ -225,7 +130,7 @@ func TestChaos_ClusterFaults(t *testing.T) {
 		}
 	}
 	report = append(report, fmt.Sprintf("clients of the killed node reconnected: %v", time.Since(killed).Round(10*time.Millisecond)))
-	ld.waitAcks(t, 20) // the others carry on
+	ld.waitAcks(t, 20, chaosRecoveryBound) // the others carry on
 	c.start(1)
 	recovered("node SIGKILL", time.Now())
 
@@ -289,7 +194,7 @@ func TestChaos_ClusterFaults(t *testing.T) {
 	if string(got) != "room for this" {
 		t.Fatalf("download on a full disk: %d %q", resp.StatusCode, got)
 	}
-	ld.waitAcks(t, 30)
+	ld.waitAcks(t, 30, chaosRecoveryBound)
 	// The blob store is not part of readiness: the nodes still take
 	// traffic.
 	for i := range c.nodes {
@@ -323,7 +228,7 @@ func TestChaos_ClusterFaults(t *testing.T) {
 		t.Fatalf("upload with the blob store down: %d %s, want 503 %s", st, raw, protocol.ErrUnavailable.ID)
 	}
 	t.Logf("an upload with the blob store down failed after %v", time.Since(began).Round(10*time.Millisecond))
-	ld.waitAcks(t, 30)
+	ld.waitAcks(t, 30, chaosRecoveryBound)
 	s3.start()
 	back := time.Now()
 	if st, raw := uploadFile(t, base, admin, "back.txt", []byte("room again")); st != 200 {
@@ -404,16 +309,6 @@ func chaosNotReady(t *testing.T, c *clusterEnv, why string) {
 	}
 }
 
-// chaosErrKind names a failed send's error for the log: the API error ID,
-// or the Go error.
-func chaosErrKind(err error) string {
-	var pe *parley.Error
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return err.Error()
-}
-
 // chaosNeed reports a missing prerequisite: the test is skipped, or fails
 // with PARLEY_REQUIRE_CHAOS=1.
 func chaosNeed(t *testing.T, format string, args ...any) {
@@ -425,44 +320,12 @@ func chaosNeed(t *testing.T, format string, args ...any) {
 	t.Skip(msg)
 }
 
-// chaosLoad is the steady load of the chaos test and what it achieved.
-type chaosLoad struct {
-	mu      sync.Mutex
-	acked   []sent
-	failed  int
-	errs    map[string]int // failed sends by error kind
-	lastAck []time.Time    // per sender: its last acknowledged send
-	stop    chan struct{}
-	wg      sync.WaitGroup
-}
-
-// waitAcks waits for more acknowledgements.
-func (l *chaosLoad) waitAcks(t *testing.T, more int) {
-	t.Helper()
-	l.mu.Lock()
-	want := len(l.acked) + more
-	l.mu.Unlock()
-	deadline := time.Now().Add(chaosRecoveryBound)
-	for {
-		l.mu.Lock()
-		n := len(l.acked)
-		l.mu.Unlock()
-		if n >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("load stalled at %d acks (want %d)", n, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // chaosRecover waits until the cluster is whole again after a fault that
 // ended at ended: /readyz is 200 on every node, every device is connected,
 // every sender had a send acknowledged since (core: how long that took),
 // and more reports nothing wrong (all). It returns how long that took
 // and fails past chaosRecoveryBound.
-func chaosRecover(t *testing.T, c *clusterEnv, devs []*device, l *chaosLoad, ended time.Time, more func() []string) (core, all time.Duration) {
+func chaosRecover(t *testing.T, c *clusterEnv, devs []*device, l *chatLoad, ended time.Time, more func() []string) (core, all time.Duration) {
 	t.Helper()
 	hc := &http.Client{Timeout: 3 * time.Second}
 	for {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -206,118 +207,19 @@ func TestCluster_FailoverAndRollingRestart(t *testing.T) {
 		t.Skip("starts a three-node cluster")
 	}
 	c := newClusterEnv(t, 3)
-	cmd := exec.Command(c.bin, "app", "create", "acme", "chat2")
-	cmd.Env = c.env
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("app create: %v", err)
-	}
-	var app map[string]string
-	json.Unmarshal(out, &app)
-	base := c.url(0) + "/acme/chat2"
-	admin := postJSON(t, base+"/token", "", map[string]string{"grant_type": "client_credentials",
-		"client_id": app["client_id"], "client_secret": app["client_secret"]})["access_token"].(string)
-
-	const users = 9
-	names := make([]string, users)
-	for i := range names {
-		names[i] = fmt.Sprint("u", i)
-		postJSON(t, base+"/users", admin, map[string]string{"username": names[i], "password": "pw"})
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dial := func(user string, node int, resource string) *device {
-		var others []string
-		for k := 1; k < len(c.nodes); k++ {
-			others = append(others, c.url((node+k)%len(c.nodes)))
-		}
-		cl, err := parley.Dial(ctx, parley.Config{BaseURL: c.url(node), Endpoints: others, Org: "acme", App: "chat2",
-			Username: user, Password: "pw", Resource: resource, BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second})
-		if err != nil {
-			t.Fatalf("dial %s on node %d: %v", user, node, err)
-		}
-		d := &device{user: user, client: cl, got: map[string]int{}, last: map[string]int64{}}
-		go d.drain()
-		t.Cleanup(func() { cl.Close() })
-		return d
-	}
-	// Device 0 of user i on node i%3, device 1 on node (i+1)%3.
-	devs := make([][2]*device, users)
-	onNode := map[int][]*device{}
-	for i, u := range names {
-		for k := range 2 {
-			node := (i + k) % 3
-			devs[i][k] = dial(u, node, fmt.Sprint("dev", k))
-			onNode[node] = append(onNode[node], devs[i][k])
-		}
-	}
-	g, err := devs[0][0].client.CreateGroup(ctx, protocol.GroupSettings{Name: ptr("all")}, names[1:]...)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// Load: every user's device 0 sends, 1:1 to the next user and to the
-	// group in turn, one message every 50 ms.
-	var mu sync.Mutex
-	var acked []sent
-	var sendErrs int
-	stopLoad := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			from := devs[i][0]
-			peer := (i + 1) % users
-			for n := 0; ; n++ {
-				select {
-				case <-stopLoad:
-					return
-				case <-time.After(50 * time.Millisecond):
-				}
-				m := parley.OutgoingMessage{To: names[peer], Body: parley.TextBody{Msg: fmt.Sprint(n)}}
-				targets := []*device{devs[i][1], devs[peer][0], devs[peer][1]}
-				if n%2 == 1 {
-					m = parley.OutgoingMessage{To: g.ID, ChatType: protocol.ChatTypeGroup, Body: parley.TextBody{Msg: fmt.Sprint(n)}}
-					targets = []*device{devs[i][1]}
-					for j := range users {
-						if j != i {
-							targets = append(targets, devs[j][0], devs[j][1])
-						}
-					}
-				}
-				sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
-				ack, err := from.client.Send(sctx, m)
-				scancel()
-				mu.Lock()
-				if err != nil {
-					sendErrs++
-				} else {
-					acked = append(acked, sent{id: ack.MsgID, targets: targets})
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
-	waitAcks := func(more int) {
-		want := count() + more
-		deadline := time.Now().Add(30 * time.Second)
-		for count() < want {
-			if time.Now().After(deadline) {
-				t.Fatalf("load stalled at %d acks (want %d)", count(), want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	h := newClusterChat(t, ctx, c, "chat2", 9)
+	admin, devs, onNode := h.admin, h.devs, h.onNode
+	dial := func(user string, node int, resource string) *device { return h.dial(t, user, node, resource) }
+	ld := h.startLoad(50*time.Millisecond, 30*time.Second)
+	defer ld.stop()
+	waitAcks := func(more int) { ld.waitAcks(t, more, 30*time.Second) }
 
 	waitAcks(200)
 	// Before anything fails, messages cross nodes live: devices on other
 	// nodes than their senders' get them without reconnecting.
-	mu.Lock()
-	early := append([]sent(nil), acked...)
-	mu.Unlock()
-	waitDelivered(t, early, 5*time.Second)
+	waitDelivered(t, ld.snapshot(), 5*time.Second)
 	// SIGKILL node 2 mid-load: its clients are back on the others within 5 s.
 	killed := time.Now()
 	c.stop(2, syscall.SIGKILL)
@@ -341,13 +243,10 @@ func TestCluster_FailoverAndRollingRestart(t *testing.T) {
 		c.start(i)
 		waitAcks(50)
 	}
-	close(stopLoad)
-	wg.Wait()
+	ld.stop()
 
 	// Every acknowledged message reaches each of its targets exactly once.
-	mu.Lock()
-	all := acked
-	mu.Unlock()
+	all := ld.snapshot()
 	waitDelivered(t, all, 30*time.Second)
 	for _, pair := range devs {
 		for _, d := range pair {
@@ -467,7 +366,7 @@ func TestCluster_FailoverAndRollingRestart(t *testing.T) {
 	// gap and no repeat, although its senders were on all three nodes.
 	convs := checkGapFree(t, c.pgURL)
 	t.Logf("%d messages acknowledged (%d sends failed and were not counted), each delivered once to every device; %d conversations gap-free",
-		len(all), sendErrs, convs)
+		len(all), ld.failed, convs)
 }
 
 // waitDelivered waits until each message reached each of its targets, and
@@ -536,3 +435,178 @@ func checkGapFree(t *testing.T, pgURL string) int {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// clusterChat is an app on a cluster whose users chat: nine or so users with
+// two devices each, device k of user i on node (i+k)%3, all in one group.
+type clusterChat struct {
+	c      *clusterEnv
+	ctx    context.Context
+	app    string
+	admin  string // the app token
+	names  []string
+	devs   [][2]*device
+	onNode map[int][]*device
+	all    []*device // every device dialled, these and later ones
+	group  string
+}
+
+// newClusterChat creates the app ("acme", app) with users u0..u(n-1),
+// connects their devices and creates their group.
+func newClusterChat(t *testing.T, ctx context.Context, c *clusterEnv, app string, users int) *clusterChat {
+	t.Helper()
+	cmd := exec.Command(c.bin, "app", "create", "acme", app)
+	cmd.Env = c.env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("app create: %v", err)
+	}
+	var cred map[string]string
+	json.Unmarshal(out, &cred)
+	base := c.url(0) + "/acme/" + app
+	h := &clusterChat{c: c, ctx: ctx, app: app, onNode: map[int][]*device{}}
+	h.admin = postJSON(t, base+"/token", "", map[string]string{"grant_type": "client_credentials",
+		"client_id": cred["client_id"], "client_secret": cred["client_secret"]})["access_token"].(string)
+	for i := range users {
+		h.names = append(h.names, fmt.Sprint("u", i))
+		postJSON(t, base+"/users", h.admin, map[string]string{"username": h.names[i], "password": "pw"})
+	}
+	h.devs = make([][2]*device, users)
+	for i, u := range h.names {
+		for k := range 2 {
+			node := (i + k) % len(c.nodes)
+			h.devs[i][k] = h.dial(t, u, node, fmt.Sprint("dev", k))
+			h.onNode[node] = append(h.onNode[node], h.devs[i][k])
+		}
+	}
+	g, err := h.devs[0][0].client.CreateGroup(ctx, protocol.GroupSettings{Name: ptr("all")}, h.names[1:]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.group = g.ID
+	return h
+}
+
+// dial connects a device of user to node, with the other nodes as the
+// endpoints it fails over to.
+func (h *clusterChat) dial(t *testing.T, user string, node int, resource string) *device {
+	t.Helper()
+	var others []string
+	for k := 1; k < len(h.c.nodes); k++ {
+		others = append(others, h.c.url((node+k)%len(h.c.nodes)))
+	}
+	cl, err := parley.Dial(h.ctx, parley.Config{BaseURL: h.c.url(node), Endpoints: others, Org: "acme", App: h.app,
+		Username: user, Password: "pw", Resource: resource, BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second})
+	if err != nil {
+		t.Fatalf("dial %s on node %d: %v", user, node, err)
+	}
+	d := &device{user: user, client: cl, got: map[string]int{}, last: map[string]int64{}}
+	go d.drain()
+	t.Cleanup(func() { cl.Close() })
+	h.all = append(h.all, d)
+	return d
+}
+
+// chatLoad is a steady load: every user's device 0 sends, 1:1 to the next
+// user and to the group in turn. A send that fails is counted, by error
+// kind; an acknowledged one must reach its targets.
+type chatLoad struct {
+	mu      sync.Mutex
+	acked   []sent
+	failed  int
+	errs    map[string]int // failed sends by error kind
+	lastAck []time.Time    // per sender: its last acknowledged send
+	stopc   chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+}
+
+// startLoad sends one message per user every interval, each send given
+// timeout to be acknowledged.
+func (h *clusterChat) startLoad(every, timeout time.Duration) *chatLoad {
+	users := len(h.names)
+	l := &chatLoad{lastAck: make([]time.Time, users), stopc: make(chan struct{}), errs: map[string]int{}}
+	for i := range users {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			from := h.devs[i][0]
+			peer := (i + 1) % users
+			for n := 0; ; n++ {
+				select {
+				case <-l.stopc:
+					return
+				case <-time.After(every):
+				}
+				m := parley.OutgoingMessage{To: h.names[peer], Body: parley.TextBody{Msg: fmt.Sprint(n)}}
+				targets := []*device{h.devs[i][1], h.devs[peer][0], h.devs[peer][1]}
+				if n%2 == 1 {
+					m = parley.OutgoingMessage{To: h.group, ChatType: protocol.ChatTypeGroup, Body: parley.TextBody{Msg: fmt.Sprint(n)}}
+					targets = []*device{h.devs[i][1]}
+					for j := range users {
+						if j != i {
+							targets = append(targets, h.devs[j][0], h.devs[j][1])
+						}
+					}
+				}
+				sctx, scancel := context.WithTimeout(h.ctx, timeout)
+				ack, err := from.client.Send(sctx, m)
+				scancel()
+				l.mu.Lock()
+				if err != nil {
+					l.failed++
+					l.errs[errKind(err)]++
+				} else {
+					l.acked = append(l.acked, sent{id: ack.MsgID, targets: targets})
+					l.lastAck[i] = time.Now()
+				}
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+// stop ends the load and waits for its senders (again: nothing).
+func (l *chatLoad) stop() {
+	l.once.Do(func() {
+		close(l.stopc)
+		l.wg.Wait()
+	})
+}
+
+// snapshot is the sends acknowledged so far.
+func (l *chatLoad) snapshot() []sent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]sent(nil), l.acked...)
+}
+
+// waitAcks waits for more acknowledgements, failing after within.
+func (l *chatLoad) waitAcks(t *testing.T, more int, within time.Duration) {
+	t.Helper()
+	l.mu.Lock()
+	want := len(l.acked) + more
+	l.mu.Unlock()
+	deadline := time.Now().Add(within)
+	for {
+		l.mu.Lock()
+		n := len(l.acked)
+		l.mu.Unlock()
+		if n >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("load stalled at %d acks (want %d)", n, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// errKind is a failed send's error code, or its text.
+func errKind(err error) string {
+	var pe *parley.Error
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return err.Error()
+}

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -226,23 +225,7 @@ func (s *Server) AppToken(t testing.TB, app *tenant.Created) string {
 }
 
 // LogBuffer collects log output safely across goroutines.
-type LogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *LogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything logged so far.
-func (b *LogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type LogBuffer = testutil.SyncBuffer
 
 // UseS3 points cfg's file storage at the S3-compatible server of
 // $PARLEY_TEST_S3, under a prefix of the test's own (skipped without it,

@@ -14,6 +14,7 @@ import (
 	"github.com/parleyim/parley/internal/store/sqlite"
 	"github.com/parleyim/parley/internal/store/sqlstore"
 	"github.com/parleyim/parley/internal/store/storetest"
+	"github.com/parleyim/parley/internal/testutil"
 )
 
 func TestConformance(t *testing.T) {
@@ -117,7 +118,7 @@ func TestConformance_Encrypted(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		keys, _ := storetest.Keys(t, "k1")
+		keys, _ := testutil.Keyring(t, "k1")
 		s.UseCrypto(sqlstore.Crypto{Secrets: storetest.SecretsBox(t), Keys: keys, Encrypt: true})
 		return s
 	})
@@ -179,7 +180,7 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			defer s.Close()
 			if encrypt {
-				keys, _ := storetest.Keys(b, "k1")
+				keys, _ := testutil.Keyring(b, "k1")
 				s.UseCrypto(sqlstore.Crypto{Secrets: storetest.SecretsBox(b), Keys: keys, Encrypt: true})
 			}
 			a := &store.App{UUID: "u", Org: "o", Name: "a", ClientID: "c", ClientSecretHash: []byte{1}, TokenKey: []byte{1}, Settings: []byte("{}")}

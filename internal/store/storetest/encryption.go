@@ -11,6 +11,7 @@ import (
 	"github.com/parleyim/parley/internal/secret"
 	"github.com/parleyim/parley/internal/store"
 	"github.com/parleyim/parley/internal/store/sqlstore"
+	"github.com/parleyim/parley/internal/testutil"
 )
 
 // EncryptionBackend is what RunEncryption needs of a backend.
@@ -23,25 +24,6 @@ type EncryptionBackend struct {
 	// RawIsRows: Raw returns live rows only (PostgreSQL), not files that
 	// keep freed bytes until a VACUUM (SQLite).
 	RawIsRows bool
-}
-
-// Keys returns a keyring of new random keys with the given IDs (the last
-// is active), and their lines.
-func Keys(t testing.TB, ids ...string) (*atrest.Keyring, []string) {
-	t.Helper()
-	var lines []string
-	for _, id := range ids {
-		l, err := atrest.NewKeyLine(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, l)
-	}
-	k, err := atrest.Parse(strings.Join(lines, "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, lines
 }
 
 func ring(t *testing.T, lines ...string) *atrest.Keyring {
@@ -73,8 +55,8 @@ func SecretsBox(t testing.TB) *secret.Box {
 func RunEncryption(t *testing.T, b EncryptionBackend) {
 	db := b.Open(t)
 	box := SecretsBox(t)
-	_, l1 := Keys(t, "k1")
-	_, l2 := Keys(t, "k2")
+	_, l1 := testutil.Keyring(t, "k1")
+	_, l2 := testutil.Keyring(t, "k2")
 	db.UseCrypto(sqlstore.Crypto{Secrets: box, Keys: ring(t, l1[0]), Encrypt: true})
 
 	const marker = "ATREST-MARKER-5b1e"
