@@ -37,6 +37,25 @@ mapfile -t pkgs < <(go list -f '{{.ImportPath}} {{.Dir}} {{join .TestGoFiles " "
     (cd "$dir" && grep -lqE '^func Fuzz[A-Z0-9_]' $files) && echo "$pkg $dir"
   done)
 
+# fuzz_one runs one target for FUZZTIME; its output goes to $bin/out.
+fuzz_one() { # dir test name pkg
+  { ls "$1/testdata/fuzz/$3" 2>/dev/null || true; } | sort >"$bin/before"
+  (cd "$1" && "$2" -test.run='^$' -test.fuzz="^${3}\$" -test.fuzztime="$FUZZTIME" \
+    -test.fuzzminimizetime=10s -test.fuzzcachedir="$cache/$4" -test.timeout=5m >"$bin/out" 2>&1)
+}
+
+# deadline_race: the run that just failed hit the race in Go 1.26's fuzz
+# coordinator (golang/go#75804, fixed in Go 1.27): at the end of a
+# duration-based -fuzztime, on a busy machine, a worker's shutdown is
+# reported as a bare "context deadline exceeded" failure. It is that when
+# this is the only failure printed and no new crasher was written; then
+# the target is run once more.
+deadline_race() { # dir name
+  { ls "$1/testdata/fuzz/$2" 2>/dev/null || true; } | sort | cmp -s - "$bin/before" || return 1
+  grep -q '^    context deadline exceeded$' "$bin/out" || return 1
+  ! grep -qE 'panic:|Failing input|fuzz_test.go:[0-9]+:|_test.go:[0-9]+:' "$bin/out"
+}
+
 for line in "${pkgs[@]}"; do
   pkg=${line%% *}
   dir=${line#* }
@@ -46,9 +65,11 @@ for line in "${pkgs[@]}"; do
   for name in "${names[@]}"; do
     targets=$((targets + 1))
     t0=$SECONDS
-    if (cd "$dir" && "$test" -test.run='^$' -test.fuzz="^${name}\$" -test.fuzztime="$FUZZTIME" \
-        -test.fuzzminimizetime=10s -test.fuzzcachedir="$cache/$pkg" -test.timeout=5m >"$bin/out" 2>&1); then
+    if fuzz_one "$dir" "$test" "$name" "$pkg" || { deadline_race "$dir" "$name" && fuzz_one "$dir" "$test" "$name" "$pkg"; }; then
       echo "fuzz: ok   ${pkg#github.com/parleyim/parley/} $name ($((SECONDS - t0))s)"
+    elif deadline_race "$dir" "$name"; then
+      # Twice Go's own race, never a finding: say so, do not fail.
+      echo "fuzz: ok?  ${pkg#github.com/parleyim/parley/} $name: stopped by Go's fuzztime deadline race twice (golang/go#75804), no crasher"
     else
       echo "fuzz: FAIL ${pkg#github.com/parleyim/parley/} $name"
       sed 's/^/    /' "$bin/out" | grep -v '^    fuzz: elapsed' | tail -n 40
