@@ -72,13 +72,29 @@ func (g *Gateway) Init() {
 		// Clients authenticate with a token in the first frame, never with
 		// cookies, so cross-origin pages cannot act with a user's session.
 		CheckOrigin: func(*http.Request) bool { return true },
+		// A request that is not a WebSocket handshake (plain GET, HTTP/2,
+		// wrong method) is answered in the API's error shape.
+		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+			kind := protocol.ErrIllegalArgument
+			if status == http.StatusMethodNotAllowed {
+				kind = protocol.ErrMethodNotAllowed
+				w.Header().Set("Allow", http.MethodGet)
+			}
+			writeError(w, kind, "not a WebSocket handshake: "+reason.Error(), 0)
+		},
 	}
 }
 
 // ServeHTTP upgrades the connection and runs the session until it ends.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("v"); v != "" && v != "1" {
-		http.Error(w, "unsupported protocol version; this server speaks v=1", http.StatusBadRequest)
+		// Upgrade, then close with 4003: clients stop reconnecting on it
+		// (an HTTP error would look like a passing outage to them).
+		if conn, err := g.upgrader.Upgrade(w, r, nil); err == nil {
+			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(protocol.CloseBadProtocol,
+				"unsupported protocol version; this server speaks v=1"), time.Now().Add(time.Second))
+			conn.Close()
+		}
 		return
 	}
 	var limited *ratelimit.Error
@@ -125,11 +141,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // refuse answers a connection attempt over the limit with 429 in the REST
 // API's error shape and Retry-After, before any upgrade.
 func refuse(w http.ResponseWriter, err *ratelimit.Error) {
-	b, _ := json.Marshal(protocol.ErrorBody{Error: err.Err.Kind.Error, Exception: err.Err.Kind.Exception,
-		Timestamp: time.Now().UnixMilli(), ErrorDescription: err.Err.Description, Code: err.Err.Kind.ID})
+	writeError(w, err.Err.Kind, err.Err.Description, err.RetrySeconds())
+}
+
+// writeError answers an HTTP request that did not become a WebSocket in the
+// REST API's error shape (with Retry-After when retryAfter > 0).
+func writeError(w http.ResponseWriter, kind protocol.ErrorKind, desc string, retryAfter int64) {
+	b, _ := json.Marshal(protocol.ErrorBody{Error: kind.Error, Exception: kind.Exception,
+		Timestamp: time.Now().UnixMilli(), ErrorDescription: desc, Code: kind.ID})
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.Header().Set("Retry-After", strconv.FormatInt(err.RetrySeconds(), 10))
-	w.WriteHeader(err.Err.Kind.Status)
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(retryAfter, 10))
+	}
+	w.WriteHeader(kind.Status)
 	w.Write(b)
 }
 

@@ -3,7 +3,6 @@ package ws_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -325,9 +324,21 @@ func TestWS_AuthFailures(t *testing.T) {
 			}
 		})
 	}
-	resp, err := http.Get(e.s.URL + "/ws?v=2")
-	if err != nil || resp.StatusCode != 400 {
-		t.Fatalf("v=2: %v %v", err, resp)
+	// Another protocol version: closed with 4003, which tells clients not
+	// to reconnect.
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.s.URL, "http")+"/ws?v=2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := (&client{t: t, conn: conn}).closed(); code != protocol.CloseBadProtocol {
+		t.Fatalf("v=2: close %d, want 4003", code)
+	}
+	conn.Close()
+	// A request that is not a WebSocket handshake is answered in the API's
+	// error shape.
+	r := servertest.Call(t, e.s.URL, "GET", "/ws", "", nil)
+	if r.Status != 400 || r.Str("code") != protocol.ErrIllegalArgument.ID || r.Str("error_description") == "" {
+		t.Fatalf("GET /ws without a handshake: %d %s", r.Status, r.Raw)
 	}
 }
 
