@@ -92,7 +92,7 @@ type HTTP struct {
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" doc:"Time allowed to read request headers."`
 	ShutdownTimeout   Duration `toml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish."`
 	CORSOrigins       string   `toml:"cors_origins" doc:"Web origins allowed to call the REST API from a browser (CORS), comma-separated (https://chat.example.com,http://localhost:5173), or * for any. Tokens travel in the Authorization header, never in cookies, so no credentials mode is needed. Empty: none (same-origin pages such as /demo need nothing). The console never answers cross-origin requests."`
-	TrustedProxies    string   `toml:"trusted_proxies" doc:"Reverse proxies in front of Parley, comma-separated IPs or CIDRs (10.0.0.0/8,127.0.0.1). For requests from them the client's address is taken from X-Forwarded-For and TLS from X-Forwarded-Proto: console sign-in throttling, the audit log's IPs, Secure cookies. Empty: none; the connection's address is the client's."`
+	TrustedProxies    string   `toml:"trusted_proxies" doc:"Reverse proxies in front of Parley, comma-separated IPs or CIDRs (10.0.0.0/8,127.0.0.1). For requests from them the client's address is taken from X-Forwarded-For and TLS from X-Forwarded-Proto: rate limits, console sign-in throttling, the audit log's IPs, Secure cookies, HSTS, https links in REST answers. Empty: none; the connection's address is the client's."`
 }
 
 // TLS configures transport security of the HTTP listener.

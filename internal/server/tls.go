@@ -220,7 +220,18 @@ func (g *transportGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeTLSRequired(w)
 		return
 	}
-	g.next.ServeHTTP(w, r)
+	// Record the scheme the client used in r.URL.Scheme (empty in server
+	// requests), for the links answers carry (REST uri, file urls): https
+	// also behind a trusted proxy that terminated TLS.
+	scheme := "http"
+	if secure {
+		scheme = "https"
+	}
+	r2 := *r
+	u := *r.URL
+	u.Scheme = scheme
+	r2.URL = &u
+	g.next.ServeHTTP(w, &r2)
 }
 
 // classify reports whether r reached Parley over TLS (its own, or a

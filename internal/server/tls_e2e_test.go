@@ -297,6 +297,27 @@ func TestServer_TLSRequireBehindProxy(t *testing.T) {
 			}
 		})
 	}
+	// Links in answers name the scheme the client used, https here,
+	// although the proxy reached Parley over plain HTTP.
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(get("/acme/chat/token", "https").Body).Decode(&tok)
+	req, _ := http.NewRequest("GET", s.URL+"/acme/chat/users", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		URI string `json:"uri"`
+	}
+	json.NewDecoder(res.Body).Decode(&env)
+	res.Body.Close()
+	if want := "https://" + strings.TrimPrefix(s.URL, "http://") + "/acme/chat/users"; env.URI != want {
+		t.Fatalf("uri %q, want %q", env.URI, want)
+	}
 	// A refused token request issued no token: the WebSocket upgrade
 	// without the header is refused too.
 	_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.URL, "http")+"/ws?v=1", nil)

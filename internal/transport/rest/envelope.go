@@ -34,15 +34,25 @@ type envelope struct {
 	Failed map[string]string `json:"failed,omitempty"`
 }
 
+// origin is scheme://host as the client reached the server: the scheme is
+// the one the server's transport guard recorded (https also behind a
+// trusted proxy that terminated TLS), else the connection's.
+func (c *call) origin() string {
+	scheme := c.r.URL.Scheme
+	if scheme == "" {
+		scheme = "http"
+		if c.r.TLS != nil {
+			scheme = "https"
+		}
+	}
+	return scheme + "://" + c.r.Host
+}
+
 // env starts a full envelope for the call's app.
 func (c *call) env(action, path string) *envelope {
-	scheme := "http"
-	if c.r.TLS != nil {
-		scheme = "https"
-	}
 	a := c.p.App
 	return &envelope{
-		Action: action, Application: a.UUID, Path: path, URI: scheme + "://" + c.r.Host + c.r.URL.Path,
+		Action: action, Application: a.UUID, Path: path, URI: c.origin() + c.r.URL.Path,
 		Timestamp: time.Now().UnixMilli(), Duration: time.Since(c.start).Milliseconds(),
 		Organization: a.Org, ApplicationName: a.Name,
 	}

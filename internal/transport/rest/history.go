@@ -51,11 +51,7 @@ func (s *Server) exportHistory(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	scheme := "http"
-	if c.r.TLS != nil {
-		scheme = "https"
-	}
-	link := scheme + "://" + c.r.Host + "/" + url.PathEscape(c.p.App.Org) + "/" + url.PathEscape(c.p.App.Name) + "/chatfiles/" +
+	link := c.origin() + "/" + url.PathEscape(c.p.App.Org) + "/" + url.PathEscape(c.p.App.Name) + "/chatfiles/" +
 		f.UUID + "?share-secret=" + url.QueryEscape(f.Secret)
 	e := c.env("get", "/chatmessages")
 	e.Data = []map[string]string{{"url": link}}

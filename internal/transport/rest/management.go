@@ -90,7 +90,7 @@ func (s *Server) adminToken(c *mgmtCall) (any, error) {
 }
 
 func mgmtEnvelope(c *mgmtCall, action string) *envelope {
-	return &envelope{Action: action, Path: c.r.URL.Path, URI: "http://" + c.r.Host + c.r.URL.Path,
+	return &envelope{Action: action, Path: c.r.URL.Path, URI: c.origin() + c.r.URL.Path,
 		Timestamp: time.Now().UnixMilli(), Duration: time.Since(c.start).Milliseconds(), Organization: c.r.PathValue("org")}
 }
 
