@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, vet, the release cross-builds (static
 # linux/amd64, arm64, loong64), every Go test with the race detector on
-# SQLite and PostgreSQL, and the curl acceptance walk-through.
+# SQLite and PostgreSQL (the end-to-end suites once more with encryption at
+# rest on), every fuzz target briefly, and the curl acceptance walk-through.
 #
 # PostgreSQL tests use $PARLEY_TEST_POSTGRES (default: the local server,
 # user postgres, trust auth). They are required unless PARLEY_REQUIRE_POSTGRES=0.
@@ -46,6 +47,9 @@ scripts/crossbuild.sh
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
+
+echo "== go test -race, encryption at rest on (the REST, WebSocket and Go SDK end-to-end suites)"
+PARLEY_TEST_ENCRYPTION=1 go test -race -count=1 -timeout 10m ./internal/transport/... ./sdk/go/...
 
 echo "== fuzz (every fuzz target for ${FUZZTIME:-3s}: scripts/fuzz.sh)"
 scripts/fuzz.sh
