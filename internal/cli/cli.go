@@ -32,6 +32,7 @@ Usage:
   parley app set [flags] ORG APP --open-registration=true|false --setting KEY=VALUE ...
   parley chat [flags]                   terminal chat client: --url --org --app --user --password
   parley bench SCENARIO [flags]         load-test: throughput, latency, idle, sync, group-big, group-fanout, room-big, room-overload, all
+  parley bench compare S1|S2|S4|S8      the same load side by side with Centrifugo and a bare relay
   parley config                         print every setting with its default, env var and flag
   parley version
 
@@ -57,6 +58,8 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		err = benchCmd(args[1:], stdout, stderr, getenv)
 	case "bench-worker": // hidden: a child of parley bench
 		err = benchWorker(stdout)
+	case "bench-relay": // hidden: the bare relay of parley bench compare
+		err = benchRelay(args[1:], stdout, stderr)
 	case "config":
 		fmt.Fprint(stdout, config.Sample(config.Default()))
 	case "version", "--version":

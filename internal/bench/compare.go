@@ -1,0 +1,942 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+)
+
+// `parley bench compare S1|S2|S4|S8` measures one scenario of issue 12
+// against Parley and its peers in one run: each round starts every side
+// fresh (Parley, the bare relay, Centrifugo), in an order rotated from round
+// to round, drives it with the same load code, and the summary gives each
+// side's median and the ratio Parley / peer. Every side's connections are
+// held by the bench process itself (at most maxCompareConns, under the
+// 20,000 open files a process may have).
+
+// maxCompareConns bounds the connections one comparison holds.
+const maxCompareConns = 15_000
+
+// CompareScenarios lists the comparisons and the peers each is measured
+// against by default (issue 12: Centrifugo for S1, S4 and S8; the bare
+// relay, the ceiling, for S2 and S4).
+var CompareScenarios = map[string][]string{
+	"S1": {"centrifugo"},          // idle connections
+	"S2": {"relay"},               // 1:1 latency
+	"S4": {"centrifugo", "relay"}, // group fan-out, 1,000 members online
+	"S8": {"centrifugo"},          // chat room of 10,000 members
+}
+
+// comparePeersAllowed lists the peers each comparison can run (--peers):
+// Centrifugo has no 1:1 sends here (S2 would need a channel per user).
+var comparePeersAllowed = map[string][]string{
+	"S1": {"centrifugo", "relay"},
+	"S2": {"relay"},
+	"S4": {"centrifugo", "relay"},
+	"S8": {"centrifugo", "relay"},
+}
+
+// cmpFigure is one measured figure of one side.
+type cmpFigure struct {
+	Name        string  `json:"name"`
+	Unit        string  `json:"unit"`
+	Value       float64 `json:"value"`
+	LowerBetter bool    `json:"lower_better"`
+}
+
+// CompareRun is one side's measurement in one round.
+type CompareRun struct {
+	System  string      `json:"system"`
+	Round   int         `json:"round"`
+	Figures []cmpFigure `json:"figures"`
+	Error   string      `json:"error,omitempty"`
+}
+
+// CompareRow is a figure's summary: each side's median over the rounds and
+// the ratio Parley / peer.
+type CompareRow struct {
+	Figure      string             `json:"figure"`
+	Unit        string             `json:"unit"`
+	LowerBetter bool               `json:"lower_better"`
+	Median      map[string]float64 `json:"median"`
+	Ratio       map[string]float64 `json:"ratio_parley_over"` // by peer; absent when the peer's median is 0
+}
+
+// CompareResult is the outcome of `parley bench compare`.
+type CompareResult struct {
+	Scenario string       `json:"scenario"`
+	Title    string       `json:"title"`
+	Rounds   int          `json:"rounds"`
+	Orders   [][]string   `json:"orders"`
+	Runs     []CompareRun `json:"runs"`
+	Summary  []CompareRow `json:"summary"`
+	Skipped  []string     `json:"skipped,omitempty"`
+}
+
+// comparePeers returns the peers of scenario: o.Peers if set (each must be
+// one the scenario supports), else its defaults.
+func comparePeers(scenario string, o *Options) ([]string, error) {
+	def, ok := CompareScenarios[scenario]
+	if !ok {
+		return nil, fmt.Errorf("unknown comparison %q (want S1, S2, S4 or S8)", scenario)
+	}
+	if len(o.Peers) == 0 {
+		return def, nil
+	}
+	for _, p := range o.Peers {
+		if ok := comparePeersAllowed[scenario]; !slices.Contains(ok, p) {
+			return nil, fmt.Errorf("%s can be measured against %s, not %q", scenario, strings.Join(ok, " and "), p)
+		}
+	}
+	return o.Peers, nil
+}
+
+// compareSize returns the comparison's connection count and checks it.
+func compareSize(scenario string, o *Options) (int, error) {
+	n := 0
+	switch scenario {
+	case "S1":
+		n = o.Conns
+	case "S2":
+		n = 2 * o.Senders
+	case "S4":
+		n, _ = o.groupSize("group-fanout")
+	case "S8":
+		n, _ = o.roomSize("room-big")
+	}
+	if n > maxCompareConns {
+		return n, fmt.Errorf("%s would hold %d connections; compare holds at most %d in one process", scenario, n, maxCompareConns)
+	}
+	return n, nil
+}
+
+// RunCompare runs one comparison and prints its table.
+func RunCompare(ctx context.Context, scenario string, o Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if o.Target != "" || o.Nodes > 1 {
+		return fmt.Errorf("compare starts every side itself: --target and --nodes do not apply")
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	peers, err := comparePeers(scenario, &o)
+	if err != nil {
+		return err
+	}
+	if _, err := compareSize(scenario, &o); err != nil {
+		return err
+	}
+	rounds := max(1, o.Rounds)
+	res := &CompareResult{Scenario: scenario, Title: compareTitle(scenario, &o), Rounds: rounds}
+	sides := []string{"parley"}
+	for _, p := range peers {
+		if p == "centrifugo" && centrifugoBin(&o) == "" {
+			o.logf("compare: skipping centrifugo: %v", errNoCentrifugo)
+			res.Skipped = append(res.Skipped, "centrifugo: "+errNoCentrifugo.Error())
+			continue
+		}
+		sides = append(sides, p)
+	}
+	mm := startMachineMeter()
+	sleepCtx(ctx, time.Second)
+	busy := mm.pct()
+	fmt.Fprintf(o.Out, "parley bench compare %s — %d CPUs, %s; machine %.0f %% busy before the run\n", scenario,
+		runtime.NumCPU(), runtime.Version(), busy)
+	var firstErr error
+	for r := range rounds {
+		order := append(slices.Clone(sides[r%len(sides):]), sides[:r%len(sides)]...)
+		res.Orders = append(res.Orders, order)
+		for _, name := range order {
+			if ctx.Err() != nil {
+				break
+			}
+			o.logf("compare %s: round %d/%d: %s", scenario, r+1, rounds, name)
+			figs, err := runCompareSide(ctx, scenario, name, &o)
+			run := CompareRun{System: name, Round: r + 1, Figures: figs}
+			if err != nil {
+				run.Error = err.Error()
+				o.logf("compare %s: %s: %v", scenario, name, err)
+				if firstErr == nil {
+					firstErr = fmt.Errorf("%s: %w", name, err)
+				}
+			}
+			res.Runs = append(res.Runs, run)
+		}
+	}
+	res.Summary = summarize(res.Runs, sides)
+	printCompare(o.Out, res, sides)
+	if o.JSON && o.JSONOut != nil {
+		enc := json.NewEncoder(o.JSONOut)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+func compareTitle(scenario string, o *Options) string {
+	switch scenario {
+	case "S1":
+		return fmt.Sprintf("S1 idle connections: %s connections, idle CPU over %s", num(float64(o.Conns)), o.IdleFor)
+	case "S2":
+		return fmt.Sprintf("S2 1:1 latency: %d pairs, open loop at %s msgs/s, %s measured", o.Senders, num(float64(o.Rate)), o.Duration)
+	case "S4":
+		m, _ := o.groupSize("group-fanout")
+		return fmt.Sprintf("S4 group fan-out: %s members online, %d senders, %s msgs/s, %s measured", num(float64(m)),
+			min(o.GroupSenders, m), num(float64(o.GroupRate)), o.Duration)
+	case "S8":
+		m, b := o.roomSize("room-big")
+		return fmt.Sprintf("S8 chat room: %s members online, %d timed messages, then a burst of %d", num(float64(m)),
+			o.timedMessages("room-big"), b)
+	}
+	return scenario
+}
+
+// runCompareSide starts one side fresh, measures it and stops it.
+func runCompareSide(ctx context.Context, scenario, name string, o *Options) ([]cmpFigure, error) {
+	dir, err := os.MkdirTemp("", "parley-compare-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var sys system
+	switch name {
+	case "parley":
+		sys, err = startParleySys(ctx, o)
+	case "relay":
+		sys, err = startRelaySys(ctx, o, dir)
+	case "centrifugo":
+		sys, err = startCentrifugoSys(ctx, o, dir)
+	default:
+		err = fmt.Errorf("unknown side %q", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer sys.close()
+	switch scenario {
+	case "S1":
+		return cmpIdle(ctx, sys, o)
+	case "S2":
+		return cmpLatency(ctx, sys, o)
+	case "S4":
+		return cmpFanout(ctx, sys, o, false)
+	default:
+		return cmpFanout(ctx, sys, o, true)
+	}
+}
+
+// --- shared load code ---
+
+// cmpConns is one side's connections and their readers.
+type cmpConns struct {
+	conns   []peerConn
+	failed  int
+	first   string
+	readers sync.WaitGroup
+	dropped atomic.Int64
+}
+
+// connectAll dials users [0, n) of sys, 64 at a time, subscribed to sub.
+func connectAll(ctx context.Context, sys system, n int, sub string) *cmpConns {
+	cs := &cmpConns{conns: make([]peerConn, n)}
+	var mu sync.Mutex
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(64, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				c, err := sys.dial(ctx, i, sub)
+				if err != nil {
+					mu.Lock()
+					cs.failed++
+					if cs.first == "" {
+						cs.first = err.Error()
+					}
+					mu.Unlock()
+					continue
+				}
+				cs.conns[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	return cs
+}
+
+// start runs a reader per connection; on(i) makes connection i's handler.
+func (cs *cmpConns) start(on func(i int) func(kind byte, id int64, text []byte)) {
+	for i, c := range cs.conns {
+		if c == nil {
+			continue
+		}
+		cs.readers.Add(1)
+		go func() {
+			defer cs.readers.Done()
+			if c.run(on(i)) != nil {
+				cs.dropped.Add(1)
+			}
+		}()
+	}
+}
+
+func (cs *cmpConns) up() int { return len(cs.conns) - cs.failed }
+
+func (cs *cmpConns) close() {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for _, c := range cs.conns {
+		if c == nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() { defer wg.Done(); c.close(); <-sem }()
+	}
+	wg.Wait()
+	done := make(chan struct{})
+	go func() { cs.readers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// appendStamp appends a message text: the intended send time (unix ns), the
+// message number and the sender, padded with 'x' to size bytes.
+func appendStamp(b []byte, intended, g int64, sender, size int) []byte {
+	b = strconv.AppendInt(b, intended, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, g, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(sender), 10)
+	b = append(b, '.')
+	for len(b) < size {
+		b = append(b, 'x')
+	}
+	return b
+}
+
+// parseStamp reads a text made by appendStamp.
+func parseStamp(t []byte) (intended, g int64, sender int, ok bool) {
+	var f [3]int64
+	for i := range f {
+		j := bytes.IndexByte(t, '.')
+		if j <= 0 {
+			return 0, 0, 0, false
+		}
+		if f[i], ok = atoi(t[:j]); !ok {
+			return 0, 0, 0, false
+		}
+		t = t[j+1:]
+	}
+	return f[0], f[1], int(f[2]), true
+}
+
+// cmpRec records arrivals: latency from the intended send time of every
+// message due in the window [lo, hi) (unix ns), and per message number the
+// count of recipients and the latest arrival.
+type cmpRec struct {
+	lo, hi int64
+	shards [16]struct {
+		mu sync.Mutex
+		h  Hist
+	}
+	inWin   atomic.Int64
+	all     atomic.Int64
+	bad     atomic.Int64
+	cnt     []atomic.Int32
+	last    []atomic.Int64
+	ownSkip atomic.Int64
+}
+
+func newCmpRec(lo, hi int64, msgs int) *cmpRec {
+	return &cmpRec{lo: lo, hi: hi, cnt: make([]atomic.Int32, msgs), last: make([]atomic.Int64, msgs)}
+}
+
+// onMsg records a message arriving at connection conn, whose own sender
+// number is own (-1: not a sender).
+func (r *cmpRec) onMsg(conn, own int, text []byte) {
+	now := time.Now().UnixNano()
+	at, g, sender, ok := parseStamp(text)
+	if !ok || g < 0 || g >= int64(len(r.cnt)) {
+		r.bad.Add(1)
+		return
+	}
+	if sender == own {
+		r.ownSkip.Add(1) // a peer that echoes to the sender (Centrifugo's channel)
+		return
+	}
+	r.all.Add(1)
+	r.cnt[g].Add(1)
+	for {
+		v := r.last[g].Load()
+		if now <= v || r.last[g].CompareAndSwap(v, now) {
+			break
+		}
+	}
+	if at >= r.lo && at < r.hi {
+		r.inWin.Add(1)
+		s := &r.shards[conn%len(r.shards)]
+		s.mu.Lock()
+		s.h.Record(time.Duration(now - at))
+		s.mu.Unlock()
+	}
+}
+
+func (r *cmpRec) hist() *Hist {
+	var h Hist
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		h.Merge(&s.h)
+		s.mu.Unlock()
+	}
+	return &h
+}
+
+// waitCount waits until get() reaches want, it stalls for stall, or maxWait
+// passes.
+func waitCount(ctx context.Context, get func() int64, want int64, stall, maxWait time.Duration) {
+	deadline := time.Now().Add(maxWait)
+	last, lastChange := get(), time.Now()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		v := get()
+		if v >= want {
+			return
+		}
+		if v != last {
+			last, lastChange = v, time.Now()
+		} else if time.Since(lastChange) > stall {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// paced sends, from senders [0, ns) of cs, rate messages per second
+// together for warm+dur (open loop, at most protocolMaxPipelined
+// unacknowledged per sender), to to(j) (a user, or the group target when
+// group is set). It returns, once the writers stop, the messages sent whose
+// intended time is in the window and the acks and refusals received.
+type pacedLoad struct {
+	ns       int
+	rate     int64
+	warm     time.Duration
+	end      time.Duration
+	base     time.Time
+	slots    []chan struct{}
+	acked    atomic.Int64
+	refused  atomic.Int64
+	sentWin  atomic.Int64
+	sendErrs atomic.Int64
+}
+
+func newPacedLoad(ns, rate int, warm, dur time.Duration) *pacedLoad {
+	p := &pacedLoad{ns: ns, rate: int64(rate), warm: warm, end: warm + dur, slots: make([]chan struct{}, ns)}
+	for j := range p.slots {
+		p.slots[j] = make(chan struct{}, protocolMaxPipelined)
+	}
+	return p
+}
+
+// onAck is sender j's ack handler.
+func (p *pacedLoad) onAck(j int, kind byte) {
+	select {
+	case <-p.slots[j]:
+	default:
+	}
+	if kind == 'e' {
+		p.refused.Add(1)
+	} else {
+		p.acked.Add(1)
+	}
+}
+
+// total is how many messages the schedule has.
+func (p *pacedLoad) total() int64 {
+	var n int64
+	for j := range p.ns {
+		n += pace{idx: j, n: p.ns, rate: p.rate}.due(p.end - 1)
+	}
+	return n
+}
+
+func (p *pacedLoad) run(ctx context.Context, cs *cmpConns, to func(j int) string, group bool, size int) {
+	var wg sync.WaitGroup
+	baseWall := p.base.UnixNano()
+	for j := range p.ns {
+		c := cs.conns[j]
+		if c == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pc := pace{idx: j, n: p.ns, rate: p.rate}
+			target := to(j)
+			text := make([]byte, 0, size+64)
+			timer := time.NewTimer(time.Hour)
+			defer timer.Stop()
+			for k := int64(0); ; {
+				due := pc.due(min(time.Since(p.base), p.end-1))
+				for ; k < due; k++ {
+					select {
+					case p.slots[j] <- struct{}{}:
+					case <-ctx.Done():
+						return
+					case <-time.After(30 * time.Second):
+						return // no acks for 30 s: the side is stuck
+					}
+					at := pc.at(k)
+					g := k*int64(p.ns) + int64(j)
+					text = appendStamp(text[:0], baseWall+int64(at), g, j, size)
+					if err := c.send(g, target, group, text); err != nil {
+						p.sendErrs.Add(1)
+						return
+					}
+					if at >= p.warm && at < p.end {
+						p.sentWin.Add(1)
+					}
+				}
+				next := pc.at(k)
+				if next >= p.end {
+					return
+				}
+				timer.Reset(next - time.Since(p.base))
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// --- S1: idle connections ---
+
+func cmpIdle(ctx context.Context, sys system, o *Options) ([]cmpFigure, error) {
+	n := o.Conns
+	if _, err := sys.users(ctx, "idle", n); err != nil {
+		return nil, err
+	}
+	sleepCtx(ctx, time.Second)
+	s0 := sys.sample(ctx)
+	t0 := time.Now()
+	cs := connectAll(ctx, sys, n, "")
+	connect := time.Since(t0).Seconds()
+	defer cs.close()
+	cs.start(func(int) func(byte, int64, []byte) { return func(byte, int64, []byte) {} })
+	if cs.failed > 0 {
+		o.logf("compare S1: %s: %d of %d connections failed (first: %s)", sys.name(), cs.failed, n, cs.first)
+	}
+	sleepCtx(ctx, 2*time.Second) // let the server settle
+	s1 := sys.sample(ctx)
+	if err := sleepCtx(ctx, o.IdleFor); err != nil {
+		return nil, err
+	}
+	s2 := sys.sample(ctx)
+	up := cs.up()
+	figs := []cmpFigure{
+		{Name: "connections up", Unit: "", Value: float64(up)},
+		{Name: "connect rate", Unit: "conns/s", Value: float64(up) / connect},
+		{Name: "server memory per connection", Unit: "KiB", Value: float64(s1.RSSKiB-s0.RSSKiB) / float64(max(up, 1)), LowerBetter: true},
+		{Name: "server RSS, connections up", Unit: "MiB", Value: float64(s2.RSSKiB) / 1024, LowerBetter: true},
+		{Name: "idle server CPU", Unit: "% of a core", Value: cpuPct(s2.CPUSeconds-s1.CPUSeconds, o.IdleFor.Seconds()), LowerBetter: true},
+		{Name: "connections dropped", Value: float64(cs.dropped.Load()), LowerBetter: true},
+	}
+	if up < n {
+		return figs, fmt.Errorf("%d of %d connections failed (first: %s)", cs.failed, n, cs.first)
+	}
+	return figs, nil
+}
+
+// --- S2: 1:1 latency ---
+
+func cmpLatency(ctx context.Context, sys system, o *Options) ([]cmpFigure, error) {
+	np := o.Senders
+	names, err := sys.users(ctx, "lat", 2*np)
+	if err != nil {
+		return nil, err
+	}
+	cs := connectAll(ctx, sys, 2*np, "")
+	defer cs.close()
+	if cs.failed > 0 {
+		return nil, fmt.Errorf("%d of %d connections failed (first: %s)", cs.failed, 2*np, cs.first)
+	}
+	load := newPacedLoad(np, o.Rate, o.Warmup, o.Duration)
+	load.base = time.Now().Add(200 * time.Millisecond)
+	bw := load.base.UnixNano()
+	rec := newCmpRec(bw+int64(load.warm), bw+int64(load.end), int(load.total())+np)
+	cs.start(func(i int) func(byte, int64, []byte) {
+		if i < np {
+			return func(kind byte, _ int64, _ []byte) {
+				if kind != 'm' {
+					load.onAck(i, kind)
+				}
+			}
+		}
+		return func(kind byte, _ int64, text []byte) {
+			if kind == 'm' {
+				rec.onMsg(i, -1, text)
+			}
+		}
+	})
+	return measureLoad(ctx, sys, o, cs, load, rec, func(j int) string { return names[np+j] }, false, 1)
+}
+
+// measureLoad runs a paced load and turns it into figures; recipients is
+// how many connections get each message.
+func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load *pacedLoad, rec *cmpRec,
+	to func(int) string, group bool, recipients int) ([]cmpFigure, error) {
+	var s0, s1 ServerSample
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		if sleepCtx(ctx, time.Until(load.base.Add(load.warm))) != nil {
+			return
+		}
+		s0 = sys.sample(ctx)
+		if sleepCtx(ctx, time.Until(load.base.Add(load.end))) != nil {
+			return
+		}
+		s1 = sys.sample(ctx)
+	}()
+	sleepCtx(ctx, time.Until(load.base))
+	load.run(ctx, cs, to, group, o.BodyBytes)
+	<-sampled
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	sent := load.sentWin.Load()
+	want := sent * int64(recipients)
+	waitCount(ctx, rec.inWin.Load, want, 3*time.Second, 30*time.Second)
+	wall := o.Duration.Seconds()
+	h := rec.hist()
+	l := h.Summary()
+	figs := []cmpFigure{
+		{Name: "deliveries", Unit: "/s", Value: float64(h.Count()) / wall},
+		{Name: "latency p50", Unit: "ms", Value: l.P50, LowerBetter: true},
+		{Name: "latency p99", Unit: "ms", Value: l.P99, LowerBetter: true},
+		{Name: "latency p99.9", Unit: "ms", Value: l.P999, LowerBetter: true},
+	}
+	if recipients > 1 {
+		// Per message of the window: the time until its last recipient
+		// had it.
+		var lastH Hist
+		bw := load.base.UnixNano()
+		for j := range load.ns {
+			pc := pace{idx: j, n: load.ns, rate: load.rate}
+			for k := pc.due(load.warm - 1); k < pc.due(load.end-1); k++ {
+				g := k*int64(load.ns) + int64(j)
+				if g < int64(len(rec.cnt)) && int(rec.cnt[g].Load()) >= recipients {
+					lastH.Record(time.Duration(rec.last[g].Load() - (bw + int64(pc.at(k)))))
+				}
+			}
+		}
+		figs = append(figs, cmpFigure{Name: "p99 to the last member", Unit: "ms", Value: lastH.Summary().P99, LowerBetter: true})
+	}
+	figs = append(figs,
+		cmpFigure{Name: "server CPU", Unit: "% of a core", Value: cpuPct(s1.CPUSeconds-s0.CPUSeconds, wall), LowerBetter: true},
+		cmpFigure{Name: "server RSS at end", Unit: "MiB", Value: float64(s1.RSSKiB) / 1024, LowerBetter: true},
+		cmpFigure{Name: "missing deliveries", Value: float64(max(0, want-int64(h.Count()))), LowerBetter: true},
+		cmpFigure{Name: "sends refused", Value: float64(load.refused.Load()), LowerBetter: true})
+	var err error
+	if int64(h.Count()) < want {
+		err = fmt.Errorf("%d of %d deliveries missing", want-int64(h.Count()), want)
+	}
+	if sent == 0 {
+		err = fmt.Errorf("nothing was sent in the measured time")
+	}
+	return figs, err
+}
+
+// --- S4 and S8: group fan-out and chat room ---
+
+// cmpFanout: S4 (room false) is a group of o.Members (1,000) all online,
+// o.GroupSenders of them sending o.GroupRate msgs/s together, open loop.
+// S8 (room true) is a chat room of o.Members (10,000) all online; its owner
+// sends o.Messages (10) one at a time, each timed until the last member has
+// it, then a burst of o.Burst (100) pipelined: deliveries/s.
+func cmpFanout(ctx context.Context, sys system, o *Options, room bool) ([]cmpFigure, error) {
+	var m int
+	if room {
+		m, _ = o.roomSize("room-big")
+	} else {
+		m, _ = o.groupSize("group-fanout")
+	}
+	names, err := sys.users(ctx, "m", m)
+	if err != nil {
+		return nil, err
+	}
+	target, err := sys.group(ctx, names, room)
+	if err != nil {
+		return nil, err
+	}
+	cs := connectAll(ctx, sys, m, target)
+	defer cs.close()
+	if cs.failed > 0 {
+		return nil, fmt.Errorf("%d of %d connections failed (first: %s)", cs.failed, m, cs.first)
+	}
+	if room {
+		return cmpRoom(ctx, sys, o, cs, target, m)
+	}
+	ns := min(o.GroupSenders, m, o.GroupRate)
+	load := newPacedLoad(ns, o.GroupRate, o.Warmup, o.Duration)
+	load.base = time.Now().Add(200 * time.Millisecond)
+	bw := load.base.UnixNano()
+	rec := newCmpRec(bw+int64(load.warm), bw+int64(load.end), int(load.total())+ns)
+	cs.start(func(i int) func(byte, int64, []byte) {
+		own := -1
+		if i < ns {
+			own = i
+		}
+		return func(kind byte, _ int64, text []byte) {
+			if kind == 'm' {
+				rec.onMsg(i, own, text)
+			} else if own >= 0 {
+				load.onAck(own, kind)
+			}
+		}
+	})
+	return measureLoad(ctx, sys, o, cs, load, rec, func(int) string { return target }, true, m-1)
+}
+
+func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target string, m int) ([]cmpFigure, error) {
+	timed := o.timedMessages("room-big")
+	_, burst := o.roomSize("room-big")
+	rec := newCmpRec(0, 1<<62, timed+burst)
+	acks := make(chan byte, timed+burst)
+	cs.start(func(i int) func(byte, int64, []byte) {
+		own := -1
+		if i == 0 {
+			own = 0
+		}
+		return func(kind byte, _ int64, text []byte) {
+			if kind == 'm' {
+				rec.onMsg(i, own, text)
+			} else if own == 0 {
+				select {
+				case acks <- kind:
+				default:
+				}
+			}
+		}
+	})
+	owner := cs.conns[0]
+	text := make([]byte, 0, o.BodyBytes+64)
+	want := int64(m - 1)
+	var toLast []float64
+	var refused int
+	for g := range timed {
+		t0 := time.Now()
+		text = appendStamp(text[:0], t0.UnixNano(), int64(g), 0, o.BodyBytes)
+		if err := owner.send(int64(g), target, true, text); err != nil {
+			return nil, err
+		}
+		waitCount(ctx, func() int64 { return int64(rec.cnt[g].Load()) }, want, 5*time.Second, 10*time.Second)
+		if int64(rec.cnt[g].Load()) >= want {
+			toLast = append(toLast, float64(rec.last[g].Load()-t0.UnixNano())/1e6)
+		}
+		sleepCtx(ctx, 200*time.Millisecond)
+	}
+	drainAcks := func() {
+		for {
+			select {
+			case k := <-acks:
+				if k == 'e' {
+					refused++
+				}
+			default:
+				return
+			}
+		}
+	}
+	drainAcks()
+	// The burst: pipelined, at most protocolMaxPipelined unacknowledged.
+	before := rec.all.Load()
+	s0 := sys.sample(ctx)
+	t0 := time.Now()
+	inflight := 0
+	for g := timed; g < timed+burst; g++ {
+		for inflight >= protocolMaxPipelined {
+			select {
+			case k := <-acks:
+				inflight--
+				if k == 'e' {
+					refused++
+				}
+			case <-time.After(30 * time.Second):
+				return nil, fmt.Errorf("no ack for 30 s during the burst")
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		text = appendStamp(text[:0], time.Now().UnixNano(), int64(g), 0, o.BodyBytes)
+		if err := owner.send(int64(g), target, true, text); err != nil {
+			return nil, err
+		}
+		inflight++
+	}
+	wantBurst := int64(burst) * want
+	waitCount(ctx, func() int64 { return rec.all.Load() - before }, wantBurst, 5*time.Second, 60*time.Second)
+	var lastAt int64
+	for g := timed; g < timed+burst; g++ {
+		lastAt = max(lastAt, rec.last[g].Load())
+	}
+	wall := float64(lastAt-t0.UnixNano()) / 1e9
+	s1 := sys.sample(ctx)
+	got := rec.all.Load() - before
+	drainAcks()
+	sort.Float64s(toLast)
+	med, worst := -1.0, -1.0
+	if len(toLast) > 0 {
+		med, worst = toLast[len(toLast)/2], toLast[len(toLast)-1]
+	}
+	figs := []cmpFigure{
+		{Name: "timed message to the last member, median", Unit: "ms", Value: med, LowerBetter: true},
+		{Name: "timed message to the last member, max", Unit: "ms", Value: worst, LowerBetter: true},
+		{Name: "burst deliveries", Unit: "/s", Value: float64(got) / max(wall, 1e-3)},
+		{Name: "burst: time to the last delivery", Unit: "ms", Value: wall * 1000, LowerBetter: true},
+		{Name: "server CPU during the burst", Unit: "% of a core", Value: cpuPct(s1.CPUSeconds-s0.CPUSeconds, time.Since(t0).Seconds()), LowerBetter: true},
+		{Name: "server RSS at end", Unit: "MiB", Value: float64(s1.RSSKiB) / 1024, LowerBetter: true},
+		{Name: "missing deliveries", Value: float64(int64(timed)*want - int64(len(toLast))*want + max(0, wantBurst-got)), LowerBetter: true},
+		{Name: "sends refused", Value: float64(refused), LowerBetter: true},
+	}
+	if got < wantBurst || len(toLast) < timed {
+		return figs, fmt.Errorf("deliveries missing: burst %d of %d, timed messages complete %d of %d", got, wantBurst, len(toLast), timed)
+	}
+	return figs, nil
+}
+
+// --- summary ---
+
+func summarize(runs []CompareRun, sides []string) []CompareRow {
+	var rows []CompareRow
+	idx := map[string]int{}
+	vals := map[string]map[string][]float64{}
+	for _, r := range runs {
+		for _, f := range r.Figures {
+			if _, ok := idx[f.Name]; !ok {
+				idx[f.Name] = len(rows)
+				rows = append(rows, CompareRow{Figure: f.Name, Unit: f.Unit, LowerBetter: f.LowerBetter,
+					Median: map[string]float64{}, Ratio: map[string]float64{}})
+				vals[f.Name] = map[string][]float64{}
+			}
+			if f.Value >= 0 {
+				vals[f.Name][r.System] = append(vals[f.Name][r.System], f.Value)
+			}
+		}
+	}
+	for i := range rows {
+		row := &rows[i]
+		for _, s := range sides {
+			if v := vals[row.Figure][s]; len(v) > 0 {
+				row.Median[s] = median(v)
+			}
+		}
+		p, ok := row.Median["parley"]
+		for _, s := range sides[1:] {
+			if q, okq := row.Median[s]; ok && okq && q != 0 {
+				row.Ratio[s] = p / q
+			}
+		}
+	}
+	return rows
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func fmtFig(v float64) string {
+	switch {
+	case v == float64(int64(v)) && v < 1e15:
+		return num(v)
+	case v >= 1000:
+		return num(v)
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func printCompare(w io.Writer, r *CompareResult, sides []string) {
+	fmt.Fprintf(w, "\n%s\n%s\n", r.Title, strings.Repeat("-", len(r.Title)))
+	for i, o := range r.Orders {
+		fmt.Fprintf(w, "round %d order: %s\n", i+1, strings.Join(o, ", "))
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "skipped: %s\n", s)
+	}
+	for _, run := range r.Runs {
+		if run.Error != "" {
+			fmt.Fprintf(w, "round %d %s: %s\n", run.Round, run.System, run.Error)
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "figure (median of " + strconv.Itoa(r.Rounds) + ")\t"
+	for _, s := range sides {
+		head += s + "\t"
+	}
+	for _, s := range sides[1:] {
+		head += "parley/" + s + "\t"
+	}
+	fmt.Fprintln(tw, head)
+	for _, row := range r.Summary {
+		name := row.Figure
+		if row.Unit != "" {
+			name += " (" + row.Unit + ")"
+		}
+		line := name + "\t"
+		for _, s := range sides {
+			if v, ok := row.Median[s]; ok {
+				line += fmtFig(v) + "\t"
+			} else {
+				line += "n/a\t"
+			}
+		}
+		for _, s := range sides[1:] {
+			if v, ok := row.Ratio[s]; ok {
+				line += fmt.Sprintf("%.2f×\t", v)
+			} else {
+				line += "–\t"
+			}
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+}
