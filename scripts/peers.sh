@@ -14,12 +14,14 @@ version=${CENTRIFUGO_VERSION:-v6.9.1}
 bin_dir=${PARLEY_PEERS_BIN:-$HOME/.cache/parley-peers/bin}
 bin="$bin_dir/centrifugo"
 
-if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "${version#v}"; then
+# go install leaves the binary's own version string empty: read the module
+# version from its build information instead.
+if [ -x "$bin" ] && go version -m "$bin" 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/centrifugal/centrifugo/v6[[:space:]]+$version[[:space:]]"; then
   echo "$bin"
   exit 0
 fi
 mkdir -p "$bin_dir"
 echo "peers: building centrifugo $version into $bin_dir (takes a few minutes)" >&2
 GOBIN="$bin_dir" GOFLAGS=-trimpath go install "github.com/centrifugal/centrifugo/v6@$version"
-"$bin" version >&2
+go version -m "$bin" | grep -E "^[[:space:]]+mod[[:space:]]" >&2
 echo "$bin"

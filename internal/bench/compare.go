@@ -24,7 +24,8 @@ import (
 // to round, drives it with the same load code, and the summary gives each
 // side's median and the ratio Parley / peer. Every side's connections are
 // held by the bench process itself (at most maxCompareConns, under the
-// 20,000 open files a process may have).
+// 20,000 open files a process may have). With --target the Parley side is
+// that running server (a new app per round) instead of a fresh one.
 
 // maxCompareConns bounds the connections one comparison holds.
 const maxCompareConns = 15_000
@@ -127,8 +128,8 @@ func RunCompare(ctx context.Context, scenario string, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	if o.Target != "" || o.Nodes > 1 {
-		return fmt.Errorf("compare starts every side itself: --target and --nodes do not apply")
+	if o.Nodes > 1 {
+		return fmt.Errorf("compare measures one Parley node: --nodes does not apply")
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -546,7 +547,10 @@ func cmpIdle(ctx context.Context, sys system, o *Options) ([]cmpFigure, error) {
 	if _, err := sys.users(ctx, "idle", n); err != nil {
 		return nil, err
 	}
-	sleepCtx(ctx, time.Second)
+	// Settling time before each memory reading: 2 s, less for a short
+	// --idle-for (tests).
+	settle := min(2*time.Second, max(o.IdleFor/2, 200*time.Millisecond))
+	sleepCtx(ctx, settle)
 	s0 := sys.sample(ctx)
 	t0 := time.Now()
 	cs := connectAll(ctx, sys, n, "")
@@ -556,7 +560,7 @@ func cmpIdle(ctx context.Context, sys system, o *Options) ([]cmpFigure, error) {
 	if cs.failed > 0 {
 		o.logf("compare S1: %s: %d of %d connections failed (first: %s)", sys.name(), cs.failed, n, cs.first)
 	}
-	sleepCtx(ctx, 2*time.Second) // let the server settle
+	sleepCtx(ctx, settle)
 	s1 := sys.sample(ctx)
 	if err := sleepCtx(ctx, o.IdleFor); err != nil {
 		return nil, err
