@@ -620,17 +620,18 @@ func cmpLatency(ctx context.Context, sys system, o *Options) ([]cmpFigure, error
 func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load *pacedLoad, rec *cmpRec,
 	to func(int) string, group bool, recipients int) ([]cmpFigure, error) {
 	var s0, s1 ServerSample
+	var c0, c1 float64
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
 		if sleepCtx(ctx, time.Until(load.base.Add(load.warm))) != nil {
 			return
 		}
-		s0 = sys.sample(ctx)
+		s0, c0 = sys.sample(ctx), selfCPU()
 		if sleepCtx(ctx, time.Until(load.base.Add(load.end))) != nil {
 			return
 		}
-		s1 = sys.sample(ctx)
+		s1, c1 = sys.sample(ctx), selfCPU()
 	}()
 	sleepCtx(ctx, time.Until(load.base))
 	load.run(ctx, cs, to, group, o.BodyBytes)
@@ -668,6 +669,7 @@ func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load
 	}
 	figs = append(figs,
 		cmpFigure{Name: "server CPU", Unit: "% of a core", Value: cpuPct(s1.CPUSeconds-s0.CPUSeconds, wall), LowerBetter: true},
+		cmpFigure{Name: "bench client CPU", Unit: "% of a core", Value: cpuPct(c1-c0, wall), LowerBetter: true},
 		cmpFigure{Name: "server RSS at end", Unit: "MiB", Value: float64(s1.RSSKiB) / 1024, LowerBetter: true},
 		cmpFigure{Name: "missing deliveries", Value: float64(max(0, want-int64(h.Count()))), LowerBetter: true},
 		cmpFigure{Name: "sends refused", Value: float64(load.refused.Load()), LowerBetter: true})

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +19,9 @@ import (
 
 // The bare relay is the ceiling `parley bench compare` measures Parley
 // against: a WebSocket server with the same library (gorilla) and the same
-// shape (a reader and a writer goroutine per connection, a bounded send
-// queue) but no authentication, no storage, no sequence numbers, no
+// transport shape as Parley's gateway (a reader goroutine per connection, a
+// bounded send queue, a writer goroutine only while frames wait, vectored
+// writes) but no authentication, no storage, no sequence numbers, no
 // receipts. It speaks just enough JSON for the bench:
 //
 //	GET  /ws?user=NAME                      connect as NAME (the last connection of a name receives)
@@ -45,20 +47,21 @@ type relay struct {
 }
 
 type relayConn struct {
-	user string
-	ws   *websocket.Conn
-	mu   sync.Mutex
-	q    [][]byte      // frames waiting for the writer (grown on demand)
-	wake chan struct{} // signals the writer; capacity 1
-	done chan struct{}
-	once sync.Once
+	user    string
+	ws      *websocket.Conn
+	mu      sync.Mutex
+	q       [][]byte // frames waiting for the writer
+	writing bool     // a writer goroutine runs (only while q is not empty)
+	done    chan struct{}
+	once    sync.Once
 }
 
 func (c *relayConn) shut() {
 	c.once.Do(func() { close(c.done); c.ws.Close() })
 }
 
-// enqueue queues a frame; false if the connection is gone or too slow.
+// enqueue queues a frame and starts the writer if none runs; false if the
+// connection is too slow (then closed).
 func (c *relayConn) enqueue(b []byte) bool {
 	c.mu.Lock()
 	if len(c.q) >= relayQueue {
@@ -67,12 +70,69 @@ func (c *relayConn) enqueue(b []byte) bool {
 		return false
 	}
 	c.q = append(c.q, b)
+	start := !c.writing
+	c.writing = true
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if start {
+		go c.writeLoop()
 	}
 	return true
+}
+
+// writeLoop writes what is queued until the queue is empty: an idle
+// connection has no writer goroutine, as in Parley's gateway.
+func (c *relayConn) writeLoop() {
+	for {
+		c.mu.Lock()
+		q := c.q
+		c.q = nil
+		if len(q) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if err := c.writeFrames(q); err != nil {
+			c.shut() // writing stays set: no writer starts again
+			return
+		}
+	}
+}
+
+// writeFrames writes frames as unmasked text frames with vectored writes
+// of up to 64 KiB, one syscall per chunk rather than per frame: the same
+// technique as Parley's gateway, so the relay is a ceiling for it.
+func (c *relayConn) writeFrames(frames [][]byte) error {
+	bufs := make(net.Buffers, 0, 2*len(frames))
+	hdrs := make([]byte, 0, 10*len(frames))
+	for _, f := range frames {
+		start := len(hdrs)
+		hdrs = append(hdrs, 0x81) // FIN, text
+		switch n := len(f); {
+		case n < 126:
+			hdrs = append(hdrs, byte(n))
+		case n <= 0xFFFF:
+			hdrs = binary.BigEndian.AppendUint16(append(hdrs, 126), uint16(n))
+		default:
+			hdrs = binary.BigEndian.AppendUint64(append(hdrs, 127), uint64(n))
+		}
+		bufs = append(bufs, hdrs[start:len(hdrs):len(hdrs)], f)
+	}
+	nc := c.ws.UnderlyingConn()
+	for len(bufs) > 0 {
+		j, n := 1, len(bufs[0])
+		for j < len(bufs) && n+len(bufs[j]) <= 64<<10 {
+			n += len(bufs[j])
+			j++
+		}
+		chunk := bufs[:j]
+		bufs = bufs[j:]
+		nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := chunk.WriteTo(nc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type relayFrame struct {
@@ -133,11 +193,10 @@ func (r *relay) serveWS(w http.ResponseWriter, req *http.Request) {
 	if err != nil {
 		return
 	}
-	c := &relayConn{user: user, ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &relayConn{user: user, ws: ws, done: make(chan struct{})}
 	r.mu.Lock()
 	r.users[user] = c
 	r.mu.Unlock()
-	go r.write(c)
 	r.read(c)
 	r.mu.Lock()
 	if r.users[user] == c {
@@ -145,29 +204,6 @@ func (r *relay) serveWS(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Unlock()
 	c.shut()
-}
-
-// write sends the queued frames, one WebSocket message (and write) each.
-func (r *relay) write(c *relayConn) {
-	var batch [][]byte
-	for {
-		select {
-		case <-c.wake:
-		case <-c.done:
-			return
-		}
-		c.mu.Lock()
-		batch, c.q = c.q, batch[:0]
-		c.mu.Unlock()
-		for i, b := range batch {
-			c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-				c.shut()
-				return
-			}
-			batch[i] = nil
-		}
-	}
 }
 
 func (r *relay) read(c *relayConn) {
