@@ -73,6 +73,9 @@ type CompareRow struct {
 	LowerBetter bool               `json:"lower_better"`
 	Median      map[string]float64 `json:"median"`
 	Ratio       map[string]float64 `json:"ratio_parley_over"` // by peer; absent when the peer's median is 0
+	// RoundRatios is, by peer, Parley / peer within each round (the two
+	// measured minutes apart): their spread shows how noisy the machine was.
+	RoundRatios map[string][]float64 `json:"round_ratios,omitempty"`
 }
 
 // CompareResult is the outcome of `parley bench compare`.
@@ -852,7 +855,7 @@ func summarize(runs []CompareRun, sides []string) []CompareRow {
 			if _, ok := idx[f.Name]; !ok {
 				idx[f.Name] = len(rows)
 				rows = append(rows, CompareRow{Figure: f.Name, Unit: f.Unit, LowerBetter: f.LowerBetter,
-					Median: map[string]float64{}, Ratio: map[string]float64{}})
+					Median: map[string]float64{}, Ratio: map[string]float64{}, RoundRatios: map[string][]float64{}})
 				vals[f.Name] = map[string][]float64{}
 			}
 			if f.Value >= 0 {
@@ -871,6 +874,36 @@ func summarize(runs []CompareRun, sides []string) []CompareRow {
 		for _, s := range sides[1:] {
 			if q, okq := row.Median[s]; ok && okq && q != 0 {
 				row.Ratio[s] = p / q
+			}
+		}
+	}
+	// Within each round.
+	byRound := map[int]map[string]map[string]float64{}
+	for _, r := range runs {
+		if byRound[r.Round] == nil {
+			byRound[r.Round] = map[string]map[string]float64{}
+		}
+		for _, f := range r.Figures {
+			if byRound[r.Round][f.Name] == nil {
+				byRound[r.Round][f.Name] = map[string]float64{}
+			}
+			byRound[r.Round][f.Name][r.System] = f.Value
+		}
+	}
+	rounds := make([]int, 0, len(byRound))
+	for k := range byRound {
+		rounds = append(rounds, k)
+	}
+	sort.Ints(rounds)
+	for i := range rows {
+		row := &rows[i]
+		for _, k := range rounds {
+			v := byRound[k][row.Figure]
+			p, ok := v["parley"]
+			for _, s := range sides[1:] {
+				if q, okq := v[s]; ok && okq && p >= 0 && q > 0 {
+					row.RoundRatios[s] = append(row.RoundRatios[s], p/q)
+				}
 			}
 		}
 	}

@@ -182,6 +182,13 @@ func TestSummarize(t *testing.T) {
 		{rows[0], 120, 250, 120.0 / 250},
 		{rows[1], 4, 0, math.NaN()}, // -1 is "unknown"; a zero peer has no ratio
 	}
+	// Within rounds: round 1 100/200, round 2 120/300; round 3 has no relay.
+	if got := rows[0].RoundRatios["relay"]; !slices.Equal(got, []float64{0.5, 0.4}) {
+		t.Errorf("round ratios %v", got)
+	}
+	if got := rows[1].RoundRatios["relay"]; len(got) != 0 {
+		t.Errorf("round ratios of a zero peer %v", got)
+	}
 	for _, tc := range tests {
 		if tc.row.Median["parley"] != tc.parley || tc.row.Median["relay"] != tc.peer {
 			t.Errorf("%s medians %v", tc.row.Figure, tc.row.Median)
