@@ -713,6 +713,11 @@ func cmpFanout(ctx context.Context, sys system, o *Options, room bool) ([]cmpFig
 	if cs.failed > 0 {
 		return nil, fmt.Errorf("%d of %d connections failed (first: %s)", cs.failed, m, cs.first)
 	}
+	if h, ok := sys.(connectedHook); ok {
+		if err := h.connected(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if room {
 		return cmpRoom(ctx, sys, o, cs, target, m)
 	}

@@ -37,6 +37,12 @@ type system interface {
 	close()
 }
 
+// connectedHook is a system that finishes a group's setup once its members
+// are connected (Parley's chat rooms).
+type connectedHook interface {
+	connected(ctx context.Context) error
+}
+
 // peerConn is one client connection of a system.
 type peerConn interface {
 	// send writes one message (to a user, or to the group/room target when
@@ -161,6 +167,11 @@ type parleySys struct {
 	names []string
 	toks  []string
 	room  bool // the last group call made a chat room
+	// pending are the chat room's members to add once connected (a member
+	// added while offline starts the room's grace period, after which the
+	// server removes them).
+	pending []string
+	rid     string
 }
 
 func startParleySys(ctx context.Context, o *Options) (system, error) {
@@ -188,7 +199,18 @@ func (p *parleySys) group(ctx context.Context, members []string, room bool) (str
 	if err != nil {
 		return "", err
 	}
-	return rid, p.e.addRoomMembers(ctx, rid, members[1:])
+	p.rid, p.pending = rid, members[1:]
+	return rid, nil
+}
+
+// connected adds the chat room's members, now online (see pending).
+func (p *parleySys) connected(ctx context.Context) error {
+	if len(p.pending) == 0 {
+		return nil
+	}
+	names := p.pending
+	p.pending = nil
+	return p.e.addRoomMembers(ctx, p.rid, names)
 }
 
 func (p *parleySys) dial(ctx context.Context, i int, _ string) (peerConn, error) {
