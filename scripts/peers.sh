@@ -22,6 +22,6 @@ if [ -x "$bin" ] && go version -m "$bin" 2>/dev/null | grep -Eq "^[[:space:]]+mo
 fi
 mkdir -p "$bin_dir"
 echo "peers: building centrifugo $version into $bin_dir (takes a few minutes)" >&2
-GOBIN="$bin_dir" GOFLAGS=-trimpath go install "github.com/centrifugal/centrifugo/v6@$version"
+GOBIN="$bin_dir" go install "github.com/centrifugal/centrifugo/v6@$version"
 go version -m "$bin" | grep -E "^[[:space:]]+mod[[:space:]]" >&2
 echo "$bin"
