@@ -456,6 +456,7 @@ type pacedLoad struct {
 	slots    []chan struct{}
 	acked    atomic.Int64
 	refused  atomic.Int64
+	sent     atomic.Int64
 	sentWin  atomic.Int64
 	sendErrs atomic.Int64
 }
@@ -523,6 +524,7 @@ func (p *pacedLoad) run(ctx context.Context, cs *cmpConns, to func(j int) string
 						p.sendErrs.Add(1)
 						return
 					}
+					p.sent.Add(1)
 					if at >= p.warm && at < p.end {
 						p.sentWin.Add(1)
 					}
@@ -645,6 +647,8 @@ func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load
 	sent := load.sentWin.Load()
 	want := sent * int64(recipients)
 	waitCount(ctx, rec.inWin.Load, want, 3*time.Second, 30*time.Second)
+	answered := func() int64 { return load.acked.Load() + load.refused.Load() }
+	waitCount(ctx, answered, load.sent.Load(), 3*time.Second, 10*time.Second)
 	wall := o.Duration.Seconds()
 	h := rec.hist()
 	l := h.Summary()
@@ -675,10 +679,14 @@ func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load
 		cmpFigure{Name: "bench client CPU", Unit: "% of a core", Value: cpuPct(c1-c0, wall), LowerBetter: true},
 		cmpFigure{Name: "server RSS at end", Unit: "MiB", Value: float64(s1.RSSKiB) / 1024, LowerBetter: true},
 		cmpFigure{Name: "missing deliveries", Value: float64(max(0, want-int64(h.Count()))), LowerBetter: true},
-		cmpFigure{Name: "sends refused", Value: float64(load.refused.Load()), LowerBetter: true})
+		cmpFigure{Name: "sends refused", Value: float64(load.refused.Load()), LowerBetter: true},
+		cmpFigure{Name: "sends not answered", Value: float64(load.sent.Load() - answered()), LowerBetter: true})
 	var err error
 	if int64(h.Count()) < want {
 		err = fmt.Errorf("%d of %d deliveries missing", want-int64(h.Count()), want)
+	}
+	if n := load.sent.Load() - answered(); n > 0 {
+		err = fmt.Errorf("%d sends got neither an ack nor an error", n)
 	}
 	if sent == 0 {
 		err = fmt.Errorf("nothing was sent in the measured time")
@@ -747,6 +755,7 @@ func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target s
 	_, burst := o.roomSize("room-big")
 	rec := newCmpRec(0, 1<<62, timed+burst)
 	acks := make(chan byte, timed+burst)
+	var answered atomic.Int64
 	cs.start(func(i int) func(byte, int64, []byte) {
 		own := -1
 		if i == 0 {
@@ -756,6 +765,7 @@ func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target s
 			if kind == 'm' {
 				rec.onMsg(i, own, text)
 			} else if own == 0 {
+				answered.Add(1)
 				select {
 				case acks <- kind:
 				default:
@@ -827,6 +837,7 @@ func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target s
 	wall := float64(lastAt-t0.UnixNano()) / 1e9
 	s1 := sys.sample(ctx)
 	got := rec.all.Load() - before
+	waitCount(ctx, answered.Load, int64(timed+burst), 3*time.Second, 10*time.Second)
 	drainAcks()
 	sort.Float64s(toLast)
 	med, worst := -1.0, -1.0
@@ -842,6 +853,10 @@ func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target s
 		{Name: "server RSS at end", Unit: "MiB", Value: float64(s1.RSSKiB) / 1024, LowerBetter: true},
 		{Name: "missing deliveries", Value: float64(int64(timed)*want - int64(len(toLast))*want + max(0, wantBurst-got)), LowerBetter: true},
 		{Name: "sends refused", Value: float64(refused), LowerBetter: true},
+		{Name: "sends not answered", Value: float64(int64(timed+burst) - answered.Load()), LowerBetter: true},
+	}
+	if n := int64(timed+burst) - answered.Load(); n > 0 {
+		return figs, fmt.Errorf("%d sends got neither an ack nor an error", n)
 	}
 	if got < wantBurst || len(toLast) < timed {
 		return figs, fmt.Errorf("deliveries missing: burst %d of %d, timed messages complete %d of %d", got, wantBurst, len(toLast), timed)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -143,11 +144,10 @@ type relayFrame struct {
 	Text  string `json:"text"`
 }
 
-type relayOut struct {
+type relayMsg struct {
 	T    string `json:"t"`
-	ID   int64  `json:"id,omitempty"`
-	From string `json:"from,omitempty"`
-	Text string `json:"text,omitempty"`
+	From string `json:"from"`
+	Text string `json:"text"`
 }
 
 func newRelay() *relay {
@@ -217,7 +217,7 @@ func (r *relay) read(c *relayConn) {
 		if json.Unmarshal(b, &f) != nil || f.T != "send" {
 			continue
 		}
-		msg, _ := json.Marshal(relayOut{T: "msg", From: c.user, Text: f.Text})
+		msg, _ := json.Marshal(relayMsg{T: "msg", From: c.user, Text: f.Text})
 		r.mu.RLock()
 		if f.Group != "" {
 			for _, m := range r.groups[f.Group] {
@@ -232,8 +232,8 @@ func (r *relay) read(c *relayConn) {
 			to.enqueue(msg)
 		}
 		r.mu.RUnlock()
-		ack, _ := json.Marshal(relayOut{T: "ack", ID: f.ID})
-		if !c.enqueue(ack) {
+		ack := strconv.AppendInt([]byte(`{"t":"ack","id":`), f.ID, 10)
+		if !c.enqueue(append(ack, '}')) {
 			return
 		}
 	}
