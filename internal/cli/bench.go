@@ -48,15 +48,16 @@ scripts/peers.sh) and a bare WebSocket relay (no auth, no storage) — each
 started fresh per round, the order rotated from round to round (--rounds),
 and prints each side's median and the ratio Parley / peer:
   S1  --conns idle connections: server memory per connection, connect rate,
-      idle CPU (peers: centrifugo, relay)
+      idle CPU (peer: centrifugo)
   S2  1:1 latency, --senders pairs, open loop at --rate msgs/s (relay)
   S4  group of --members (1,000) online, --group-senders sending
       --group-rate msgs/s: deliveries/s, p99, p99 to the last member
       (centrifugo, relay)
   S8  chat room of --members (10,000) online: --messages timed one at a
-      time, then a --burst pipelined: deliveries/s (centrifugo, relay)
---peers centrifugo,relay picks peers; a peer whose binary is missing is
-skipped with a note.
+      time, then a --burst pipelined: deliveries/s (centrifugo)
+--peers picks peers (S1 and S8 also take relay; S2 only relay); a peer whose
+binary is missing is skipped with a note. Every side's connections are held
+by the bench process (at most 15,000).
 
 By default the bench starts its own server (this binary, serve on a free
 loopback port, temp data dir, cheap password hashing) and reads the server's
