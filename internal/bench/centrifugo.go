@@ -62,7 +62,7 @@ type centrifugoSys struct {
 	proc   *peerProc
 	wsURL  string
 	secret []byte
-	names  []string
+	toks   []string // connection tokens of the users
 }
 
 func startCentrifugoSys(ctx context.Context, o *Options, dir string) (system, error) {
@@ -128,11 +128,13 @@ func connToken(secret []byte, user string, now time.Time) string {
 func (c *centrifugoSys) name() string { return "centrifugo" }
 
 func (c *centrifugoSys) users(_ context.Context, prefix string, n int) ([]string, error) {
-	c.names = make([]string, n)
-	for i := range c.names {
-		c.names[i] = prefix + strconv.Itoa(i)
+	names, now := make([]string, n), time.Now()
+	c.toks = make([]string, n)
+	for i := range names {
+		names[i] = prefix + strconv.Itoa(i)
+		c.toks[i] = connToken(c.secret, names[i], now)
 	}
-	return c.names, nil
+	return names, nil
 }
 
 func (c *centrifugoSys) group(_ context.Context, _ []string, room bool) (string, error) {
@@ -146,15 +148,20 @@ func (c *centrifugoSys) group(_ context.Context, _ []string, room bool) (string,
 // k+cmdBase.
 const cmdBase = 16
 
-func (c *centrifugoSys) dial(ctx context.Context, i int, sub string) (peerConn, error) {
-	ws, err := dialPlain(ctx, c.wsURL)
+func (c *centrifugoSys) spec(sub string) *dialSpec {
+	return &dialSpec{Kind: "centrifugo", URL: c.wsURL, Creds: c.toks, Sub: sub}
+}
+
+// dialCentrifugo connects with a connection token and subscribes to sub
+// (if set).
+func dialCentrifugo(ctx context.Context, url, tok, sub string) (peerConn, error) {
+	ws, err := dialPlain(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	cc := &centrifugoConn{c: &wsConn{c: ws}}
 	fail := func(err error) (peerConn, error) { ws.Close(); return nil, err }
-	connect, _ := json.Marshal(map[string]any{"id": 1, "connect": map[string]any{
-		"token": connToken(c.secret, c.names[i], time.Now()), "name": "parley-bench"}})
+	connect, _ := json.Marshal(map[string]any{"id": 1, "connect": map[string]any{"token": tok, "name": "parley-bench"}})
 	if err := cc.request(connect, 1); err != nil {
 		return fail(fmt.Errorf("centrifugo connect: %w", err))
 	}

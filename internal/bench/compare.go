@@ -22,13 +22,19 @@ import (
 // against Parley and its peers in one run: each round starts every side
 // fresh (Parley, the bare relay, Centrifugo), in an order rotated from round
 // to round, drives it with the same load code, and the summary gives each
-// side's median and the ratio Parley / peer. Every side's connections are
-// held by the bench process itself (at most maxCompareConns, under the
-// 20,000 open files a process may have). With --target the Parley side is
-// that running server (a new app per round) instead of a fresh one.
+// side's median and the ratio Parley / peer. Senders' connections live in
+// the bench process, other members' in worker processes (`parley
+// bench-peer-worker`, peerworker.go). With --target the Parley side is that
+// running server (a new app per round) instead of a fresh one.
 
-// maxCompareConns bounds the connections one comparison holds.
-const maxCompareConns = 15_000
+// Connection bounds: S2 holds its connections in the bench process (under
+// the 20,000 open files a process may have); S1, S4 and S8 hold all but
+// the senders' in worker processes of --per-worker each, but the server
+// under test is one process with the same limit.
+const (
+	maxCompareLocal = 15_000
+	maxCompareConns = 19_000
+)
 
 // CompareScenarios lists the comparisons and the peers each is measured
 // against by default (issue 12: Centrifugo for S1, S4 and S8; the bare
@@ -120,8 +126,12 @@ func compareSize(scenario string, o *Options) (int, error) {
 	case "S8":
 		n, _ = o.roomSize("room-big")
 	}
+	if scenario == "S2" && n > maxCompareLocal {
+		return n, fmt.Errorf("S2 would hold %d connections in the bench process; at most %d", n, maxCompareLocal)
+	}
 	if n > maxCompareConns {
-		return n, fmt.Errorf("%s would hold %d connections; compare holds at most %d in one process", scenario, n, maxCompareConns)
+		return n, fmt.Errorf("%s would need %d connections to one server process; at most %d (20,000 open files per process)",
+			scenario, n, maxCompareConns)
 	}
 	return n, nil
 }
@@ -259,8 +269,8 @@ type cmpConns struct {
 	dropped atomic.Int64
 }
 
-// connectAll dials users [0, n) of sys, 64 at a time, subscribed to sub.
-func connectAll(ctx context.Context, sys system, n int, sub string) *cmpConns {
+// connectAll opens connections [0, n) with dial, 64 at a time.
+func connectAll(ctx context.Context, dial func(ctx context.Context, i int) (peerConn, error), n int) *cmpConns {
 	cs := &cmpConns{conns: make([]peerConn, n)}
 	var mu sync.Mutex
 	var next atomic.Int64
@@ -274,7 +284,7 @@ func connectAll(ctx context.Context, sys system, n int, sub string) *cmpConns {
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				c, err := sys.dial(ctx, i, sub)
+				c, err := dial(ctx, i)
 				if err != nil {
 					mu.Lock()
 					cs.failed++
@@ -365,7 +375,7 @@ func parseStamp(t []byte) (intended, g int64, sender int, ok bool) {
 // message due in the window [lo, hi) (unix ns), and per message number the
 // count of recipients and the latest arrival.
 type cmpRec struct {
-	lo, hi int64
+	lo, hi atomic.Int64
 	shards [16]struct {
 		mu sync.Mutex
 		h  Hist
@@ -379,8 +389,14 @@ type cmpRec struct {
 }
 
 func newCmpRec(lo, hi int64, msgs int) *cmpRec {
-	return &cmpRec{lo: lo, hi: hi, cnt: make([]atomic.Int32, msgs), last: make([]atomic.Int64, msgs)}
+	r := &cmpRec{cnt: make([]atomic.Int32, msgs), last: make([]atomic.Int64, msgs)}
+	r.setWindow(lo, hi)
+	return r
 }
+
+// setWindow sets the measured window (before the messages due in it are
+// sent).
+func (r *cmpRec) setWindow(lo, hi int64) { r.lo.Store(lo); r.hi.Store(hi) }
 
 // onMsg records a message arriving at connection conn, whose own sender
 // number is own (-1: not a sender).
@@ -403,7 +419,7 @@ func (r *cmpRec) onMsg(conn, own int, text []byte) {
 			break
 		}
 	}
-	if at >= r.lo && at < r.hi {
+	if at >= r.lo.Load() && at < r.hi.Load() {
 		r.inWin.Add(1)
 		s := &r.shards[conn%len(r.shards)]
 		s.mu.Lock()
@@ -438,7 +454,7 @@ func waitCount(ctx context.Context, get func() int64, want int64, stall, maxWait
 		} else if time.Since(lastChange) > stall {
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -545,6 +561,67 @@ func (p *pacedLoad) run(ctx context.Context, cs *cmpConns, to func(j int) string
 	wg.Wait()
 }
 
+// cmpMembers are a side's connections: a few in the bench process (the
+// senders, which also receive) and the rest in worker processes (pool).
+// Both record into recorders of the same message count; tally merges them.
+type cmpMembers struct {
+	local *cmpConns
+	rec   *cmpRec
+	pool  *peerPool
+	msgs  int
+}
+
+// tally merges what every connection received (with the latencies if
+// withHist); a worker that does not answer is an error.
+func (m *cmpMembers) tally(withHist bool) (*cmpTally, error) {
+	t := m.rec.tally(withHist)
+	if m.pool != nil {
+		pt, err := m.pool.status(withHist, m.msgs)
+		if err != nil {
+			return t, err
+		}
+		t.add(pt)
+	}
+	return t, nil
+}
+
+// count is tally's field f, or -1 when a worker does not answer.
+func (m *cmpMembers) count(f func(*cmpTally) int64) func() int64 {
+	return func() int64 {
+		t, err := m.tally(false)
+		if err != nil {
+			return -1
+		}
+		return f(t)
+	}
+}
+
+func (m *cmpMembers) setWindow(lo, hi int64) error {
+	m.rec.setWindow(lo, hi)
+	if m.pool != nil {
+		return m.pool.setWindow(lo, hi, m.msgs)
+	}
+	return nil
+}
+
+// clientCPU is the bench's own CPU and its workers'.
+func (m *cmpMembers) clientCPU() float64 {
+	c := selfCPU()
+	if m.pool != nil {
+		c += m.pool.cpu()
+	}
+	return c
+}
+
+func (m *cmpMembers) close() {
+	if m.local != nil {
+		m.local.close()
+	}
+	if m.pool != nil {
+		m.pool.close()
+	}
+}
+
 // --- S1: idle connections ---
 
 func cmpIdle(ctx context.Context, sys system, o *Options) ([]cmpFigure, error) {
@@ -558,12 +635,15 @@ func cmpIdle(ctx context.Context, sys system, o *Options) ([]cmpFigure, error) {
 	sleepCtx(ctx, settle)
 	s0 := sys.sample(ctx)
 	t0 := time.Now()
-	cs := connectAll(ctx, sys, n, "")
+	pool, err := startPeerPool(ctx, o, sys.spec(""), 0, n, 0, 0, 0)
+	if err != nil {
+		return nil, err
+	}
 	connect := time.Since(t0).Seconds()
-	defer cs.close()
-	cs.start(func(int) func(byte, int64, []byte) { return func(byte, int64, []byte) {} })
-	if cs.failed > 0 {
-		o.logf("compare S1: %s: %d of %d connections failed (first: %s)", sys.name(), cs.failed, n, cs.first)
+	m := &cmpMembers{rec: newCmpRec(0, 0, 0), pool: pool}
+	defer m.close()
+	if pool.first.Failed > 0 {
+		o.logf("compare S1: %s: %d of %d connections failed (first: %s)", sys.name(), pool.first.Failed, n, pool.first.FirstError)
 	}
 	sleepCtx(ctx, settle)
 	s1 := sys.sample(ctx)
@@ -571,38 +651,42 @@ func cmpIdle(ctx context.Context, sys system, o *Options) ([]cmpFigure, error) {
 		return nil, err
 	}
 	s2 := sys.sample(ctx)
-	up := cs.up()
+	t, err := m.tally(false)
+	if err != nil {
+		return nil, err
+	}
+	up := pool.ready
 	figs := []cmpFigure{
 		{Name: "connections up", Unit: "", Value: float64(up)},
 		{Name: "connect rate", Unit: "conns/s", Value: float64(up) / connect},
 		{Name: "server memory per connection", Unit: "KiB", Value: float64(s1.RSSKiB-s0.RSSKiB) / float64(max(up, 1)), LowerBetter: true},
 		{Name: "server RSS, connections up", Unit: "MiB", Value: float64(s2.RSSKiB) / 1024, LowerBetter: true},
 		{Name: "idle server CPU", Unit: "% of a core", Value: cpuPct(s2.CPUSeconds-s1.CPUSeconds, o.IdleFor.Seconds()), LowerBetter: true},
-		{Name: "connections dropped", Value: float64(cs.dropped.Load()), LowerBetter: true},
+		{Name: "connections dropped", Value: float64(t.Dropped), LowerBetter: true},
 	}
 	if up < n {
-		return figs, fmt.Errorf("%d of %d connections failed (first: %s)", cs.failed, n, cs.first)
+		return figs, fmt.Errorf("%d of %d connections failed (first: %s)", pool.first.Failed, n, pool.first.FirstError)
 	}
 	return figs, nil
 }
 
 // --- S2: 1:1 latency ---
 
+// cmpLatency holds its connections in the bench process (2 × --senders).
 func cmpLatency(ctx context.Context, sys system, o *Options) ([]cmpFigure, error) {
 	np := o.Senders
 	names, err := sys.users(ctx, "lat", 2*np)
 	if err != nil {
 		return nil, err
 	}
-	cs := connectAll(ctx, sys, 2*np, "")
-	defer cs.close()
+	cs := connectAll(ctx, sys.spec("").dial, 2*np)
+	load := newPacedLoad(np, o.Rate, o.Warmup, o.Duration)
+	m := &cmpMembers{local: cs, msgs: int(load.total()) + np}
+	m.rec = newCmpRec(0, 0, m.msgs)
+	defer m.close()
 	if cs.failed > 0 {
 		return nil, fmt.Errorf("%d of %d connections failed (first: %s)", cs.failed, 2*np, cs.first)
 	}
-	load := newPacedLoad(np, o.Rate, o.Warmup, o.Duration)
-	load.base = time.Now().Add(200 * time.Millisecond)
-	bw := load.base.UnixNano()
-	rec := newCmpRec(bw+int64(load.warm), bw+int64(load.end), int(load.total())+np)
 	cs.start(func(i int) func(byte, int64, []byte) {
 		if i < np {
 			return func(kind byte, _ int64, _ []byte) {
@@ -613,17 +697,22 @@ func cmpLatency(ctx context.Context, sys system, o *Options) ([]cmpFigure, error
 		}
 		return func(kind byte, _ int64, text []byte) {
 			if kind == 'm' {
-				rec.onMsg(i, -1, text)
+				m.rec.onMsg(i, -1, text)
 			}
 		}
 	})
-	return measureLoad(ctx, sys, o, cs, load, rec, func(j int) string { return names[np+j] }, false, 1)
+	return measureLoad(ctx, sys, o, m, load, func(j int) string { return names[np+j] }, false, 1)
 }
 
-// measureLoad runs a paced load and turns it into figures; recipients is
-// how many connections get each message.
-func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load *pacedLoad, rec *cmpRec,
+// measureLoad runs a paced load from m's local connections and turns it
+// into figures; recipients is how many connections get each message.
+func measureLoad(ctx context.Context, sys system, o *Options, m *cmpMembers, load *pacedLoad,
 	to func(int) string, group bool, recipients int) ([]cmpFigure, error) {
+	load.base = time.Now().Add(200 * time.Millisecond)
+	bw := load.base.UnixNano()
+	if err := m.setWindow(bw+int64(load.warm), bw+int64(load.end)); err != nil {
+		return nil, err
+	}
 	var s0, s1 ServerSample
 	var c0, c1 float64
 	sampled := make(chan struct{})
@@ -632,25 +721,29 @@ func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load
 		if sleepCtx(ctx, time.Until(load.base.Add(load.warm))) != nil {
 			return
 		}
-		s0, c0 = sys.sample(ctx), selfCPU()
+		s0, c0 = sys.sample(ctx), m.clientCPU()
 		if sleepCtx(ctx, time.Until(load.base.Add(load.end))) != nil {
 			return
 		}
-		s1, c1 = sys.sample(ctx), selfCPU()
+		s1, c1 = sys.sample(ctx), m.clientCPU()
 	}()
 	sleepCtx(ctx, time.Until(load.base))
-	load.run(ctx, cs, to, group, o.BodyBytes)
+	load.run(ctx, m.local, to, group, o.BodyBytes)
 	<-sampled
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	sent := load.sentWin.Load()
 	want := sent * int64(recipients)
-	waitCount(ctx, rec.inWin.Load, want, 3*time.Second, 30*time.Second)
+	waitCount(ctx, m.count(func(t *cmpTally) int64 { return t.InWin }), want, 3*time.Second, 30*time.Second)
 	answered := func() int64 { return load.acked.Load() + load.refused.Load() }
 	waitCount(ctx, answered, load.sent.Load(), 3*time.Second, 10*time.Second)
+	t, err := m.tally(true)
+	if err != nil {
+		return nil, err
+	}
 	wall := o.Duration.Seconds()
-	h := rec.hist()
+	h := t.Hist
 	l := h.Summary()
 	figs := []cmpFigure{
 		{Name: "deliveries", Unit: "/s", Value: float64(h.Count()) / wall},
@@ -662,13 +755,12 @@ func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load
 		// Per message of the window: the time until its last recipient
 		// had it.
 		var lastH Hist
-		bw := load.base.UnixNano()
 		for j := range load.ns {
 			pc := pace{idx: j, n: load.ns, rate: load.rate}
 			for k := pc.due(load.warm - 1); k < pc.due(load.end-1); k++ {
 				g := k*int64(load.ns) + int64(j)
-				if g < int64(len(rec.cnt)) && int(rec.cnt[g].Load()) >= recipients {
-					lastH.Record(time.Duration(rec.last[g].Load() - (bw + int64(pc.at(k)))))
+				if g < int64(len(t.Cnt)) && int(t.Cnt[g]) >= recipients {
+					lastH.Record(time.Duration(t.Last[g] - (bw + int64(pc.at(k)))))
 				}
 			}
 		}
@@ -680,8 +772,8 @@ func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load
 		cmpFigure{Name: "server RSS at end", Unit: "MiB", Value: float64(s1.RSSKiB) / 1024, LowerBetter: true},
 		cmpFigure{Name: "missing deliveries", Value: float64(max(0, want-int64(h.Count()))), LowerBetter: true},
 		cmpFigure{Name: "sends refused", Value: float64(load.refused.Load()), LowerBetter: true},
-		cmpFigure{Name: "sends not answered", Value: float64(load.sent.Load() - answered()), LowerBetter: true})
-	var err error
+		cmpFigure{Name: "sends not answered", Value: float64(load.sent.Load() - answered()), LowerBetter: true},
+		cmpFigure{Name: "connections dropped", Value: float64(t.Dropped + m.local.dropped.Load()), LowerBetter: true})
 	if int64(h.Count()) < want {
 		err = fmt.Errorf("%d of %d deliveries missing", want-int64(h.Count()), want)
 	}
@@ -700,15 +792,22 @@ func measureLoad(ctx context.Context, sys system, o *Options, cs *cmpConns, load
 // o.GroupSenders of them sending o.GroupRate msgs/s together, open loop.
 // S8 (room true) is a chat room of o.Members (10,000) all online; its owner
 // sends o.Messages (10) one at a time, each timed until the last member has
-// it, then a burst of o.Burst (100) pipelined: deliveries/s.
+// it, then a burst of o.Burst (100) pipelined: deliveries/s. The senders'
+// connections are in the bench process, the other members' in workers.
 func cmpFanout(ctx context.Context, sys system, o *Options, room bool) ([]cmpFigure, error) {
-	var m int
+	var members, ns, msgs int
+	var load *pacedLoad
 	if room {
-		m, _ = o.roomSize("room-big")
+		var burst int
+		members, burst = o.roomSize("room-big")
+		ns, msgs = 1, o.timedMessages("room-big")+burst
 	} else {
-		m, _ = o.groupSize("group-fanout")
+		members, _ = o.groupSize("group-fanout")
+		ns = min(o.GroupSenders, members, o.GroupRate)
+		load = newPacedLoad(ns, o.GroupRate, o.Warmup, o.Duration)
+		msgs = int(load.total()) + ns
 	}
-	names, err := sys.users(ctx, "m", m)
+	names, err := sys.users(ctx, "m", members)
 	if err != nil {
 		return nil, err
 	}
@@ -716,10 +815,17 @@ func cmpFanout(ctx context.Context, sys system, o *Options, room bool) ([]cmpFig
 	if err != nil {
 		return nil, err
 	}
-	cs := connectAll(ctx, sys, m, target)
-	defer cs.close()
-	if cs.failed > 0 {
-		return nil, fmt.Errorf("%d of %d connections failed (first: %s)", cs.failed, m, cs.first)
+	spec := sys.spec(target)
+	m := &cmpMembers{local: connectAll(ctx, spec.dial, ns), rec: newCmpRec(0, 0, msgs), msgs: msgs}
+	defer m.close()
+	if m.local.failed > 0 {
+		return nil, fmt.Errorf("%d of %d sender connections failed (first: %s)", m.local.failed, ns, m.local.first)
+	}
+	if m.pool, err = startPeerPool(ctx, o, spec, ns, members, 0, 0, msgs); err != nil {
+		return nil, err
+	}
+	if f := m.pool.first; f.Failed > 0 {
+		return nil, fmt.Errorf("%d of %d connections failed (first: %s)", f.Failed, members-ns, f.FirstError)
 	}
 	if h, ok := sys.(connectedHook); ok {
 		if err := h.connected(ctx); err != nil {
@@ -727,55 +833,44 @@ func cmpFanout(ctx context.Context, sys system, o *Options, room bool) ([]cmpFig
 		}
 	}
 	if room {
-		return cmpRoom(ctx, sys, o, cs, target, m)
+		return cmpRoom(ctx, sys, o, m, target, members)
 	}
-	ns := min(o.GroupSenders, m, o.GroupRate)
-	load := newPacedLoad(ns, o.GroupRate, o.Warmup, o.Duration)
-	load.base = time.Now().Add(200 * time.Millisecond)
-	bw := load.base.UnixNano()
-	rec := newCmpRec(bw+int64(load.warm), bw+int64(load.end), int(load.total())+ns)
-	cs.start(func(i int) func(byte, int64, []byte) {
-		own := -1
-		if i < ns {
-			own = i
-		}
+	m.local.start(func(i int) func(byte, int64, []byte) {
 		return func(kind byte, _ int64, text []byte) {
 			if kind == 'm' {
-				rec.onMsg(i, own, text)
-			} else if own >= 0 {
-				load.onAck(own, kind)
+				m.rec.onMsg(i, i, text)
+			} else {
+				load.onAck(i, kind)
 			}
 		}
 	})
-	return measureLoad(ctx, sys, o, cs, load, rec, func(int) string { return target }, true, m-1)
+	return measureLoad(ctx, sys, o, m, load, func(int) string { return target }, true, members-1)
 }
 
-func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target string, m int) ([]cmpFigure, error) {
+func cmpRoom(ctx context.Context, sys system, o *Options, m *cmpMembers, target string, members int) ([]cmpFigure, error) {
 	timed := o.timedMessages("room-big")
 	_, burst := o.roomSize("room-big")
-	rec := newCmpRec(0, 1<<62, timed+burst)
+	if err := m.setWindow(0, 1<<62); err != nil {
+		return nil, err
+	}
 	acks := make(chan byte, timed+burst)
 	var answered atomic.Int64
-	cs.start(func(i int) func(byte, int64, []byte) {
-		own := -1
-		if i == 0 {
-			own = 0
-		}
+	m.local.start(func(i int) func(byte, int64, []byte) {
 		return func(kind byte, _ int64, text []byte) {
 			if kind == 'm' {
-				rec.onMsg(i, own, text)
-			} else if own == 0 {
-				answered.Add(1)
-				select {
-				case acks <- kind:
-				default:
-				}
+				m.rec.onMsg(i, 0, text)
+				return
+			}
+			answered.Add(1)
+			select {
+			case acks <- kind:
+			default:
 			}
 		}
 	})
-	owner := cs.conns[0]
+	owner := m.local.conns[0]
 	text := make([]byte, 0, o.BodyBytes+64)
-	want := int64(m - 1)
+	want := int64(members - 1)
 	var toLast []float64
 	var refused int
 	for g := range timed {
@@ -784,9 +879,13 @@ func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target s
 		if err := owner.send(int64(g), target, true, text); err != nil {
 			return nil, err
 		}
-		waitCount(ctx, func() int64 { return int64(rec.cnt[g].Load()) }, want, 5*time.Second, 10*time.Second)
-		if int64(rec.cnt[g].Load()) >= want {
-			toLast = append(toLast, float64(rec.last[g].Load()-t0.UnixNano())/1e6)
+		waitCount(ctx, m.count(func(t *cmpTally) int64 { return int64(t.Cnt[g]) }), want, 5*time.Second, 10*time.Second)
+		t, err := m.tally(false)
+		if err != nil {
+			return nil, err
+		}
+		if int64(t.Cnt[g]) >= want {
+			toLast = append(toLast, float64(t.Last[g]-t0.UnixNano())/1e6)
 		}
 		sleepCtx(ctx, 200*time.Millisecond)
 	}
@@ -804,8 +903,12 @@ func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target s
 	}
 	drainAcks()
 	// The burst: pipelined, at most protocolMaxPipelined unacknowledged.
-	before := rec.all.Load()
-	s0 := sys.sample(ctx)
+	t, err := m.tally(false)
+	if err != nil {
+		return nil, err
+	}
+	before := t.All
+	s0, c0 := sys.sample(ctx), m.clientCPU()
 	t0 := time.Now()
 	inflight := 0
 	for g := timed; g < timed+burst; g++ {
@@ -829,14 +932,18 @@ func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target s
 		inflight++
 	}
 	wantBurst := int64(burst) * want
-	waitCount(ctx, func() int64 { return rec.all.Load() - before }, wantBurst, 5*time.Second, 60*time.Second)
+	waitCount(ctx, m.count(func(t *cmpTally) int64 { return t.All - before }), wantBurst, 5*time.Second, 60*time.Second)
+	s1, c1 := sys.sample(ctx), m.clientCPU()
+	busy := time.Since(t0).Seconds()
+	if t, err = m.tally(false); err != nil {
+		return nil, err
+	}
 	var lastAt int64
 	for g := timed; g < timed+burst; g++ {
-		lastAt = max(lastAt, rec.last[g].Load())
+		lastAt = max(lastAt, t.Last[g])
 	}
 	wall := float64(lastAt-t0.UnixNano()) / 1e9
-	s1 := sys.sample(ctx)
-	got := rec.all.Load() - before
+	got := t.All - before
 	waitCount(ctx, answered.Load, int64(timed+burst), 3*time.Second, 10*time.Second)
 	drainAcks()
 	sort.Float64s(toLast)
@@ -849,11 +956,13 @@ func cmpRoom(ctx context.Context, sys system, o *Options, cs *cmpConns, target s
 		{Name: "timed message to the last member, max", Unit: "ms", Value: worst, LowerBetter: true},
 		{Name: "burst deliveries", Unit: "/s", Value: float64(got) / max(wall, 1e-3)},
 		{Name: "burst: time to the last delivery", Unit: "ms", Value: wall * 1000, LowerBetter: true},
-		{Name: "server CPU during the burst", Unit: "% of a core", Value: cpuPct(s1.CPUSeconds-s0.CPUSeconds, time.Since(t0).Seconds()), LowerBetter: true},
+		{Name: "server CPU during the burst", Unit: "% of a core", Value: cpuPct(s1.CPUSeconds-s0.CPUSeconds, busy), LowerBetter: true},
+		{Name: "bench client CPU during the burst", Unit: "% of a core", Value: cpuPct(c1-c0, busy), LowerBetter: true},
 		{Name: "server RSS at end", Unit: "MiB", Value: float64(s1.RSSKiB) / 1024, LowerBetter: true},
 		{Name: "missing deliveries", Value: float64(int64(timed)*want - int64(len(toLast))*want + max(0, wantBurst-got)), LowerBetter: true},
 		{Name: "sends refused", Value: float64(refused), LowerBetter: true},
 		{Name: "sends not answered", Value: float64(int64(timed+burst) - answered.Load()), LowerBetter: true},
+		{Name: "connections dropped", Value: float64(t.Dropped + m.local.dropped.Load()), LowerBetter: true},
 	}
 	if n := int64(timed+burst) - answered.Load(); n > 0 {
 		return figs, fmt.Errorf("%d sends got neither an ack nor an error", n)

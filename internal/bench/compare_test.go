@@ -54,6 +54,7 @@ func TestSmokeCompare(t *testing.T) {
 			o.Target, o.OwnerPassword = srv.URL, servertest.OwnerPassword
 			o.Duration, o.Warmup, o.BodyBytes = time.Second, 300*time.Millisecond, 64
 			o.Rounds, o.Peers, o.JSON = tc.rounds, []string{tc.peer}, true
+			o.PerWorker = 8 // members spread over two or three worker processes
 			tc.set(&o)
 			var out, js bytes.Buffer
 			log := &syncBuffer{}
@@ -228,5 +229,9 @@ func TestComparePeers(t *testing.T) {
 	o.Conns = maxCompareConns + 1
 	if _, err := compareSize("S1", &o); err == nil {
 		t.Error("S1 above the connection bound accepted")
+	}
+	o.Senders = maxCompareLocal/2 + 1
+	if _, err := compareSize("S2", &o); err == nil {
+		t.Error("S2 above the bench process's bound accepted")
 	}
 }

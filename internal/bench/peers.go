@@ -29,9 +29,9 @@ type system interface {
 	// (room false) or a chat room (room true). It returns the target that
 	// sends name and that dial subscribes to.
 	group(ctx context.Context, members []string, room bool) (string, error)
-	// dial connects user i of the last users call (subscribed to sub,
-	// where the system needs that).
-	dial(ctx context.Context, i int, sub string) (peerConn, error)
+	// spec says how to connect the users of the last users call
+	// (subscribed to sub, where the system needs that).
+	spec(sub string) *dialSpec
 	// sample reads the server's CPU and memory.
 	sample(ctx context.Context) ServerSample
 	close()
@@ -213,13 +213,18 @@ func (p *parleySys) connected(ctx context.Context) error {
 	return p.e.addRoomMembers(ctx, p.rid, names)
 }
 
-func (p *parleySys) dial(ctx context.Context, i int, _ string) (peerConn, error) {
-	c, ok, err := dialWS(ctx, p.e.wsURLFor(i), p.toks[i], "cmp", nil)
+func (p *parleySys) spec(string) *dialSpec {
+	return &dialSpec{Kind: "parley", URL: p.e.wsURLFor(0), Creds: p.toks, Room: p.room}
+}
+
+// dialParley connects and authenticates with a user token.
+func dialParley(ctx context.Context, url, tok string, room bool) (peerConn, error) {
+	c, ok, err := dialWS(ctx, url, tok, "cmp", nil)
 	if err != nil {
 		return nil, err
 	}
 	pc := &parleyConn{c: c, chatType: "groupchat"}
-	if p.room {
+	if room {
 		pc.chatType = "chatroom"
 	}
 	if hb := time.Duration(ok.Heartbeat) * time.Second; hb > 0 {
@@ -372,12 +377,8 @@ func (r *relaySys) group(ctx context.Context, members []string, _ bool) (string,
 	return id, nil
 }
 
-func (r *relaySys) dial(ctx context.Context, i int, _ string) (peerConn, error) {
-	c, err := dialPlain(ctx, "ws"+strings.TrimPrefix(r.base, "http")+"/ws?user="+r.names[i])
-	if err != nil {
-		return nil, err
-	}
-	return &relayClient{c: &wsConn{c: c}}, nil
+func (r *relaySys) spec(string) *dialSpec {
+	return &dialSpec{Kind: "relay", URL: "ws" + strings.TrimPrefix(r.base, "http") + "/ws", Creds: r.names}
 }
 
 func (r *relaySys) sample(context.Context) ServerSample { return procSample(r.proc.pid()) }

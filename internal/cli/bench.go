@@ -56,8 +56,8 @@ and prints each side's median and the ratio Parley / peer:
   S8  chat room of --members (10,000) online: --messages timed one at a
       time, then a --burst pipelined: deliveries/s (centrifugo)
 --peers picks peers (S1 and S8 also take relay; S2 only relay); a peer whose
-binary is missing is skipped with a note. Every side's connections are held
-by the bench process (at most 15,000).
+binary is missing is skipped with a note. Senders' connections are held by
+the bench process, other members' by worker processes (--per-worker each).
 
 By default the bench starts its own server (this binary, serve on a free
 loopback port, temp data dir, cheap password hashing) and reads the server's
@@ -176,6 +176,14 @@ func benchCmd(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		return bench.RunCompare(ctx, o.Compare, o)
 	}
 	return bench.Run(ctx, scenario, o)
+}
+
+// benchPeerWorker is the hidden `parley bench-peer-worker`: a child of
+// `parley bench compare` that holds members' connections to one side.
+func benchPeerWorker(stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return bench.RunPeerWorker(ctx, os.Stdin, stdout)
 }
 
 // benchRelay is the hidden `parley bench-relay --listen 127.0.0.1:PORT`: the

@@ -145,7 +145,7 @@ func TestBenchRefuses(t *testing.T) {
 	}{
 		{"unknown comparison", []string{"compare", "S3"}, "unknown comparison"},
 		{"peer a comparison lacks", []string{"compare", "S2", "--peers", "centrifugo"}, "can be measured against relay"},
-		{"too many connections", []string{"compare", "S1", "--conns", "20000"}, "at most 15000"},
+		{"too many connections", []string{"compare", "S1", "--conns", "20000"}, "at most 19000"},
 		{"rounds", []string{"compare", "S4", "--rounds", "50"}, "--rounds must be"},
 		{"nodes", []string{"compare", "S4", "--nodes", "2", "--db", pg, "--nats", nats, "--s3", s3}, "one Parley node"},
 	}

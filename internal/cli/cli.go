@@ -60,6 +60,8 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		err = benchWorker(stdout)
 	case "bench-relay": // hidden: the bare relay of parley bench compare
 		err = benchRelay(args[1:], stdout, stderr)
+	case "bench-peer-worker": // hidden: a child of parley bench compare
+		err = benchPeerWorker(stdout)
 	case "config":
 		fmt.Fprint(stdout, config.Sample(config.Default()))
 	case "version", "--version":
