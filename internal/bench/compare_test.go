@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -233,5 +234,17 @@ func TestComparePeers(t *testing.T) {
 	o.Senders = maxCompareLocal/2 + 1
 	if _, err := compareSize("S2", &o); err == nil {
 		t.Error("S2 above the bench process's bound accepted")
+	}
+}
+
+// The relay has no authentication: it refuses to listen anywhere but on
+// loopback.
+func TestRunRelay_LoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:0", "[::]:0", "localhost:0", "nonsense"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // a relay that did start would stop at once
+		if err := RunRelay(ctx, addr, io.Discard); err == nil || !strings.Contains(err.Error(), "loopback") && !strings.Contains(err.Error(), "address") {
+			t.Errorf("RunRelay(%q) = %v, want a refusal", addr, err)
+		}
 	}
 }
