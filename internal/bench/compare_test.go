@@ -35,11 +35,11 @@ func TestSmokeCompare(t *testing.T) {
 		figure   string // a figure that must be positive on every side
 	}{
 		{"S1", "relay", 1, func(o *Options) { o.Conns, o.IdleFor = 20, 300*time.Millisecond }, "connect rate"},
-		{"S2", "relay", 1, func(o *Options) { o.Senders, o.Rate = 3, 60 }, "deliveries"},
-		{"S4", "relay", 2, func(o *Options) { o.Members, o.GroupSenders, o.GroupRate = 12, 2, 20 }, "deliveries"},
+		{"S2", "relay", 1, func(o *Options) { o.Senders, o.Rate = 3, 100 }, "deliveries"},
+		{"S4", "relay", 2, func(o *Options) { o.Members, o.GroupSenders, o.GroupRate = 12, 2, 40 }, "deliveries"},
 		{"S8", "relay", 1, func(o *Options) { o.Members, o.Messages, o.Burst = 15, 2, 10 }, "burst deliveries"},
 		{"S1", "centrifugo", 1, func(o *Options) { o.Conns, o.IdleFor = 20, 300*time.Millisecond }, "connect rate"},
-		{"S4", "centrifugo", 1, func(o *Options) { o.Members, o.GroupSenders, o.GroupRate = 12, 2, 20 }, "deliveries"},
+		{"S4", "centrifugo", 1, func(o *Options) { o.Members, o.GroupSenders, o.GroupRate = 12, 2, 40 }, "deliveries"},
 		{"S8", "centrifugo", 1, func(o *Options) { o.Members, o.Messages, o.Burst = 15, 2, 10 }, "burst deliveries"},
 	}
 	srv := servertest.StartBackend(t, "sqlite")
@@ -53,7 +53,7 @@ func TestSmokeCompare(t *testing.T) {
 				t.Skip("centrifugo is not installed (scripts/peers.sh installs it; PARLEY_REQUIRE_CENTRIFUGO=1 makes this a failure)")
 			}
 			o.Target, o.OwnerPassword = srv.URL, servertest.OwnerPassword
-			o.Duration, o.Warmup, o.BodyBytes = time.Second, 300*time.Millisecond, 64
+			o.Duration, o.Warmup, o.BodyBytes = 600*time.Millisecond, 200*time.Millisecond, 64
 			o.Rounds, o.Peers, o.JSON = tc.rounds, []string{tc.peer}, true
 			o.PerWorker = 8 // members spread over two or three worker processes
 			tc.set(&o)
