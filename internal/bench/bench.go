@@ -90,6 +90,15 @@ type Options struct {
 	Slow    int // room-overload: members that stop reading during the burst (half)
 	Joiners int // room-big: members that join over the protocol instead of being added (100)
 
+	// Comparisons (parley bench compare): rounds, each side started fresh
+	// once per round in a rotated order; the peers (default: the
+	// scenario's, see CompareScenarios); the centrifugo binary (default:
+	// found by centrifugoBin).
+	Compare       string // the comparison (S1, S2, S4, S8)
+	Rounds        int
+	Peers         []string
+	CentrifugoBin string
+
 	JSON bool // print a JSON document of the results to JSONOut
 
 	Out     io.Writer // result tables
@@ -120,6 +129,7 @@ func Defaults() Options {
 		BatchMessages: 1000,
 		GroupRate:     110,
 		GroupSenders:  10,
+		Rounds:        2,
 	}
 }
 
@@ -233,6 +243,7 @@ func (o *Options) Validate() error {
 	check(o.Burst >= 0 && o.Burst <= 300_000, "--burst must be 1..300000")
 	check(o.Slow >= 0 && (o.Members == 0 || o.Slow < o.Members-1), "--slow must be fewer than the members but the sender")
 	check(o.Joiners >= 0 && (o.Members == 0 || o.Joiners < o.Members-1), "--joiners must be fewer than the members but the sender")
+	check(o.Rounds >= 0 && o.Rounds <= 20, "--rounds must be 1..20")
 	if o.TargetDB != "" {
 		check(o.Target != "", "--target-db applies only with --target")
 		if err := loopbackDB(o.TargetDB); err != nil {

@@ -55,29 +55,33 @@ type workerProc struct {
 }
 
 func (w *workerProc) readReport(timeout time.Duration) (*workerReport, error) {
-	type res struct {
-		r   *workerReport
-		err error
+	var r workerReport
+	if err := w.readJSON(timeout, &r); err != nil {
+		return nil, err
 	}
-	ch := make(chan res, 1)
+	return &r, nil
+}
+
+// readJSON reads the worker's next line into v.
+func (w *workerProc) readJSON(timeout time.Duration, v any) error {
+	ch := make(chan error, 1)
 	go func() {
 		line, err := w.out.ReadBytes('\n')
 		if err != nil {
-			ch <- res{nil, fmt.Errorf("worker ended: %v", err)}
+			ch <- fmt.Errorf("worker ended: %v", err)
 			return
 		}
-		var r workerReport
-		if err := json.Unmarshal(line, &r); err != nil {
-			ch <- res{nil, fmt.Errorf("worker said %q", line)}
+		if err := json.Unmarshal(line, v); err != nil {
+			ch <- fmt.Errorf("worker said %q", line)
 			return
 		}
-		ch <- res{&r, nil}
+		ch <- nil
 	}()
 	select {
-	case r := <-ch:
-		return r.r, r.err
+	case err := <-ch:
+		return err
 	case <-time.After(timeout):
-		return nil, fmt.Errorf("no report from worker within %s", timeout)
+		return fmt.Errorf("no report from worker within %s", timeout)
 	}
 }
 
@@ -93,12 +97,16 @@ func (w *workerProc) stop() {
 
 // startWorker starts `parley bench-worker` from this very binary (not
 // --server-bin, which may be a build without it).
-func startWorker(o *Options) (*workerProc, error) {
+func startWorker(o *Options) (*workerProc, error) { return startWorkerCmd(o, "bench-worker") }
+
+// startWorkerCmd starts the hidden subcommand name of this very binary as a
+// worker process.
+func startWorkerCmd(o *Options, name string) (*workerProc, error) {
 	bin, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "bench-worker")
+	cmd := exec.Command(bin, name)
 	cmd.Stderr = o.Log
 	setPdeathsig(cmd)
 	stdin, err := cmd.StdinPipe()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -15,9 +16,27 @@ import (
 	"github.com/parleyim/parley/internal/testutil"
 )
 
-// TestMain lets the test binary be its own `bench-worker`: scenarios with
-// worker processes start os.Executable() bench-worker.
+// TestMain lets the test binary be its own `bench-worker`,
+// `bench-peer-worker` and `bench-relay`: scenarios with worker processes
+// start os.Executable() bench-worker, comparisons start os.Executable()
+// bench-peer-worker and bench-relay.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 3 && os.Args[1] == "bench-relay" && os.Args[2] == "--listen" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		if err := RunRelay(ctx, os.Args[3], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "bench-peer-worker" {
+		if err := RunPeerWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "bench-worker" {
 		if err := RunWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -42,6 +42,23 @@ Scenarios:
                low/normal/high in turn: per priority, delivered and shed
   all          each of the above with its defaults
 
+Side by side: parley bench compare S1|S2|S4|S8 [flags] runs one scenario
+against Parley and its peers in one run — Centrifugo (installed by
+scripts/peers.sh) and a bare WebSocket relay (no auth, no storage) — each
+started fresh per round, the order rotated from round to round (--rounds),
+and prints each side's median and the ratio Parley / peer:
+  S1  --conns idle connections: server memory per connection, connect rate,
+      idle CPU (peer: centrifugo)
+  S2  1:1 latency, --senders pairs, open loop at --rate msgs/s (relay)
+  S4  group of --members (1,000) online, --group-senders sending
+      --group-rate msgs/s: deliveries/s, p99, p99 to the last member
+      (centrifugo, relay)
+  S8  chat room of --members (10,000) online: --messages timed one at a
+      time, then a --burst pipelined: deliveries/s (centrifugo)
+--peers picks peers (S1 and S8 also take relay; S2 only relay); a peer whose
+binary is missing is skipped with a note. Senders' connections are held by
+the bench process, other members' by worker processes (--per-worker each).
+
 By default the bench starts its own server (this binary, serve on a free
 loopback port, temp data dir, cheap password hashing) and reads the server's
 CPU and memory from /proc. PARLEY_* variables in the environment reach that
@@ -109,6 +126,9 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.IntVar(&o.Slow, "slow", 0, "room-overload: members that stop reading during the burst (default half)")
 	fs.IntVar(&o.Joiners, "joiners", 0, "room-big: members that join over the protocol instead of being added over REST (default 100)")
 	fs.StringVar(&o.TargetDB, "target-db", "", "group-big with --target: the target's database (SQLite file or postgres:// URL) for the storage figures")
+	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "compare: rounds; each starts every side fresh, the order rotated")
+	peers := fs.String("peers", "", "compare: peers to measure against, comma-separated (default: the scenario's)")
+	fs.StringVar(&o.CentrifugoBin, "centrifugo", "", "compare: the centrifugo binary (default: $PARLEY_PEERS_BIN/centrifugo, ~/.cache/parley-peers/bin/centrifugo, or $PATH)")
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON on stdout (tables go to stderr)")
 	var scenario string
 	var rest []string
@@ -122,9 +142,16 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 			args = args[1:]
 		}
 	}
-	if len(rest) != 1 {
+	if *peers != "" {
+		o.Peers = strings.Split(*peers, ",")
+	}
+	if len(rest) == 2 && rest[0] == "compare" {
+		o.Compare = rest[1]
+		rest = rest[:1]
+	}
+	if len(rest) != 1 || rest[0] == "compare" && o.Compare == "" {
 		fs.Usage()
-		return "", o, fmt.Errorf("want one scenario (%s), got %q", strings.Join(bench.Scenarios, ", "), rest)
+		return "", o, fmt.Errorf("want one scenario (%s, or compare S1|S2|S4|S8), got %q", strings.Join(bench.Scenarios, ", "), rest)
 	}
 	scenario = rest[0]
 	if o.Target != "" && o.OwnerPassword == "" {
@@ -145,7 +172,32 @@ func benchCmd(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if scenario == "compare" {
+		return bench.RunCompare(ctx, o.Compare, o)
+	}
 	return bench.Run(ctx, scenario, o)
+}
+
+// benchPeerWorker is the hidden `parley bench-peer-worker`: a child of
+// `parley bench compare` that holds members' connections to one side.
+func benchPeerWorker(stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return bench.RunPeerWorker(ctx, os.Stdin, stdout)
+}
+
+// benchRelay is the hidden `parley bench-relay --listen 127.0.0.1:PORT`: the
+// bare WebSocket relay `parley bench compare` measures Parley against.
+func benchRelay(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench-relay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:0", "loopback address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return bench.RunRelay(ctx, *listen, stdout)
 }
 
 // benchWorker is the hidden `parley bench-worker`: a child of `parley bench`

@@ -75,6 +75,20 @@ func TestParseBenchFlags(t *testing.T) {
 					t.Error(err)
 				}
 			}},
+		{name: "compare", args: []string{"compare", "S4", "--peers", "relay", "--rounds", "3", "--centrifugo", "/opt/cf"},
+			scenario: "compare", check: func(t *testing.T, _ string, o bench.Options) {
+				if o.Compare != "S4" || o.Rounds != 3 || len(o.Peers) != 1 || o.Peers[0] != "relay" || o.CentrifugoBin != "/opt/cf" {
+					t.Errorf("got %+v", o)
+				}
+			}},
+		{name: "compare rounds default", args: []string{"--members", "500", "compare", "S8"}, scenario: "compare",
+			check: func(t *testing.T, _ string, o bench.Options) {
+				if o.Compare != "S8" || o.Rounds != 2 || o.Peers != nil || o.Members != 500 {
+					t.Errorf("got %+v", o)
+				}
+			}},
+		{name: "compare without a scenario", args: []string{"compare"}, wantErr: true},
+		{name: "compare with two", args: []string{"compare", "S1", "S2"}, wantErr: true},
 		{name: "no scenario", args: []string{"--duration", "1s"}, wantErr: true},
 		{name: "two scenarios", args: []string{"sync", "idle"}, wantErr: true},
 		{name: "bad flag", args: []string{"sync", "--nope"}, wantErr: true},
@@ -122,6 +136,26 @@ func TestBenchRefuses(t *testing.T) {
 		{"remote S3", []string{"--nodes", "2", "--db", pg, "--nats", nats, "--s3", "http://a:b@192.0.2.1:9000/b"}, "not a loopback address"},
 		{"nodes with target", []string{"--target", "http://127.0.0.1:8080", "--nodes", "2"}, "list every node"},
 		{"too many nodes", []string{"--nodes", "100", "--db", pg, "--nats", nats, "--s3", s3}, "--nodes must be"},
+	}
+	// Comparisons refuse what they cannot measure, before starting anything.
+	compare := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown comparison", []string{"compare", "S3"}, "unknown comparison"},
+		{"peer a comparison lacks", []string{"compare", "S2", "--peers", "centrifugo"}, "can be measured against relay"},
+		{"too many connections", []string{"compare", "S1", "--conns", "20000"}, "at most 19000"},
+		{"rounds", []string{"compare", "S4", "--rounds", "50"}, "--rounds must be"},
+		{"nodes", []string{"compare", "S4", "--nodes", "2", "--db", pg, "--nats", nats, "--s3", s3}, "one Parley node"},
+	}
+	for _, tc := range compare {
+		t.Run(tc.name, func(t *testing.T) {
+			err := benchCmd(tc.args, io.Discard, io.Discard, func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one with %q", err, tc.want)
+			}
+		})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

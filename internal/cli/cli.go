@@ -39,6 +39,7 @@ Usage:
                                         --skip-files; --decrypt to decrypt with encryption off
   parley chat [flags]                   terminal chat client: --url --org --app --user --password
   parley bench SCENARIO [flags]         load-test: throughput, latency, idle, sync, group-big, group-fanout, room-big, room-overload, all
+  parley bench compare S1|S2|S4|S8      the same load side by side with Centrifugo and a bare relay
   parley backup [flags] FILE.tar.gz     embedded mode: copy the database (a consistent snapshot, also
                                         while the server runs), local files and key file into an archive
   parley restore [--force] [flags] FILE.tar.gz
@@ -74,6 +75,10 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		err = backupCmd(args[1:], stdout, stderr, getenv)
 	case "restore":
 		err = restoreCmd(args[1:], stdout, stderr, getenv)
+	case "bench-relay": // hidden: the bare relay of parley bench compare
+		err = benchRelay(args[1:], stdout, stderr)
+	case "bench-peer-worker": // hidden: a child of parley bench compare
+		err = benchPeerWorker(stdout)
 	case "config":
 		fmt.Fprint(stdout, config.Sample(config.Default()))
 	case "version", "--version":
