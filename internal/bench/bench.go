@@ -90,6 +90,16 @@ type Options struct {
 	Slow    int // room-overload: members that stop reading during the burst (half)
 	Joiners int // room-big: members that join over the protocol instead of being added (100)
 
+	// History scenario (S6).
+	HistoryMessages int // messages in the conversation read
+	Reads           int // timed page reads of each kind
+
+	// Storm scenario (S7).
+	StormPairs  int           // sender/recipient pairs exchanging messages (their connections count in Conns)
+	StormRate   int           // messages per second over all pairs
+	StormJitter time.Duration // reconnects are spread over this
+	StormFor    time.Duration // steady traffic before and after the drop
+
 	JSON bool // print a JSON document of the results to JSONOut
 
 	Out     io.Writer // result tables
@@ -116,6 +126,13 @@ func Defaults() Options {
 		FillDevices: 1,
 		Repeat:      3,
 		Nodes:       1,
+
+		HistoryMessages: 1_000_000,
+		Reads:           1000,
+		StormPairs:      100,
+		StormRate:       500,
+		StormJitter:     2 * time.Second,
+		StormFor:        3 * time.Second,
 
 		BatchMessages: 1000,
 		GroupRate:     110,
@@ -200,7 +217,7 @@ func (o *Options) logf(format string, args ...any) {
 }
 
 // Scenarios lists the scenario names.
-var Scenarios = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "room-big", "room-overload", "all"}
+var Scenarios = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "room-big", "room-overload", "history", "all"}
 
 // Validate checks the options.
 func (o *Options) Validate() error {
@@ -233,6 +250,12 @@ func (o *Options) Validate() error {
 	check(o.Burst >= 0 && o.Burst <= 300_000, "--burst must be 1..300000")
 	check(o.Slow >= 0 && (o.Members == 0 || o.Slow < o.Members-1), "--slow must be fewer than the members but the sender")
 	check(o.Joiners >= 0 && (o.Members == 0 || o.Joiners < o.Members-1), "--joiners must be fewer than the members but the sender")
+	check(o.HistoryMessages >= 2*historyPage && o.HistoryMessages <= 10_000_000, "--history-messages must be 100..10000000")
+	check(o.Reads >= 1 && o.Reads <= 1_000_000, "--reads must be 1..1000000")
+	check(o.StormPairs >= 1 && o.StormPairs <= 2000, "--storm-pairs must be 1..2000")
+	check(o.StormRate >= 1 && o.StormRate <= 100_000, "--storm-rate must be 1..100000")
+	check(o.StormJitter >= 0 && o.StormJitter <= time.Minute, "--storm-jitter must be in [0, 1m]")
+	check(o.StormFor > 0 && o.StormFor <= 10*time.Minute, "--storm-for must be in (0, 10m]")
 	if o.TargetDB != "" {
 		check(o.Target != "", "--target-db applies only with --target")
 		if err := loopbackDB(o.TargetDB); err != nil {
@@ -334,6 +357,7 @@ var scenarioFuncs = map[string]scenarioFunc{
 	"group-fanout":  runGroupFanout,
 	"room-big":      runRoomBig,
 	"room-overload": runRoomOverload,
+	"history":       runHistory,
 }
 
 func runOne(ctx context.Context, name string, o *Options) (any, error) {

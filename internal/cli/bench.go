@@ -40,6 +40,10 @@ Scenarios:
   room-overload a chat room of --members (1,000); --slow of them (half)
                stop reading while the owner sends a --burst of 3,000,
                low/normal/high in turn: per priority, delivered and shed
+  history      (S6) one conversation of --history-messages (1,000,000),
+               filled through the storage layer; --reads random pages of
+               50 with the protocol's history and pull: p50/p99/max, and
+               the database's query plans
   all          each of the above with its defaults
 
 By default the bench starts its own server (this binary, serve on a free
@@ -109,6 +113,8 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.IntVar(&o.Slow, "slow", 0, "room-overload: members that stop reading during the burst (default half)")
 	fs.IntVar(&o.Joiners, "joiners", 0, "room-big: members that join over the protocol instead of being added over REST (default 100)")
 	fs.StringVar(&o.TargetDB, "target-db", "", "group-big with --target: the target's database (SQLite file or postgres:// URL) for the storage figures")
+	fs.IntVar(&o.HistoryMessages, "history-messages", o.HistoryMessages, "history: messages in the conversation read")
+	fs.IntVar(&o.Reads, "reads", o.Reads, "history: timed page reads of each kind (history, pull)")
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON on stdout (tables go to stderr)")
 	var scenario string
 	var rest []string
