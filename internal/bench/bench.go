@@ -95,6 +95,7 @@ type Options struct {
 	Reads           int // timed page reads of each kind
 
 	// Storm scenario (S7).
+	StormConns  int           // connections in all
 	StormPairs  int           // sender/recipient pairs exchanging messages (their connections count in Conns)
 	StormRate   int           // messages per second over all pairs
 	StormJitter time.Duration // reconnects are spread over this
@@ -129,6 +130,7 @@ func Defaults() Options {
 
 		HistoryMessages: 1_000_000,
 		Reads:           1000,
+		StormConns:      10_000,
 		StormPairs:      100,
 		StormRate:       500,
 		StormJitter:     2 * time.Second,
@@ -217,7 +219,7 @@ func (o *Options) logf(format string, args ...any) {
 }
 
 // Scenarios lists the scenario names.
-var Scenarios = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "room-big", "room-overload", "history", "all"}
+var Scenarios = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "room-big", "room-overload", "history", "storm", "all"}
 
 // Validate checks the options.
 func (o *Options) Validate() error {
@@ -253,6 +255,7 @@ func (o *Options) Validate() error {
 	check(o.HistoryMessages >= 2*historyPage && o.HistoryMessages <= 10_000_000, "--history-messages must be 100..10000000")
 	check(o.Reads >= 1 && o.Reads <= 1_000_000, "--reads must be 1..1000000")
 	check(o.StormPairs >= 1 && o.StormPairs <= 2000, "--storm-pairs must be 1..2000")
+	check(o.StormConns >= 2*o.StormPairs && o.StormConns <= 100_000, "--storm-conns must be at least twice --storm-pairs and at most 100000")
 	check(o.StormRate >= 1 && o.StormRate <= 100_000, "--storm-rate must be 1..100000")
 	check(o.StormJitter >= 0 && o.StormJitter <= time.Minute, "--storm-jitter must be in [0, 1m]")
 	check(o.StormFor > 0 && o.StormFor <= 10*time.Minute, "--storm-for must be in (0, 10m]")
@@ -358,6 +361,7 @@ var scenarioFuncs = map[string]scenarioFunc{
 	"room-big":      runRoomBig,
 	"room-overload": runRoomOverload,
 	"history":       runHistory,
+	"storm":         runStorm,
 }
 
 func runOne(ctx context.Context, name string, o *Options) (any, error) {

@@ -44,6 +44,10 @@ Scenarios:
                filled through the storage layer; --reads random pages of
                50 with the protocol's history and pull: p50/p99/max, and
                the database's query plans
+  storm        (S7) --storm-conns (10,000) connections, --storm-pairs of them
+               sending at --storm-rate; all drop at once and dial again
+               within --storm-jitter, resyncing from their cursors:
+               connects/s, and every acknowledged message applied once
   all          each of the above with its defaults
 
 By default the bench starts its own server (this binary, serve on a free
@@ -115,6 +119,11 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.StringVar(&o.TargetDB, "target-db", "", "group-big with --target: the target's database (SQLite file or postgres:// URL) for the storage figures")
 	fs.IntVar(&o.HistoryMessages, "history-messages", o.HistoryMessages, "history: messages in the conversation read")
 	fs.IntVar(&o.Reads, "reads", o.Reads, "history: timed page reads of each kind (history, pull)")
+	fs.IntVar(&o.StormConns, "storm-conns", o.StormConns, "storm: connections in all (the pairs' included; the rest idle in worker processes)")
+	fs.IntVar(&o.StormPairs, "storm-pairs", o.StormPairs, "storm: sender/recipient pairs exchanging messages")
+	fs.IntVar(&o.StormRate, "storm-rate", o.StormRate, "storm: offered msgs/s over all pairs")
+	fs.DurationVar(&o.StormJitter, "storm-jitter", o.StormJitter, "storm: reconnects are spread over this")
+	fs.DurationVar(&o.StormFor, "storm-for", o.StormFor, "storm: steady traffic before the drop and after the reconnects")
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON on stdout (tables go to stderr)")
 	var scenario string
 	var rest []string
