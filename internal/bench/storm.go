@@ -23,21 +23,21 @@ type StormResult struct {
 	Workers  int     `json:"workers"`
 	// Reconnected counts the connections back after the drop; StormMS is
 	// the time from the drop until the last of them was authenticated.
-	Reconnected   int     `json:"reconnected"`
-	Failed        int     `json:"failed"`
-	FirstError    string  `json:"first_error,omitempty"`
-	StormMS       float64 `json:"storm_ms"`
-	ConnectsPerS  float64 `json:"connects_per_s"`
-	Connects      Summary `json:"connect_ms"` // dial to auth_ok
-	Sent          int64   `json:"sent"`       // send frames written, resends included
-	Acked         int64   `json:"acked"`      // distinct messages acknowledged
-	Resent        int64   `json:"resent"`     // sends repeated after a drop (same client_msg_id)
-	Delivered     int64   `json:"delivered"`  // distinct messages the recipients applied
-	Lost          int64   `json:"lost"`       // acknowledged, never applied
-	Twice         int64   `json:"twice"`      // one client_msg_id applied at two seqs
-	Redelivered   int64   `json:"redelivered"` // items seen again (seq already applied): harmless, counted
-	Pulls         int64   `json:"pulls"`
-	Met           bool    `json:"target_met"` // ≥ 3,000 connects/s and nothing lost or doubled
+	Reconnected  int     `json:"reconnected"`
+	Failed       int     `json:"failed"`
+	FirstError   string  `json:"first_error,omitempty"`
+	StormMS      float64 `json:"storm_ms"`
+	ConnectsPerS float64 `json:"connects_per_s"`
+	Connects     Summary `json:"connect_ms"`  // dial to auth_ok
+	Sent         int64   `json:"sent"`        // send frames written, resends included
+	Acked        int64   `json:"acked"`       // distinct messages acknowledged
+	Resent       int64   `json:"resent"`      // sends repeated after a drop (same client_msg_id)
+	Delivered    int64   `json:"delivered"`   // distinct messages the recipients applied
+	Lost         int64   `json:"lost"`        // acknowledged, never applied
+	Twice        int64   `json:"twice"`       // one client_msg_id applied at two seqs
+	Redelivered  int64   `json:"redelivered"` // items seen again (seq already applied): harmless, counted
+	Pulls        int64   `json:"pulls"`
+	Met          bool    `json:"target_met"` // ≥ 3,000 connects/s and nothing lost or doubled
 }
 
 // runStorm holds o.StormConns connections (the idle ones in worker

@@ -186,7 +186,7 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	)
 	start := time.Now()
 	conc := max(1, job.Concurrency)
-	lifeCtx := ctx // parallel's own ctx ends when the connecting is done
+	lifeCtx := ctx                      // parallel's own ctx ends when the connecting is done
 	var liveP atomic.Pointer[[]*wsConn] // the connections held (a storm replaces them)
 	startReader := func(c *wsConn, m *memberRec) {
 		readers.Add(1)
@@ -268,7 +268,7 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		}
 	}
 	liveP.Store(&live)
-		report := func(closed bool, g *groupReport) {
+	report := func(closed bool, g *groupReport) {
 		errMu.Lock()
 		fe := firstErr
 		errMu.Unlock()

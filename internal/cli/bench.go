@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -48,7 +49,14 @@ Scenarios:
                sending at --storm-rate; all drop at once and dial again
                within --storm-jitter, resyncing from their cursors:
                connects/s, and every acknowledged message applied once
-  all          each of the above with its defaults
+  ramp         (S3) latency at rising --rates (a fresh server each) until
+               p99 > 50 ms or a loss; --plot FILE.png draws p50 and p99
+               against the offered rate
+  all          each of the above but history, storm and ramp, with their defaults
+  suite        the performance issue's table, S1..S8:
+                 S1 idle 10k  S2 latency 1k/s, 5k/s  S3 ramp  S4 group-fanout
+                 S5 sync 1k, 10k  S6 history  S7 storm  S8 room-big
+  S1 ... S8    one row of that table
 
 By default the bench starts its own server (this binary, serve on a free
 loopback port, temp data dir, cheap password hashing) and reads the server's
@@ -124,6 +132,18 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.IntVar(&o.StormRate, "storm-rate", o.StormRate, "storm: offered msgs/s over all pairs")
 	fs.DurationVar(&o.StormJitter, "storm-jitter", o.StormJitter, "storm: reconnects are spread over this")
 	fs.DurationVar(&o.StormFor, "storm-for", o.StormFor, "storm: steady traffic before the drop and after the reconnects")
+	fs.Func("rates", "ramp: offered msgs/s to try, comma-separated (default 1000,2500,5000,7500,10000,15000,20000,30000,40000)", func(v string) error {
+		o.Rates = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("--rates: %q is not a number", f)
+			}
+			o.Rates = append(o.Rates, n)
+		}
+		return nil
+	})
+	fs.StringVar(&o.Plot, "plot", "", "ramp: write a PNG of p50 and p99 latency against the offered rate to this file")
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON on stdout (tables go to stderr)")
 	var scenario string
 	var rest []string
