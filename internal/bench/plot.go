@@ -75,7 +75,7 @@ func renderPlot(title string, pts []RampPoint) *image.RGBA {
 	line(img, x0, y0, x1, y0, plotAxis, 1)
 	line(img, x0, y0, x0, y1, plotAxis, 1)
 	dashed(img, x0, py(rampLimitMS), x1, plotLimit)
-	text(img, x1-textWidth("p99 limit 50 ms"), py(rampLimitMS)-4, "p99 limit 50 ms", plotLimit)
+	text(img, x0+8, py(rampLimitMS)-4, "p99 limit 50 ms", plotLimit)
 
 	for _, s := range []struct {
 		c color.Color
