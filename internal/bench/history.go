@@ -203,7 +203,7 @@ func historyStore(ctx context.Context, e *env) (*storeHandle, error) {
 		if filepath.Base(o.TargetDB) != "parley.db" {
 			return nil, fmt.Errorf("--target-db: want the server's parley.db, got %s", o.TargetDB)
 		}
-		args = []string{"--data", filepath.Dir(o.TargetDB)}
+		args = []string{"--data", filepath.Dir(o.TargetDB), "--db", ""} // SQLite, whatever PARLEY_DB says
 	}
 	cfg, _, err := config.Load("bench", args, getenv)
 	if err != nil {
