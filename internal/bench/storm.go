@@ -104,8 +104,14 @@ func runStorm(ctx context.Context, e *env) (any, error) {
 			}
 		}
 		for _, sn := range snds {
-			if sn != nil && sn.c != nil {
-				sn.c.close()
+			if sn == nil {
+				continue
+			}
+			sn.mu.Lock()
+			c := sn.c
+			sn.mu.Unlock()
+			if c != nil {
+				c.close()
 			}
 		}
 	}()
@@ -182,7 +188,9 @@ func runStorm(ctx context.Context, e *env) (any, error) {
 		rc.close()
 	}
 	for _, sn := range snds {
+		sn.mu.Lock()
 		sn.c.close()
+		sn.mu.Unlock()
 	}
 	wg.Wait()
 	close(errc)
