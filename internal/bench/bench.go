@@ -98,6 +98,21 @@ type Options struct {
 	Rounds        int
 	Peers         []string
 	CentrifugoBin string
+	// History scenario (S6).
+	HistoryMessages int // messages in the conversation read
+	Reads           int // timed page reads of each kind
+
+	// Storm scenario (S7).
+	StormConns  int           // connections in all
+	StormPairs  int           // sender/recipient pairs exchanging messages (their connections count in Conns)
+	StormRate   int           // messages per second over all pairs
+	StormJitter time.Duration // reconnects are spread over this
+	StormFor    time.Duration // steady traffic before and after the drop
+
+	// Ramp (S3): the offered rates (empty: defaultRates), and a PNG file
+	// to draw p50 and p99 against them in.
+	Rates []int
+	Plot  string
 
 	JSON bool // print a JSON document of the results to JSONOut
 
@@ -125,6 +140,14 @@ func Defaults() Options {
 		FillDevices: 1,
 		Repeat:      3,
 		Nodes:       1,
+
+		HistoryMessages: 1_000_000,
+		Reads:           1000,
+		StormConns:      10_000,
+		StormPairs:      100,
+		StormRate:       500,
+		StormJitter:     2 * time.Second,
+		StormFor:        3 * time.Second,
 
 		BatchMessages: 1000,
 		GroupRate:     110,
@@ -210,7 +233,7 @@ func (o *Options) logf(format string, args ...any) {
 }
 
 // Scenarios lists the scenario names.
-var Scenarios = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "room-big", "room-overload", "all"}
+var Scenarios = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "room-big", "room-overload", "history", "storm", "ramp", "all", "suite", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"}
 
 // Validate checks the options.
 func (o *Options) Validate() error {
@@ -244,6 +267,16 @@ func (o *Options) Validate() error {
 	check(o.Slow >= 0 && (o.Members == 0 || o.Slow < o.Members-1), "--slow must be fewer than the members but the sender")
 	check(o.Joiners >= 0 && (o.Members == 0 || o.Joiners < o.Members-1), "--joiners must be fewer than the members but the sender")
 	check(o.Rounds >= 0 && o.Rounds <= 20, "--rounds must be 1..20")
+	check(o.HistoryMessages >= 2*historyPage && o.HistoryMessages <= 10_000_000, "--history-messages must be 100..10000000")
+	check(o.Reads >= 1 && o.Reads <= 1_000_000, "--reads must be 1..1000000")
+	check(o.StormPairs >= 1 && o.StormPairs <= 2000, "--storm-pairs must be 1..2000")
+	check(o.StormConns >= 2*o.StormPairs && o.StormConns <= 100_000, "--storm-conns must be at least twice --storm-pairs and at most 100000")
+	check(o.StormRate >= 1 && o.StormRate <= 100_000, "--storm-rate must be 1..100000")
+	check(o.StormJitter >= 0 && o.StormJitter <= time.Minute, "--storm-jitter must be in [0, 1m]")
+	check(o.StormFor > 0 && o.StormFor <= 10*time.Minute, "--storm-for must be in (0, 10m]")
+	for _, r := range o.Rates {
+		check(r >= 1 && r <= maxPaceRate, fmt.Sprintf("--rates must be 1..%d each", maxPaceRate))
+	}
 	if o.TargetDB != "" {
 		check(o.Target != "", "--target-db applies only with --target")
 		if err := loopbackDB(o.TargetDB); err != nil {
@@ -275,6 +308,8 @@ type Report struct {
 	// second before the run: other processes skew the figures.
 	BackgroundCPUPct float64 `json:"background_cpu_pct"`
 	Results          []any   `json:"results"`
+	// Steps names each result: the scenario, or the issue's S1..S8 name.
+	Steps []string `json:"steps"`
 }
 
 // Run runs one scenario (or "all") and prints its results.
@@ -286,14 +321,9 @@ func Run(ctx context.Context, scenario string, o Options) error {
 		o.Out = io.Discard
 	}
 	rep := &Report{Scenario: scenario, Started: time.Now().UTC(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
-	names := []string{scenario}
-	if scenario == "all" {
-		names = []string{"throughput", "latency", "idle", "sync", "group-big", "group-fanout", "room-big", "room-overload"}
-	}
-	for _, n := range names {
-		if _, ok := scenarioFuncs[n]; !ok {
-			return fmt.Errorf("unknown scenario %q (want %s)", n, strings.Join(Scenarios, ", "))
-		}
+	steps, err := stepsFor(scenario)
+	if err != nil {
+		return err
 	}
 	// Other work on the machine skews every figure: measure it first.
 	mm := startMachineMeter()
@@ -305,16 +335,34 @@ func Run(ctx context.Context, scenario string, o Options) error {
 	fmt.Fprintf(o.Out, "parley bench %s — %d CPUs, %s; machine %.0f %% busy before the run\n", scenario, rep.CPUs,
 		rep.GoVersion, rep.BackgroundCPUPct)
 	var firstErr error
-	for _, n := range names {
+	for _, st := range steps {
 		if ctx.Err() != nil {
 			break
 		}
-		res, err := runOne(ctx, n, &o)
+		so := o
+		if st.mod != nil {
+			st.mod(&so)
+		}
+		if len(steps) > 1 {
+			fmt.Fprintf(o.Out, "\n== %s ==\n", st.label)
+		}
+		var res any
+		var err error
+		if st.scenario == "ramp" {
+			var rr *RampResult
+			rr, err = runRamp(ctx, &so)
+			if rr != nil {
+				res = rr
+			}
+		} else {
+			res, err = runOne(ctx, st.scenario, &so)
+		}
 		if res != nil {
 			rep.Results = append(rep.Results, res)
+			rep.Steps = append(rep.Steps, st.label)
 		}
 		if err != nil {
-			err = fmt.Errorf("%s: %w", n, err)
+			err = fmt.Errorf("%s: %w", st.label, err)
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -345,6 +393,8 @@ var scenarioFuncs = map[string]scenarioFunc{
 	"group-fanout":  runGroupFanout,
 	"room-big":      runRoomBig,
 	"room-overload": runRoomOverload,
+	"history":       runHistory,
+	"storm":         runStorm,
 }
 
 func runOne(ctx context.Context, name string, o *Options) (any, error) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseProc(t *testing.T) {
@@ -116,6 +117,14 @@ func TestValidate(t *testing.T) {
 		func(o *Options) { o.Burst = -1 },
 		func(o *Options) { o.Members = 50; o.Slow = 49 },
 		func(o *Options) { o.Members = 50; o.Joiners = 49 },
+		func(o *Options) { o.HistoryMessages = 99 },
+		func(o *Options) { o.Reads = 0 },
+		func(o *Options) { o.StormConns = 150 }, // fewer than the 100 pairs' 200
+		func(o *Options) { o.StormPairs = 0 },
+		func(o *Options) { o.StormRate = 0 },
+		func(o *Options) { o.StormJitter = -time.Second },
+		func(o *Options) { o.StormFor = 0 },
+		func(o *Options) { o.Rates = []int{1000, 0} },
 		func(o *Options) { o.TargetDB = "/tmp/parley.db" }, // without --target
 		func(o *Options) {
 			o.Target = "http://127.0.0.1:1"

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -29,7 +30,8 @@ import (
 // verifyCmd, and return the latencies), "pause <ms>" (every connection
 // stops reading for ms, at most maxPause, or until "resume": the kernel's
 // buffers and then the server's queue fill up, as with a stalled client),
-// "resume" and "close".
+// "resume", "storm <ms>" (drop every connection and dial it again within
+// ms, see stormReconnect) and "close".
 
 // workerJob is the job line.
 type workerJob struct {
@@ -90,6 +92,8 @@ type workerReport struct {
 	JoinFailed int    `json:"join_failed,omitempty"`
 	JoinError  string `json:"join_error,omitempty"`
 	Joins      *Hist  `json:"joins,omitempty"`
+	// Connects is a storm's dial-to-auth_ok times.
+	Connects *Hist `json:"connects,omitempty"`
 }
 
 // readGate pauses readers: open (nil) lets them read; a pause installs a
@@ -182,7 +186,35 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	)
 	start := time.Now()
 	conc := max(1, job.Concurrency)
-	lifeCtx := ctx // parallel's own ctx ends when the connecting is done
+	lifeCtx := ctx                      // parallel's own ctx ends when the connecting is done
+	var liveP atomic.Pointer[[]*wsConn] // the connections held (a storm replaces them)
+	startReader := func(c *wsConn, m *memberRec) {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			buf := make([]byte, 0, 1024)
+			for {
+				var err error
+				gate.wait(lifeCtx)
+				if m == nil {
+					_, err = c.readRaw()
+				} else if buf, err = c.readInto(buf); err == nil {
+					rec.onFrame(m, buf, time.Now().UnixNano())
+				}
+				if err != nil {
+					if !closing.Load() {
+						dropped.Add(1)
+						errMu.Lock()
+						if dropErr == "" {
+							dropErr = closeCode(err)
+						}
+						errMu.Unlock()
+					}
+					return
+				}
+			}
+		}()
+	}
 	parallel(ctx, len(job.Tokens), conc, func(ctx context.Context, i int) error {
 		var local net.Addr
 		if len(locals) > 0 {
@@ -225,31 +257,7 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		if rec != nil {
 			m = rec.member(-1)
 		}
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			buf := make([]byte, 0, 1024)
-			for {
-				var err error
-				gate.wait(lifeCtx)
-				if m == nil {
-					_, err = c.readRaw()
-				} else if buf, err = c.readInto(buf); err == nil {
-					rec.onFrame(m, buf, time.Now().UnixNano())
-				}
-				if err != nil {
-					if !closing.Load() {
-						dropped.Add(1)
-						errMu.Lock()
-						if dropErr == "" {
-							dropErr = closeCode(err)
-						}
-						errMu.Unlock()
-					}
-					return
-				}
-			}
-		}()
+		startReader(c, m)
 		return nil
 	})
 	elapsed := time.Since(start)
@@ -259,6 +267,7 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			live = append(live, c)
 		}
 	}
+	liveP.Store(&live)
 	report := func(closed bool, g *groupReport) {
 		errMu.Lock()
 		fe := firstErr
@@ -288,11 +297,12 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	// spread evenly over it.
 	go func() {
 		hb := time.Duration(heartbeat.Load()) * time.Second
-		if hb <= 0 || len(live) == 0 {
+		n := len(*liveP.Load())
+		if hb <= 0 || n == 0 {
 			return
 		}
 		const tick = 100 * time.Millisecond
-		perTick := float64(len(live)) * float64(tick) / float64(hb)
+		perTick := float64(n) * float64(tick) / float64(hb)
 		t := time.NewTicker(tick)
 		defer t.Stop()
 		ping := []byte(`{"t":"ping"}`)
@@ -306,9 +316,11 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			acc += perTick
 			for ; acc >= 1; acc-- {
 				if closing.Load() {
-					return
+					break // closed for good, or a storm: the next tick looks again
 				}
-				live[next%len(live)].write(ping)
+				if l := *liveP.Load(); len(l) > 0 {
+					l[next%len(l)].write(ping)
+				}
 				next++
 			}
 		}
@@ -360,6 +372,11 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			case cmd == "resume\n":
 				gate.resume()
 				report(false, groupStatus())
+			case strings.HasPrefix(cmd, "storm "):
+				ms, _ := strconv.ParseInt(strings.TrimSpace(cmd[len("storm "):]), 10, 64)
+				live = stormReconnect(ctx, &job, locals, live, time.Duration(max(ms, 0))*time.Millisecond, &closing,
+					&readers, startReader, out)
+				liveP.Store(&live)
 			case cmd == "close\n":
 				gate.resume()
 				closeAll(live, &closing)
@@ -369,6 +386,77 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			}
 		}
 	}
+}
+
+// stormReconnect drops every connection at once, then dials each again
+// after a random delay in [0, jitter), at most job.Concurrency dials at a
+// time, and reports how many came back, the time from the drop until the
+// last one was authenticated (ElapsedMS), and each dial's time (Connects).
+// It returns the new connections, each with its reader.
+func stormReconnect(ctx context.Context, job *workerJob, locals []net.Addr, live []*wsConn, jitter time.Duration,
+	closing *atomic.Bool, readers *sync.WaitGroup, startReader func(*wsConn, *memberRec), out *json.Encoder) []*wsConn {
+	closeAll(live, closing)
+	readers.Wait()
+	closing.Store(false)
+	t0 := time.Now()
+	fresh := make([]*wsConn, len(job.Tokens))
+	var (
+		mu       sync.Mutex
+		hist     Hist
+		last     time.Duration
+		failed   int
+		firstErr string
+		wg       sync.WaitGroup
+	)
+	sem := make(chan struct{}, max(1, job.Concurrency))
+	for i := range job.Tokens {
+		wg.Add(1)
+		delay := time.Duration(0)
+		if jitter > 0 {
+			delay = time.Duration(rand.Int64N(int64(jitter)))
+		}
+		go func() {
+			defer wg.Done()
+			if sleepCtx(ctx, delay) != nil {
+				return
+			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var local net.Addr
+			if len(locals) > 0 {
+				local = locals[i%len(locals)]
+			}
+			u := job.URL
+			if len(job.URLs) > 0 {
+				u = job.URLs[(job.First+i)%len(job.URLs)]
+			}
+			d0 := time.Now()
+			c, _, err := dialWSWith(ctx, u, job.Tokens[i], job.Resource, local, job.SmallSockets)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				if firstErr == "" {
+					firstErr = err.Error()
+				}
+				return
+			}
+			hist.Record(time.Since(d0))
+			last = max(last, time.Since(t0))
+			fresh[i] = c
+			startReader(c, nil)
+		}()
+	}
+	wg.Wait()
+	var now []*wsConn
+	for _, c := range fresh {
+		if c != nil {
+			now = append(now, c)
+		}
+	}
+	out.Encode(workerReport{Ready: len(now), Failed: failed, FirstError: firstErr,
+		ElapsedMS: float64(last) / float64(time.Millisecond), Connects: &hist})
+	return now
 }
 
 func closeAll(conns []*wsConn, closing *atomic.Bool) {

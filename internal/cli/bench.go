@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -40,7 +41,22 @@ Scenarios:
   room-overload a chat room of --members (1,000); --slow of them (half)
                stop reading while the owner sends a --burst of 3,000,
                low/normal/high in turn: per priority, delivered and shed
-  all          each of the above with its defaults
+  history      (S6) one conversation of --history-messages (1,000,000),
+               filled through the storage layer; --reads random pages of
+               50 with the protocol's history and pull: p50/p99/max, and
+               the database's query plans
+  storm        (S7) --storm-conns (10,000) connections, --storm-pairs of them
+               sending at --storm-rate; all drop at once and dial again
+               within --storm-jitter, resyncing from their cursors:
+               connects/s, and every acknowledged message applied once
+  ramp         (S3) latency at rising --rates (a fresh server each) until
+               p99 > 50 ms or a loss; --plot FILE.png draws p50 and p99
+               against the offered rate
+  all          each of the above but history, storm and ramp, with their defaults
+  suite        the performance issue's table, S1..S8:
+                 S1 idle 10k  S2 latency 1k/s, 5k/s  S3 ramp  S4 group-fanout
+                 S5 sync 1k, 10k  S6 history  S7 storm  S8 room-big
+  S1 ... S8    one row of that table
 
 Side by side: parley bench compare S1|S2|S4|S8 [flags] runs one scenario
 against Parley and its peers in one run — Centrifugo (installed by
@@ -129,6 +145,25 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "compare: rounds; each starts every side fresh, the order rotated")
 	peers := fs.String("peers", "", "compare: peers to measure against, comma-separated (default: the scenario's)")
 	fs.StringVar(&o.CentrifugoBin, "centrifugo", "", "compare: the centrifugo binary (default: $PARLEY_PEERS_BIN/centrifugo, ~/.cache/parley-peers/bin/centrifugo, or $PATH)")
+	fs.IntVar(&o.HistoryMessages, "history-messages", o.HistoryMessages, "history: messages in the conversation read")
+	fs.IntVar(&o.Reads, "reads", o.Reads, "history: timed page reads of each kind (history, pull)")
+	fs.IntVar(&o.StormConns, "storm-conns", o.StormConns, "storm: connections in all (the pairs' included; the rest idle in worker processes)")
+	fs.IntVar(&o.StormPairs, "storm-pairs", o.StormPairs, "storm: sender/recipient pairs exchanging messages")
+	fs.IntVar(&o.StormRate, "storm-rate", o.StormRate, "storm: offered msgs/s over all pairs")
+	fs.DurationVar(&o.StormJitter, "storm-jitter", o.StormJitter, "storm: reconnects are spread over this")
+	fs.DurationVar(&o.StormFor, "storm-for", o.StormFor, "storm: steady traffic before the drop and after the reconnects")
+	fs.Func("rates", "ramp: offered msgs/s to try, comma-separated (default 1000,2500,5000,7500,10000,15000,20000,30000,40000)", func(v string) error {
+		o.Rates = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("--rates: %q is not a number", f)
+			}
+			o.Rates = append(o.Rates, n)
+		}
+		return nil
+	})
+	fs.StringVar(&o.Plot, "plot", "", "ramp: write a PNG of p50 and p99 latency against the offered rate to this file")
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON on stdout (tables go to stderr)")
 	var scenario string
 	var rest []string

@@ -89,6 +89,24 @@ func TestParseBenchFlags(t *testing.T) {
 			}},
 		{name: "compare without a scenario", args: []string{"compare"}, wantErr: true},
 		{name: "compare with two", args: []string{"compare", "S1", "S2"}, wantErr: true},
+		{name: "history and storm flags", args: []string{"S7", "--history-messages", "5000", "--reads", "40", "--storm-conns", "2000",
+			"--storm-pairs", "10", "--storm-rate", "100", "--storm-jitter", "500ms", "--storm-for", "1s"}, scenario: "S7",
+			check: func(t *testing.T, _ string, o bench.Options) {
+				if o.HistoryMessages != 5000 || o.Reads != 40 || o.StormConns != 2000 || o.StormPairs != 10 || o.StormRate != 100 ||
+					o.StormJitter != 500*time.Millisecond || o.StormFor != time.Second {
+					t.Errorf("got %+v", o)
+				}
+				if err := o.Validate(); err != nil {
+					t.Error(err)
+				}
+			}},
+		{name: "ramp rates and plot", args: []string{"ramp", "--rates", "500, 1000,2000", "--plot", "/tmp/x.png"}, scenario: "ramp",
+			check: func(t *testing.T, _ string, o bench.Options) {
+				if len(o.Rates) != 3 || o.Rates[0] != 500 || o.Rates[2] != 2000 || o.Plot != "/tmp/x.png" {
+					t.Errorf("got %v %q", o.Rates, o.Plot)
+				}
+			}},
+		{name: "bad rates", args: []string{"ramp", "--rates", "500,fast"}, wantErr: true},
 		{name: "no scenario", args: []string{"--duration", "1s"}, wantErr: true},
 		{name: "two scenarios", args: []string{"sync", "idle"}, wantErr: true},
 		{name: "bad flag", args: []string{"sync", "--nope"}, wantErr: true},
