@@ -369,10 +369,16 @@ func Run(ctx context.Context, scenario string, o Options) error {
 			o.logf("%v", err)
 		}
 	}
+	return o.finish(ctx, rep, firstErr)
+}
+
+// finish ends a run: it prints the report as JSON when asked, and returns
+// the first error, or the context's if the run was cut short.
+func (o *Options) finish(ctx context.Context, report any, firstErr error) error {
 	if o.JSON && o.JSONOut != nil {
 		enc := json.NewEncoder(o.JSONOut)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil && firstErr == nil {
+		if err := enc.Encode(report); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -190,17 +189,7 @@ func RunCompare(ctx context.Context, scenario string, o Options) error {
 	}
 	res.Summary = summarize(res.Runs, sides)
 	printCompare(o.Out, res, sides)
-	if o.JSON && o.JSONOut != nil {
-		enc := json.NewEncoder(o.JSONOut)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctx.Err()
-	}
-	return firstErr
+	return o.finish(ctx, res, firstErr)
 }
 
 func compareTitle(scenario string, o *Options) string {
