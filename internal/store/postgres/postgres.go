@@ -40,12 +40,15 @@ func Open(ctx context.Context, url string, maxConns int) (*sqlstore.DB, error) {
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	s, err := sqlstore.New(ctx, sqlstore.Dialect{
-		Name:       "postgres",
-		Numbered:   true,
-		ILike:      "ILIKE",
-		Writers:    4,
-		IsUnique:   isUnique,
-		Migrations: sub,
+		Name:     "postgres",
+		Numbered: true,
+		ILike:    "ILIKE",
+		Writers:  4,
+		// Runs of messages are appended with unnest() array statements:
+		// a few round trips per batch instead of per message.
+		BatchAppend: true,
+		IsUnique:    isUnique,
+		Migrations:  sub,
 		Lock: func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockID))
 			return err

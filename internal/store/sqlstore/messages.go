@@ -260,16 +260,22 @@ func (s messages) Submit(ctx context.Context, op *store.AppendOp, done func(*sto
 			}
 		}
 	}
-	return s.db.submit(ctx, r, key, func(ctx context.Context, tx *sql.Tx) error {
+	req := &writeReq{key: key, fn: func(ctx context.Context, tx *sql.Tx) error {
 		op.Item = input // a rerun starts from the caller's input
 		return txq{ctx, s.db, tx}.appendOne(op)
-	}, after, func(err error) {
+	}, after: after, done: func(err error) {
 		op.Err = err
 		if err == nil && input.ConvID == 0 {
 			s.db.convIDs.Store(convKey{op.Item.AppID, a, b}, op.Item.ConvID)
 		}
 		done(op)
-	})
+	}}
+	// A message into a known conversation (key) with nothing beside its
+	// item and jobs may be appended with its neighbours (appendRun).
+	if key != 0 && len(op.Files) == 0 && len(op.Mentions) == 0 && !op.MentionAll {
+		req.app = &appendReq{op: op, input: input}
+	}
+	return s.db.submitReq(ctx, r, req)
 }
 
 func (s messages) Item(ctx context.Context, appID, id int64) (*store.Item, error) {

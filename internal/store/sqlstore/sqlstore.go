@@ -34,6 +34,12 @@ type Dialect struct {
 	// Writers is how many group-commit workers run (SQLite: 1, the single
 	// writer; PostgreSQL: a few, since each batch is bound by round trips).
 	Writers int
+	// BatchAppend: the writer appends a batch's plain messages (1:1 in a
+	// known conversation, or a group stream's, without files or mentions)
+	// together, with PostgreSQL array statements (unnest, = ANY): one
+	// idempotency lookup, one sequence allocation and one insert per run of
+	// messages. SQLite appends them one by one (no round trips to save).
+	BatchAppend bool
 	// ILike is the operator of a LIKE that ignores the case of ASCII
 	// letters: SQLite's LIKE already does ("" means LIKE); PostgreSQL needs
 	// ILIKE (which folds other letters too).

@@ -47,6 +47,10 @@ type writeReq struct {
 	// done receives the outcome, on the announcer goroutine, after after.
 	// It must not block.
 	done func(error)
+	// app, if set, is a plain message append that fn would run: with
+	// Dialect.BatchAppend, adjacent ones in a batch run together
+	// (appendRun) instead of through fn.
+	app *appendReq
 }
 
 type writers struct {
@@ -104,12 +108,16 @@ func (db *DB) stopWriters() {
 // every run.
 func (db *DB) submit(ctx context.Context, route uint64, key int64, fn func(ctx context.Context, tx *sql.Tx) error,
 	after func(), done func(error)) error {
+	return db.submitReq(ctx, route, &writeReq{key: key, fn: fn, after: after, done: done})
+}
+
+// submitReq is submit for a request built by the caller.
+func (db *DB) submitReq(ctx context.Context, route uint64, r *writeReq) error {
 	db.wr.mu.RLock()
 	defer db.wr.mu.RUnlock()
 	if db.wr.closed {
 		return errClosed
 	}
-	r := &writeReq{key: key, fn: fn, after: after, done: done}
 	q := db.wr.queues[route%uint64(len(db.wr.queues))]
 	select {
 	case q <- r:
@@ -212,11 +220,37 @@ func (db *DB) runTx(ctx context.Context, batch []*writeReq) error {
 	if err != nil {
 		return err
 	}
+	// With BatchAppend, a run of adjacent plain appends (in the batch's
+	// order, so row locks are still taken in key order) is written with a
+	// few array statements instead of a few statements per message.
+	var run []*writeReq
+	flush := func() error {
+		defer func() { run = run[:0] }()
+		switch len(run) {
+		case 0:
+			return nil
+		case 1:
+			return run[0].fn(ctx, tx)
+		}
+		return db.appendRun(ctx, tx, run)
+	}
 	for _, r := range batch {
+		if r.app != nil && db.d.BatchAppend {
+			run = append(run, r)
+			continue
+		}
+		if err := flush(); err != nil {
+			tx.Rollback()
+			return err
+		}
 		if err := r.fn(ctx, tx); err != nil {
 			tx.Rollback()
 			return err
 		}
+	}
+	if err := flush(); err != nil {
+		tx.Rollback()
+		return err
 	}
 	return tx.Commit()
 }

@@ -48,6 +48,7 @@ var messageTests = []struct {
 	{"Conversations_Receipts", testReceipts},
 	{"Messages_OnCommit", testOnCommit},
 	{"Messages_SubmitPipelined", testSubmitPipelined},
+	{"Messages_BatchAppend", testBatchAppend},
 }
 
 func testAppendAndRead(t *testing.T, s store.Store) {
@@ -545,3 +546,160 @@ func testSubmitPipelined(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testBatchAppend: many ops queued at once into known conversations (so a
+// writer takes them as one batch, which PostgreSQL appends with array
+// statements), among them duplicates of stored messages, duplicates inside
+// the batch, and ops that fail. Each outcome is what appending the ops one
+// by one gives: failures isolated, seqs gap-free in submission order,
+// duplicates answered with the original, announcements in seq order.
+func testBatchAppend(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	pre := []*store.AppendOp{msgOp(a.ID, 1, 2, "pre"), msgOp(a.ID, 3, 4, "")}
+	appendOK(t, s, pre...) // the conversations exist (and are known) before the batch
+	convs := map[int64]int64{1: pre[0].Item.ConvID, 3: pre[1].Item.ConvID}
+
+	type want int
+	const (
+		stored     want = iota // a new message
+		dupStored              // a duplicate of "pre", stored before
+		dupEarlier             // a duplicate of the op at index of
+		notFound               // fails: no such conversation
+		conflict               // fails: its item ID is taken
+	)
+	type tc struct {
+		from, to int64
+		cmid     string
+		want     want
+		of       int // dupEarlier: the original's index
+	}
+	var cases []tc
+	for i := range 60 {
+		from, to := int64(1), int64(2)
+		if i%3 == 1 {
+			from, to = 3, 4
+		} else if i%3 == 2 {
+			from, to = 2, 1
+		}
+		cases = append(cases, tc{from: from, to: to, cmid: fmt.Sprintf("b%d", i)})
+		switch i {
+		case 5: // a retry right behind its original
+			cases = append(cases, tc{from: from, to: to, cmid: fmt.Sprintf("b%d", i), want: dupEarlier, of: len(cases) - 1})
+		case 10:
+			cases = append(cases, tc{from: 1, to: 2, cmid: "pre", want: dupStored})
+		case 20:
+			cases = append(cases, tc{from: 1, to: 2, cmid: "x-missing", want: notFound})
+		case 30: // fails; its retry right behind is then a new message
+			cases = append(cases, tc{from: 3, to: 4, cmid: "x-taken", want: conflict},
+				tc{from: 3, to: 4, cmid: "x-taken"})
+		case 40: // a retry of an op far ahead in the batch
+			cases = append(cases, tc{from: 1, to: 2, cmid: "b0", want: dupEarlier, of: 0})
+		}
+	}
+
+	var mu sync.Mutex
+	announced := map[int64][]int64{}
+	answered := map[*store.AppendOp]int{}
+	var wg sync.WaitGroup
+	ops := make([]*store.AppendOp, len(cases))
+	for i, c := range cases {
+		op := msgOp(a.ID, c.from, c.to, c.cmid)
+		switch c.want {
+		case notFound:
+			op.Item.ConvID = nextID.Add(1) // a group stream that does not exist
+		case conflict:
+			op.Item.ID = pre[1].Item.ID
+		}
+		op.OnCommit = func(op *store.AppendOp) {
+			mu.Lock()
+			announced[op.Item.ConvID] = append(announced[op.Item.ConvID], op.Item.Seq)
+			mu.Unlock()
+		}
+		ops[i] = op
+	}
+	for _, op := range ops { // queued without waiting, so they share batches
+		wg.Add(1)
+		if err := s.Messages().Submit(ctx, op, func(op *store.AppendOp) {
+			mu.Lock()
+			answered[op]++
+			mu.Unlock()
+			wg.Done()
+		}); err != nil {
+			t.Fatalf("submit: %v", err)
+		}
+	}
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	last := map[int64]int64{convs[1]: 1, convs[3]: 1}
+	for i, c := range cases {
+		op := ops[i]
+		if answered[op] != 1 {
+			t.Fatalf("op %d answered %d times", i, answered[op])
+		}
+		switch c.want {
+		case notFound:
+			if !errors.Is(op.Err, store.ErrNotFound) {
+				t.Fatalf("op %d: want ErrNotFound, got %v", i, op.Err)
+			}
+			continue
+		case conflict:
+			if !errors.Is(op.Err, store.ErrConflict) {
+				t.Fatalf("op %d: want ErrConflict, got %v", i, op.Err)
+			}
+			continue
+		}
+		if op.Err != nil {
+			t.Fatalf("op %d (%s): %v", i, c.cmid, op.Err)
+		}
+		switch c.want {
+		case dupStored, dupEarlier:
+			orig := pre[0].Item
+			if c.want == dupEarlier {
+				orig = ops[c.of].Item
+			}
+			if !op.Duplicate || op.Item.ID != orig.ID || op.Item.Seq != orig.Seq || op.Item.ConvID != orig.ConvID ||
+				string(op.Item.Body) != string(orig.Body) {
+				t.Fatalf("op %d: want a duplicate of %+v, got %+v (duplicate %v)", i, orig, op.Item, op.Duplicate)
+			}
+			continue
+		}
+		conv := convs[min(c.from, c.to)]
+		if op.Duplicate || op.Item.ConvID != conv || op.Item.Seq != last[conv]+1 {
+			t.Fatalf("op %d: conversation %d seq %d (duplicate %v), want conversation %d seq %d",
+				i, op.Item.ConvID, op.Item.Seq, op.Duplicate, conv, last[conv]+1)
+		}
+		last[conv] = op.Item.Seq
+		got, err := s.Messages().Item(ctx, a.ID, op.Item.ID)
+		if err != nil || got.Seq != op.Item.Seq || got.ConvID != conv || string(got.Body) != string(msgBody(op)) ||
+			string(got.Ext) != `{"k":"v"}` || got.Kind != store.ItemMsg || got.ClientMsgID != c.cmid || got.From != c.from {
+			t.Fatalf("op %d stored as %+v (%v)", i, got, err)
+		}
+	}
+	for from, conv := range convs {
+		c, err := s.Conversations().Find(ctx, a.ID, store.ConvChat, from, from+1)
+		if err != nil || c.LastSeq != last[conv] {
+			t.Fatalf("conversation %d: last_seq %+v (%v), want %d", conv, c, err, last[conv])
+		}
+		items, _ := s.Messages().Items(ctx, conv, 0, 1000)
+		if int64(len(items)) != last[conv] {
+			t.Fatalf("conversation %d: %d items, want %d", conv, len(items), last[conv])
+		}
+		seqs := announced[conv]
+		if int64(len(seqs)) != last[conv]-1 {
+			t.Fatalf("conversation %d: %d announcements, want %d", conv, len(seqs), last[conv]-1)
+		}
+		for i, seq := range seqs {
+			if seq != int64(i+2) {
+				t.Fatalf("conversation %d announced %v: want 2, 3, 4, ... in order", conv, seqs[:i+1])
+			}
+		}
+	}
+	if len(announced) != 2 {
+		t.Fatalf("announced in %d conversations, want 2", len(announced))
+	}
+}
+
+// msgBody is the body msgOp gave op.
+func msgBody(op *store.AppendOp) []byte { return []byte(fmt.Sprintf(`{"msg":"m%d"}`, op.Item.ID)) }
