@@ -21,12 +21,15 @@ const (
 	qDedupeMany = `SELECT ` + itemRead + ` FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS k(a, f, c)
 		JOIN items ON app_id = k.a AND from_user = k.f AND client_msg_id = k.c AND client_msg_id <> ''`
 	// qNextSeqs takes n sequence numbers from each conversation. The rows
-	// are locked in ascending ID order first (the order every writer
-	// takes conversation locks in), whatever plan the update gets.
+	// are locked in ascending ID order (the order every writer takes
+	// conversation locks in) by l, whatever plan the update gets: it can
+	// only reach a row that l has returned, so has locked after every
+	// lower one. The = ANY term lets the update find its rows by the
+	// primary key (without it the planner may scan the table).
 	qNextSeqs = `WITH l AS MATERIALIZED (SELECT id FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
 		UPDATE conversations c SET last_seq = c.last_seq + v.n, last_item_id = v.last, updated = v.upd
 		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(id, n, last, upd)
-		WHERE c.id = v.id AND c.id IN (SELECT id FROM l)
+		WHERE c.id = ANY($1::bigint[]) AND c.id = v.id AND c.id IN (SELECT id FROM l)
 		RETURNING c.id, c.last_seq`
 	qInsertItems = `INSERT INTO items (` + itemCols + `)
 		SELECT id, app_id, conv_id, seq, kind, from_user, to_user, type, body, ext, client_msg_id, 0, FALSE, created
