@@ -49,6 +49,7 @@ var messageTests = []struct {
 	{"Messages_OnCommit", testOnCommit},
 	{"Messages_SubmitPipelined", testSubmitPipelined},
 	{"Messages_BatchAppend", testBatchAppend},
+	{"Messages_BatchAppendWithRecalls", testBatchAppendWithRecalls},
 }
 
 func testAppendAndRead(t *testing.T, s store.Store) {
@@ -703,3 +704,69 @@ func testBatchAppend(t *testing.T, s store.Store) {
 
 // msgBody is the body msgOp gave op.
 func msgBody(op *store.AppendOp) []byte { return []byte(fmt.Sprintf(`{"msg":"m%d"}`, op.Item.ID)) }
+
+// testBatchAppendWithRecalls: recalls (which take a conversation's next seq
+// on another writer than its messages, on PostgreSQL) run while pipelined
+// messages are appended to the same conversations in batches. Every op
+// succeeds and each conversation's seqs stay gap-free: a batch's sequence
+// allocation sees the recalls' committed ones.
+func testBatchAppendWithRecalls(t *testing.T, s store.Store) {
+	a := mkApp(t, s, "acme", "chat")
+	seed := []*store.AppendOp{msgOp(a.ID, 1, 2, ""), msgOp(a.ID, 3, 4, "")}
+	appendOK(t, s, seed...)
+	const perConv, recalls = 150, 20
+	var targets []*store.AppendOp // messages to recall, appended before
+	for i := range recalls {
+		op := msgOp(a.ID, int64(1+2*(i%2)), int64(2+2*(i%2)), "")
+		appendOK(t, s, op)
+		targets = append(targets, op)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	ops := make([]*store.AppendOp, 0, 2*perConv)
+	for i := range 2 * perConv {
+		ops = append(ops, msgOp(a.ID, int64(1+2*(i%2)), int64(2+2*(i%2)), fmt.Sprintf("r%d", i)))
+	}
+	for i, op := range ops {
+		wg.Add(1)
+		if err := s.Messages().Submit(ctx, op, func(op *store.AppendOp) {
+			if op.Err != nil {
+				mu.Lock()
+				errs = append(errs, op.Err)
+				mu.Unlock()
+			}
+			wg.Done()
+		}); err != nil {
+			t.Fatalf("submit: %v", err)
+		}
+		if i%15 == 14 { // a recall while the messages queued so far commit
+			m := targets[i/15]
+			op := &store.RecallOp{AppID: a.ID, ConvHint: m.Item.ConvID, TargetID: m.Item.ID, RecallID: nextID.Add(1), Created: 99}
+			if err := s.Messages().Recall(ctx, op); err != nil {
+				t.Fatalf("recall: %v", err)
+			}
+		}
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d ops failed, first: %v", len(errs), errs[0])
+	}
+	for _, m := range seed {
+		conv := m.Item.ConvID
+		c, err := s.Conversations().Find(ctx, a.ID, store.ConvChat, m.Item.From, m.Item.To)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(1 + recalls/2 + perConv + recalls/2) // seed, targets, messages, recall events
+		items, _ := s.Messages().Items(ctx, conv, 0, 1000)
+		if c.LastSeq != want || int64(len(items)) != want {
+			t.Fatalf("conversation %d: last_seq %d, %d items, want %d", conv, c.LastSeq, len(items), want)
+		}
+		for i, it := range items {
+			if it.Seq != int64(i+1) {
+				t.Fatalf("conversation %d: item %d has seq %d: not gap-free", conv, i, it.Seq)
+			}
+		}
+	}
+}
