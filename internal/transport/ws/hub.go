@@ -60,6 +60,7 @@ type Hub struct {
 	roomSub     bus.Subscription
 	fanout      chan fanoutJob
 	fanoutOnce  sync.Once
+	idleWriters []*session // room fan-out: sessions whose writer it must start (fan-out goroutine only)
 }
 
 // SubscribeBroadcasts starts delivering app-wide broadcasts to this node's
@@ -128,8 +129,12 @@ func (h *Hub) deliverRoom(ev []byte) {
 	targets := h.localMembers(d.AppID, members, d.SkipUser, d.SkipResource, nil)
 	dropped := 0
 	for _, s := range targets {
-		if !s.enqueueShed(d.Frame, d.Priority) {
+		queued, start := s.queueShed(d.Frame, d.Priority)
+		if !queued {
 			dropped++
+		}
+		if start {
+			h.idleWriters = append(h.idleWriters, s)
 		}
 	}
 	if dropped > 0 {
@@ -190,6 +195,10 @@ func (h *Hub) SubscribeGroups() error {
 	return err
 }
 
+// fanoutWakeEvery bounds how many events of a backlog the fan-out queues
+// before it starts the writers of the sessions it queued room frames for.
+const fanoutWakeEvery = 32
+
 // fanoutJob is one group or room event for the fan-out goroutine.
 type fanoutJob struct{ group, room []byte }
 
@@ -201,11 +210,30 @@ func (h *Hub) startFanout() {
 	h.fanoutOnce.Do(func() {
 		h.fanout = make(chan fanoutJob, 4096)
 		go func() {
+			n := 0
 			for j := range h.fanout {
 				if j.group != nil {
 					h.deliverGroup(j.group)
 				} else {
 					h.deliverRoom(j.room)
+				}
+				// Room frames of a backlog are queued first and written
+				// after: a member's writer then finds several frames (one
+				// writev for a burst, not one per message). A lone message
+				// starts the writers at once; a backlog waits at most
+				// fanoutWakeEvery events, and fewer than a quarter of a
+				// send queue (the share low-priority frames may fill), so
+				// deferring never sheds a frame.
+				every := fanoutWakeEvery
+				if len(h.idleWriters) > 0 {
+					every = max(1, min(every, h.idleWriters[0].maxQueue/4))
+				}
+				if n++; len(h.fanout) == 0 || n >= every {
+					for _, s := range h.idleWriters {
+						go s.writeLoop()
+					}
+					clear(h.idleWriters)
+					h.idleWriters, n = h.idleWriters[:0], 0
 				}
 			}
 		}()

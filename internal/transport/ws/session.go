@@ -926,11 +926,14 @@ func (s *session) enqueue(frame []byte) {
 	s.mu.Unlock()
 }
 
-// enqueueShed queues a chat room frame unless the queue is already past
+// queueShed queues a chat room frame unless the queue is already past
 // the priority's share of it (low: a quarter, normal: half, high: three
-// quarters); it reports whether the frame was queued. Room traffic never
-// closes a connection as a slow consumer.
-func (s *session) enqueueShed(frame []byte, prio byte) bool {
+// quarters); it reports whether the frame was queued, and whether the
+// caller must start the writer (go s.writeLoop()): the room fan-out starts
+// the writers of a burst once it has queued the burst, so that each writes
+// several frames per writev. Room traffic never closes a connection as a
+// slow consumer.
+func (s *session) queueShed(frame []byte, prio byte) (queued, start bool) {
 	limit := s.maxQueue / 2
 	switch prio {
 	case messaging.PriorityLow:
@@ -939,17 +942,16 @@ func (s *session) enqueueShed(frame []byte, prio byte) bool {
 		limit = s.maxQueue * 3 / 4
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closing || len(s.queue) >= limit {
-		s.mu.Unlock()
-		return false
+		return false, false
 	}
 	s.queue = append(s.queue, frame)
 	if !s.writing {
-		s.writing = true
-		go s.writeLoop()
+		s.writing = true // the caller starts the writer
+		return true, true
 	}
-	s.mu.Unlock()
-	return true
+	return true, false
 }
 
 // How shutdown treats frames still queued.
