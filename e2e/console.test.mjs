@@ -19,6 +19,7 @@ import path from 'node:path';
 import { launch } from './browser.mjs';
 import { startParley, Rest, connect, png } from './parley.mjs';
 import { LANGS, dictionary, translator } from './dict.mjs';
+import { untranslated } from './untranslated.mjs';
 
 const OWNER_PASSWORD = 'owner-e2e-password-1';
 const VIEWER = { username: 'watcher', password: 'watcher-e2e-password-1' };
@@ -43,38 +44,8 @@ const ids = {}; // what the REST setup created: group, room, oldRoom
 const problems = [];
 let expecting = null;
 
-// untranslated runs in the page: every visible string (text nodes and the
-// placeholder, title, aria-label and alt attributes) must be a value of the
-// current dictionary, its {placeholders} standing for anything, unless it is
-// data (inside translate="no") or only digits and punctuation.
-function untranslated(dict) {
-  const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const patterns = Object.values(dict).map((v) => new RegExp(`^${v.split(/\{\w+\}/).map(esc).join('[\\s\\S]*')}$`));
-  const ok = (raw) => {
-    const s = raw.replace(/\s+/g, ' ').trim();
-    if (!s || /^[\d\s.,:;%+\-−–—·/()（）#*←→|]*$/.test(s)) return true;
-    return patterns.some((p) => p.test(s));
-  };
-  const bad = [];
-  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walk.nextNode()) {
-    const n = walk.currentNode;
-    if (n.parentElement.closest('[translate="no"], script, style')) continue;
-    if (!ok(n.data)) bad.push(n.data.trim());
-  }
-  for (const el of document.body.querySelectorAll('[placeholder], [title], [aria-label], [alt]')) {
-    if (el.closest('[translate="no"]')) continue;
-    for (const a of ['placeholder', 'title', 'aria-label', 'alt']) {
-      const v = el.getAttribute(a);
-      if (v !== null && !ok(v)) bad.push(`${a}="${v}"`);
-    }
-  }
-  if (!document.title.endsWith(dict['app.title'])) bad.push(`title "${document.title}"`);
-  return bad;
-}
-
 async function checkTranslated(what) {
-  const bad = await page.evaluate(untranslated, DICTS[lang]);
+  const bad = await page.evaluate(untranslated, { dict: DICTS[lang], title: DICTS[lang]['app.title'], titleSuffix: true });
   assert.deepEqual(bad, [], `${what} (${lang}): text that is not from the dictionary`);
 }
 

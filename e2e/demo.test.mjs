@@ -13,6 +13,7 @@ import path from 'node:path';
 import { launch } from './browser.mjs';
 import { startParley, png } from './parley.mjs';
 import { dictionary } from '../internal/demo/web/i18n.js';
+import { untranslated } from './untranslated.mjs';
 
 const OWNER_PASSWORD = 'owner-demo-e2e-password-1';
 const ORG = 'acme';
@@ -44,38 +45,8 @@ async function newPage(who) {
   return page;
 }
 
-// untranslated runs in the page: every visible string (text nodes and the
-// placeholder, title, aria-label and alt attributes) must be a value of the
-// current dictionary, its {placeholders} standing for anything, unless it is
-// data (inside translate="no") or only digits and punctuation.
-function untranslated(dict) {
-  const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const patterns = Object.values(dict).map((v) => new RegExp(`^${v.split(/\{\w+\}/).map(esc).join('[\\s\\S]*')}$`));
-  const ok = (raw) => {
-    const s = raw.replace(/\s+/g, ' ').trim();
-    if (!s || /^[\d\s.,:;%+\-−–—·/()（）#*←→|]*$/.test(s)) return true;
-    return patterns.some((p) => p.test(s));
-  };
-  const bad = [];
-  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walk.nextNode()) {
-    const n = walk.currentNode;
-    if (n.parentElement.closest('[translate="no"], script, style, [hidden]')) continue;
-    if (!ok(n.data)) bad.push(n.data.trim());
-  }
-  for (const el of document.body.querySelectorAll('[placeholder], [title], [aria-label], [alt]')) {
-    if (el.closest('[translate="no"], [hidden]')) continue;
-    for (const a of ['placeholder', 'title', 'aria-label', 'alt']) {
-      const v = el.getAttribute(a);
-      if (v !== null && !ok(v)) bad.push(`${a}="${v}"`);
-    }
-  }
-  if (document.title !== dict.title) bad.push(`title "${document.title}"`);
-  return bad;
-}
-
 async function checkTranslated(who, lang) {
-  const bad = await pages[who].evaluate(untranslated, dictionary(lang));
+  const bad = await pages[who].evaluate(untranslated, { dict: dictionary(lang), skip: '[hidden]', title: dictionary(lang).title });
   assert.deepEqual(bad, [], `${who} (${lang}): text that is not from the dictionary`);
 }
 
